@@ -1,0 +1,46 @@
+# Every target is a thin wrapper over the `k49` command (bin/cli.ts), so
+# `make X` and `npx k49 X` agree. Variables: DATA=, MODEL=, OUT=, CONFIG=.
+SHELL := /bin/bash
+K49 := node bin/k49.js
+MODEL ?= artifacts/latest
+
+opt = $(if $(2),--$(1) $(2))
+ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
+
+.PHONY: setup run serve worker test data synth eda train evaluate notebooks bench
+
+setup:
+	bash scripts/setup.sh
+
+test:
+	bash scripts/test.sh
+
+data: setup
+	$(K49) data $(call opt,data,$(DATA))
+
+synth: setup
+	$(K49) synth $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
+
+eda: setup
+	$(K49) eda $(call opt,data,$(DATA)) $(call opt,out,$(OUT))
+
+train: setup
+	$(K49) train $(ARGS)
+
+evaluate: setup
+	$(K49) evaluate $(call opt,data,$(DATA)) --model $(MODEL) $(call opt,out,$(OUT))
+
+run: setup
+	$(K49) run --model $(MODEL)
+
+serve: setup
+	$(K49) serve --model $(MODEL)
+
+worker: setup
+	$(K49) worker --model $(MODEL)
+
+notebooks: setup
+	$(K49) notebooks
+
+bench: setup
+	$(K49) bench $(call opt,out,$(OUT))

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make setup`: everything the project needs on a fresh Debian machine, idempotent.
+#   1. Debian packages (fonts for the synthetic data, tools), only those missing.
+#   2. npm dependencies from the lock file. tfjs-node's install script downloads
+#      libtensorflow, which fails offline and would fail the whole install, so
+#      packages are installed with --ignore-scripts and the native ones are
+#      built afterwards (compiled addons are cached in $K49_CACHE).
+#   3. Native TensorFlow for tfjs-node (scripts/setup-tensorflow.sh).
+# Heavy results live in $K49_CACHE (default ~/.cache/k49), outside the clone.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CACHE_ROOT="${K49_CACHE:-$HOME/.cache/k49}"
+mkdir -p "$CACHE_ROOT"
+log() { echo "[setup] $*"; }
+
+# --- 1. Debian packages ------------------------------------------------------
+APT_PACKAGES=(
+  unzip python3-pip
+  # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
+  fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
+  fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho
+  fonts-dejima-mincho fonts-oradano-mincho-gsrr fonts-sawarabi-mincho fonts-takao-mincho
+  fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo
+  ${K49_EXTRA_APT:-}
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "Debian packages: all present"
+fi
+
+# --- 2. npm dependencies -----------------------------------------------------
+LOCK_HASH="$(sha256sum package-lock.json | cut -c1-16)"
+STAMP="node_modules/.k49-setup-$LOCK_HASH"
+if [ ! -f "$STAMP" ]; then
+  log "npm ci (lock $LOCK_HASH)"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  # Native addons other than tfjs-node: reuse a cached build when one exists.
+  ABI="$(node -p process.versions.modules)"
+  SQLITE_VERSION="$(node -p "require('./node_modules/better-sqlite3/package.json').version")"
+  SQLITE_CACHE="$CACHE_ROOT/native/better-sqlite3-$SQLITE_VERSION-abi$ABI-$(uname -m).node"
+  if [ -f "$SQLITE_CACHE" ]; then
+    log "better-sqlite3: cached build"
+    mkdir -p node_modules/better-sqlite3/build/Release
+    cp "$SQLITE_CACHE" node_modules/better-sqlite3/build/Release/better_sqlite3.node
+  else
+    log "better-sqlite3: building (prebuilt download, else compile; about 1.5 min)"
+    npm rebuild better-sqlite3 --loglevel=error
+    mkdir -p "$(dirname "$SQLITE_CACHE")"
+    cp node_modules/better-sqlite3/build/Release/better_sqlite3.node "$SQLITE_CACHE"
+  fi
+  npm rebuild zeromq esbuild --loglevel=error
+  node -e "new (require('better-sqlite3'))(':memory:').close(); require('sharp'); require('@napi-rs/canvas')"
+  touch "$STAMP"
+else
+  log "npm dependencies: up to date with package-lock.json"
+fi
+
+# --- 3. Native TensorFlow ----------------------------------------------------
+bash scripts/setup-tensorflow.sh
+log "done"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (README, CI): set up, type-check, run every mocha test.
+# Mocha's reporter ends with the line CI reads: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+echo "[test] type-checking (tsc --noEmit, strict)"
+npx tsc --noEmit -p .
+echo "[test] mocha"
+npx mocha "$@"

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { loadSplit } from '../pipeline/dataset';
+import { ROOT, tempDir } from './helpers/paths';
+
+function k49(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [path.join(ROOT, 'bin/k49.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+}
+
+describe('k49 command line', () => {
+  it('lists the same subcommands as the Makefile targets', () => {
+    const help = k49(['--help']).stdout;
+    for (const cmd of ['setup', 'run', 'serve', 'worker', 'test', 'data', 'synth', 'eda', 'train', 'evaluate', 'notebooks', 'bench']) {
+      assert.match(help, new RegExp(`^  ${cmd}\\b`, 'm'), `missing subcommand ${cmd}`);
+    }
+  });
+
+  it('`make data` offline: exits non-zero within 10 s saying what to download, from where, to where', () => {
+    const dir = tempDir();
+    const started = Date.now();
+    const r = spawnSync('make', ['-s', 'data', `DATA=${dir}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, K49_BASE_URL: 'http://codh.invalid/kmnist/dataset/k49/' },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    assert.notEqual(r.status, 0);
+    assert.ok(seconds < 10, `took ${seconds} s`);
+    assert.match(r.stderr, /Cannot download the K49 files/);
+    assert.match(r.stderr, /http:\/\/codh\.invalid\/kmnist\/dataset\/k49\/k49-train-imgs\.npz/);
+    assert.ok(r.stderr.includes(`put them in ${dir}/`));
+  });
+
+  it('`k49 synth` writes K49-format files for all 49 classes', async () => {
+    const dir = tempDir();
+    const r = k49(['synth', '--out', dir, '--train-per-class', '2', '--test-per-class', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const train = await loadSplit(dir, 'train');
+    assert.equal(new Set(train.labels).size, 49);
+    assert.equal((await loadSplit(dir, 'test')).count, 49);
+  });
+});

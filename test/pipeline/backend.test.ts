@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { loadTf } from '../../pipeline/backend';
+
+describe('TensorFlow backend', () => {
+  it("runs on native TensorFlow ('tensorflow' backend), not the pure-JS one", () => {
+    const { tf, name } = loadTf('auto');
+    assert.equal(tf.getBackend(), 'tensorflow');
+    assert.match(name, /^tensorflow/);
+    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 28, 28, 1]) as never, tf.ones([3, 3, 1, 2]) as never, 1, 'valid').sum().dataSync()[0]);
+    assert.equal(y, 26 * 26 * 9 * 2);
+  });
+
+  it('rejects an unknown backend choice', () => {
+    assert.throws(() => loadTf('quantum' as never), /K49_BACKEND must be/);
+  });
+});
