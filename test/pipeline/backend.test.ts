@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/backend';
 
 describe('TensorFlow backend', () => {
@@ -6,7 +7,7 @@ describe('TensorFlow backend', () => {
     const { tf, name } = loadTf('auto');
     assert.equal(tf.getBackend(), 'tensorflow');
     assert.match(name, /^tensorflow/);
-    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 28, 28, 1]) as never, tf.ones([3, 3, 1, 2]) as never, 1, 'valid').sum().dataSync()[0]);
+    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 28, 28, 1]) as TF.Tensor4D, tf.ones([3, 3, 1, 2]) as TF.Tensor4D, 1, 'valid').sum().dataSync()[0]);
     assert.equal(y, 26 * 26 * 9 * 2);
   });
 
