@@ -9,6 +9,7 @@
  * the real sample), so fitting is close to the identity on them; an input
  * that already is a 28x28 light-on-dark image is passed through untouched.
  */
+import sharp, { type OutputInfo } from 'sharp';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 
 /** Preprocessing parameters, stored in every artifact so serving matches training. */
@@ -135,4 +136,113 @@ export function toModelInput(images: Uint8Array): Float32Array {
   const out = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) out[i] = images[i]! * PREPROCESS.scale;
   return out;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding uploads (API and worker): bytes -> K49 28x28, through sharp.
+
+
+/** Raster formats accepted, recognised by their magic bytes before any decoding. */
+const MAGIC: { format: string; test: (b: Buffer) => boolean }[] = [
+  { format: 'png', test: (b) => b.length > 8 && b.readUInt32BE(0) === 0x89504e47 },
+  { format: 'jpeg', test: (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { format: 'gif', test: (b) => b.subarray(0, 4).toString('latin1') === 'GIF8' },
+  { format: 'webp', test: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP' },
+  { format: 'tiff', test: (b) => ['II*\0', 'MM\0*'].includes(b.subarray(0, 4).toString('latin1')) },
+  { format: 'bmp', test: (b) => b.subarray(0, 2).toString('latin1') === 'BM' },
+];
+
+export type DecodeErrorKind = 'unsupported' | 'too_large' | 'corrupt' | 'empty';
+
+/** Why an upload cannot become a K49 image; `kind` maps to an HTTP status in the API. */
+export class ImageDecodeError extends Error {
+  constructor(
+    readonly kind: DecodeErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+export interface DecodeLimits {
+  maxPixels: number;
+}
+
+/** Work size for large inputs: glyph detail above this is lost at 28 px anyway. */
+const WORK_MAX_SIDE = 512;
+
+export function sniffFormat(bytes: Buffer): string | null {
+  return MAGIC.find((m) => m.test(bytes))?.format ?? null;
+}
+
+/**
+ * Any accepted raster image -> K49 28x28 (784 bytes, white ink on black).
+ * - Transparent images (a canvas drawing): ink is the alpha channel.
+ * - Otherwise greyscale; the border tells the background, and dark-on-light
+ *   images are inverted; the background level is subtracted.
+ * - A 28x28 greyscale light-on-dark image (a K49 image) passes unchanged.
+ * SVG, PDF and anything else that is not a raster format is refused before
+ * decoding (they can reference local files); the pixel limit is checked from
+ * the header before decoding.
+ */
+export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
+  if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ImageDecodeError('unsupported', 'not a raster image: send PNG, JPEG, WebP, GIF, TIFF or BMP (SVG, PDF and other formats are refused)');
+  }
+  // One sharp call: limitInputPixels makes sharp refuse, from the header and
+  // before decoding, an image over MAX_PIXELS (a decompression bomb).
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error' })
+      .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb') // greyscale inputs would otherwise stay 1-2 channels
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new ImageDecodeError('too_large', `the image has more pixels than the limit of ${limits.maxPixels} (MAX_PIXELS)`);
+    }
+    const kind = format === 'bmp' && /unsupported image format/i.test(message) ? 'unsupported' : 'corrupt';
+    throw new ImageDecodeError(kind, `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
+  }
+  if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
+  return rgbaToK49(raw.data, raw.info.width, raw.info.height);
+}
+
+/** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing). */
+export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
+  const n = width * height;
+  let minAlpha = 255;
+  for (let i = 0; i < n; i++) if (rgba[i * 4 + 3]! < minAlpha) minAlpha = rgba[i * 4 + 3]!;
+  const ink = new Float32Array(n);
+  if (minAlpha < 250) {
+    // Transparency carries the drawing: ink = alpha-weighted contrast to the
+    // opaque colour, so dark strokes on a transparent canvas count as ink.
+    for (let i = 0; i < n; i++) ink[i] = rgba[i * 4 + 3]!;
+    return fitToK49({ width, height, data: ink });
+  }
+  const luma = new Float32Array(n);
+  for (let i = 0; i < n; i++) luma[i] = 0.299 * rgba[i * 4]! + 0.587 * rgba[i * 4 + 1]! + 0.114 * rgba[i * 4 + 2]!;
+  const border: number[] = [];
+  for (let x = 0; x < width; x++) border.push(luma[x]!, luma[(height - 1) * width + x]!);
+  for (let y = 0; y < height; y++) border.push(luma[y * width]!, luma[y * width + width - 1]!);
+  border.sort((a, b) => a - b);
+  const background = border[Math.floor(border.length / 2)]!;
+  const lightBackground = background > 127;
+  if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {
+    // Already a K49 image: keep it exactly.
+    return Uint8Array.from(luma, (v) => Math.round(v));
+  }
+  const bgInk = lightBackground ? 255 - background : background;
+  const gain = 255 / Math.max(1, 255 - bgInk);
+  for (let i = 0; i < n; i++) {
+    const v = lightBackground ? 255 - luma[i]! : luma[i]!;
+    ink[i] = Math.max(0, v - bgInk) * gain;
+  }
+  return fitToK49({ width, height, data: ink });
 }

@@ -19,6 +19,19 @@ function sample(src: Float32Array, w: number, h: number, x: number, y: number): 
   return (1 - ty) * ((1 - tx) * p00 + tx * p10) + ty * ((1 - tx) * p01 + tx * p11);
 }
 
+/**
+ * Affine warp: output pixel (x, y) takes the input at
+ * (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]), bilinear, black outside.
+ */
+export function affineWarp(src: Float32Array, w: number, h: number, m: readonly number[], out = new Float32Array(w * h)): Float32Array {
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      out[y * w + x] = sample(src, w, h, m[0]! * x + m[1]! * y + m[2]!, m[3]! * x + m[4]! * y + m[5]!);
+    }
+  }
+  return out;
+}
+
 /** Bilinear interpolation of a coarse (grid+1)^2 field at fractional grid position. */
 function lerpGrid(f: Float64Array, n: number, gx0: number, gy0: number, tx: number, ty: number): number {
   const i = gy0 * n + gx0;

@@ -1,0 +1,147 @@
+/**
+ * `k49 evaluate`: runs an artifact on a K49-format test split (only
+ * `k49-test-imgs.npz` and `k49-test-labels.npz` are needed) and writes
+ * metrics.json, a classification report, the confusion matrix (PNG and
+ * interactive HTML), the most confused pairs, a gallery of misclassified
+ * images and predictions.json, from which every figure can be recounted.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ARTIFACTS_DIR, CANDIDATE, LATEST, pointLink, readJson, resolveModelDir, writeJson } from './artifacts';
+import { K49_CLASSES } from './classes';
+import { hasSplit, loadSplit, PIXELS, splitFiles } from './dataset';
+import { md5File } from './download';
+import { K49Classifier } from './inference';
+import { writeModelCard } from './model-card';
+import { classificationReport, computeMetrics, mostConfused } from './metrics';
+import { plotlyPage } from './report/plotly';
+import { confusionPng, galleryPng } from './report/images';
+
+export interface EvaluateOptions {
+  data?: string;
+  model?: string;
+  out?: string;
+  log?: (line: string) => void;
+}
+
+export interface PredictionRecord {
+  index: number;
+  true_class: number;
+  predicted_class: number;
+  confidence: number;
+}
+
+function defaultTestDir(modelDir: string): string {
+  const candidates = [path.resolve(ARTIFACTS_DIR, '..', 'data', 'k49')];
+  try {
+    candidates.push(path.resolve(readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir));
+  } catch {
+    /* no training record: only data/k49 */
+  }
+  const found = candidates.find((d) => hasSplit(d, 'test'));
+  if (!found) throw new Error(`No test split found (looked in ${candidates.join(', ')}); pass DATA=<dir with k49-test-imgs.npz and k49-test-labels.npz>.`);
+  return found;
+}
+
+export async function evaluate(opts: EvaluateOptions) {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const modelDir = resolveModelDir(opts.model);
+  const dataDir = path.resolve(opts.data ?? defaultTestDir(modelDir));
+  if (!hasSplit(dataDir, 'test')) {
+    const f = splitFiles('test');
+    throw new Error(`${dataDir} needs ${f.images} and ${f.labels} to evaluate on.`);
+  }
+  const outDir = path.resolve(opts.out ?? modelDir);
+  await fs.mkdir(outDir, { recursive: true });
+
+  const test = await loadSplit(dataDir, 'test');
+  const classifier = await K49Classifier.load(modelDir);
+  const started = Date.now();
+  const { classes: predicted, confidences: confidence } = classifier.classify(test.images);
+  const seconds = (Date.now() - started) / 1000;
+  const metrics = computeMetrics(test.labels, predicted);
+  const f = splitFiles('test');
+  const dataInfo = {
+    dir: dataDir,
+    name: path.basename(dataDir),
+    images: test.count,
+    md5: { [f.images]: await md5File(path.join(dataDir, f.images)), [f.labels]: await md5File(path.join(dataDir, f.labels)) },
+  };
+  await writeJson(path.join(outDir, 'metrics.json'), {
+    model_version: classifier.info.version,
+    data: dataInfo,
+    evaluated_at: new Date().toISOString(),
+    inference_seconds: seconds,
+    accuracy: metrics.accuracy,
+    balanced_accuracy: metrics.balanced_accuracy,
+    classes_present: metrics.classes_present,
+    macro_f1: metrics.macro_f1,
+    count: metrics.count,
+    per_class: metrics.per_class,
+    confusion: metrics.confusion,
+  });
+  const predictions: PredictionRecord[] = Array.from(predicted, (p, i) => ({
+    index: i,
+    true_class: test.labels[i]!,
+    predicted_class: p,
+    confidence: Number(confidence[i]!.toFixed(6)),
+  }));
+  await writeJson(path.join(outDir, 'predictions.json'), predictions);
+  await fs.writeFile(path.join(outDir, 'classification_report.txt'), classificationReport(metrics));
+  const pairs = mostConfused(metrics);
+  await writeJson(path.join(outDir, 'confused_pairs.json'), pairs);
+
+  const chars = K49_CLASSES.map((c) => c.char);
+  const title = `${classifier.info.version} on ${dataInfo.name}`;
+  await fs.writeFile(path.join(outDir, 'confusion_matrix.png'), confusionPng(metrics.confusion, chars, title));
+  const rowNormalised = metrics.confusion.map((row) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return row.map((v) => (total > 0 ? v / total : null));
+  });
+  await fs.writeFile(
+    path.join(outDir, 'confusion_matrix.html'),
+    plotlyPage(`Confusion matrix: ${title}`, [
+      {
+        html: `<p>Accuracy ${metrics.accuracy.toFixed(4)}, balanced accuracy ${metrics.balanced_accuracy.toFixed(4)} over ${metrics.classes_present} classes present, ${metrics.count} images.</p>`,
+      },
+      {
+        title: 'Row-normalised confusion (hover for counts)',
+        data: [
+          {
+            type: 'heatmap',
+            z: rowNormalised,
+            x: chars,
+            y: chars,
+            customdata: metrics.confusion,
+            hovertemplate: 'true %{y} → predicted %{x}<br>%{customdata} images (%{z:.1%})<extra></extra>',
+            colorscale: 'Blues',
+          },
+        ],
+        layout: { height: 900, xaxis: { title: 'predicted', type: 'category' }, yaxis: { title: 'true', type: 'category', autorange: 'reversed' } },
+      },
+    ]),
+  );
+  const wrong = predictions.filter((p) => p.predicted_class !== p.true_class).sort((a, b) => b.confidence - a.confidence).slice(0, 100);
+  await fs.writeFile(
+    path.join(outDir, 'misclassified.png'),
+    galleryPng(
+      wrong.map((p) => test.images.subarray(p.index * PIXELS, (p.index + 1) * PIXELS)),
+      wrong.map((p) => `${chars[p.true_class]}→${chars[p.predicted_class]} ${(p.confidence * 100).toFixed(0)}%`),
+    ),
+  );
+
+  // Only artifacts kept under artifacts/ become `latest` (not scratch runs elsewhere).
+  if (outDir === modelDir && path.dirname(modelDir) === path.dirname(path.resolve(LATEST))) {
+    await pointLink(LATEST, modelDir);
+    if (existsSync(CANDIDATE) && path.resolve(path.dirname(CANDIDATE), await fs.readlink(CANDIDATE)) === modelDir) await fs.rm(CANDIDATE);
+  }
+  await writeModelCard(modelDir);
+
+  log(`model      ${classifier.info.version}`);
+  log(`data       ${dataDir} (${test.count} images, ${metrics.classes_present} classes present)`);
+  log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
+  log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present)`);
+  log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
+  log(`reports in ${outDir}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
+  return { metrics, outDir, modelDir };
+}

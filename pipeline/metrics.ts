@@ -1,0 +1,94 @@
+/**
+ * Classification metrics as the K49 literature reports them: balanced
+ * accuracy is the mean per-class recall over the classes present in the
+ * evaluated labels.
+ */
+import { K49_CLASSES, NUM_CLASSES } from './classes';
+
+export interface ClassMetrics {
+  class_id: number;
+  char: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Metrics {
+  count: number;
+  accuracy: number;
+  balanced_accuracy: number;
+  classes_present: number;
+  macro_f1: number;
+  per_class: ClassMetrics[];
+  /** confusion[true][predicted] */
+  confusion: number[][];
+}
+
+export function computeMetrics(labels: ArrayLike<number>, predictions: ArrayLike<number>): Metrics {
+  const confusion = Array.from({ length: NUM_CLASSES }, () => new Array<number>(NUM_CLASSES).fill(0));
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    confusion[labels[i]!]![predictions[i]!]!++;
+    if (labels[i] === predictions[i]) correct++;
+  }
+  const per_class = K49_CLASSES.map((c) => {
+    const tp = confusion[c.index]![c.index]!;
+    const support = confusion[c.index]!.reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((a, row) => a + row[c.index]!, 0);
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = support > 0 ? tp / support : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    return { class_id: c.index, char: c.char, precision, recall, f1, support };
+  });
+  const present = per_class.filter((c) => c.support > 0);
+  return {
+    count: labels.length,
+    accuracy: labels.length > 0 ? correct / labels.length : 0,
+    balanced_accuracy: present.length > 0 ? present.reduce((a, c) => a + c.recall, 0) / present.length : 0,
+    classes_present: present.length,
+    macro_f1: present.length > 0 ? present.reduce((a, c) => a + c.f1, 0) / present.length : 0,
+    per_class,
+    confusion,
+  };
+}
+
+/** A text table in the layout of scikit-learn's classification_report (classes present only). */
+export function classificationReport(m: Metrics): string {
+  const rows = m.per_class.filter((c) => c.support > 0);
+  const f = (v: number) => v.toFixed(4).padStart(10);
+  const lines = [`${'class'.padStart(12)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1-score'.padStart(10)}${'support'.padStart(10)}`, ''];
+  for (const c of rows) {
+    lines.push(`${`${c.class_id} ${c.char}`.padStart(12)}${f(c.precision)}${f(c.recall)}${f(c.f1)}${String(c.support).padStart(10)}`);
+  }
+  const mean = (k: 'precision' | 'recall' | 'f1') => rows.reduce((a, c) => a + c[k], 0) / rows.length;
+  const total = rows.reduce((a, c) => a + c.support, 0);
+  const weighted = (k: 'precision' | 'recall' | 'f1') => rows.reduce((a, c) => a + c[k] * c.support, 0) / total;
+  lines.push('');
+  lines.push(`${'accuracy'.padStart(12)}${''.padStart(20)}${f(m.accuracy)}${String(total).padStart(10)}`);
+  lines.push(`${'macro avg'.padStart(12)}${f(mean('precision'))}${f(mean('recall'))}${f(mean('f1'))}${String(total).padStart(10)}`);
+  lines.push(`${'weighted avg'.padStart(12)}${f(weighted('precision'))}${f(weighted('recall'))}${f(weighted('f1'))}${String(total).padStart(10)}`);
+  lines.push('');
+  lines.push(`balanced accuracy (mean recall over ${rows.length} classes present): ${m.balanced_accuracy.toFixed(4)}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The most frequent off-diagonal (true, predicted) pairs. */
+export function mostConfused(m: Metrics, top = 20) {
+  const pairs: { true_id: number; true_char: string; predicted_id: number; predicted_char: string; count: number; share_of_true: number }[] = [];
+  m.confusion.forEach((row, t) =>
+    row.forEach((n, p) => {
+      if (t !== p && n > 0) {
+        pairs.push({
+          true_id: t,
+          true_char: K49_CLASSES[t]!.char,
+          predicted_id: p,
+          predicted_char: K49_CLASSES[p]!.char,
+          count: n,
+          share_of_true: n / m.per_class[t]!.support,
+        });
+      }
+    }),
+  );
+  return pairs.sort((a, b) => b.count - a.count).slice(0, top);
+}

@@ -1,0 +1,92 @@
+/**
+ * MODEL_CARD.md, regenerated from what the artifact records (training record,
+ * config, every evaluation found in the artifact) plus optional hand-written
+ * notes in NOTES.md, so the card never states a figure that was not measured.
+ */
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { readJson } from './artifacts';
+import type { TrainConfig } from './train';
+
+interface EvalRecord {
+  data: { dir: string; name: string; images: number };
+  accuracy: number;
+  balanced_accuracy: number;
+  classes_present: number;
+  macro_f1: number;
+  evaluated_at: string;
+}
+
+function findEvaluations(dir: string): { where: string; m: EvalRecord }[] {
+  const found: { where: string; m: EvalRecord }[] = [];
+  if (existsSync(path.join(dir, 'metrics.json'))) found.push({ where: '.', m: readJson(path.join(dir, 'metrics.json')) });
+  for (const sub of readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, sub.name, 'metrics.json');
+    if (sub.isDirectory() && existsSync(f)) found.push({ where: sub.name, m: readJson(f) });
+  }
+  return found;
+}
+
+export async function writeModelCard(dir: string): Promise<void> {
+  const train = readJson<{
+    version: string;
+    data: { dir: string; name: string; images: number; classes_present: number; md5: Record<string, string> };
+    split: { train: number; validation: number };
+    backend: string;
+    git_commit: string | null;
+    parameters: number;
+    best_epoch: number;
+    best_val_balanced_accuracy: number;
+    epochs_run: number;
+    train_seconds: number;
+    images_per_second: number;
+  }>(path.join(dir, 'train.json'));
+  const cfg = readJson<TrainConfig>(path.join(dir, 'config.json'));
+  const evals = findEvaluations(dir);
+  const notes = existsSync(path.join(dir, 'NOTES.md')) ? await fs.readFile(path.join(dir, 'NOTES.md'), 'utf8') : '';
+  const m = cfg.model;
+  const arch =
+    m.architecture === 'baseline'
+      ? 'baseline: conv 3x3x32 + ReLU, max-pool, conv 3x3x64 + ReLU, max-pool, dense 128 + ReLU, dense 49 softmax (the replaced system).'
+      : `k49net: ${m.widths.map((w, i) => `${m.convsPerStage[i]}x (conv 3x3x${w} + BN + ReLU) + max-pool`).join(', ')}, ${m.head === 'gap' ? 'global average pooling' : 'flatten'}, dense ${m.denseUnits} + BN + ReLU + dropout ${m.dropout}, dense 49 softmax; L2 ${m.l2}.`;
+  const lines = [
+    `# Model card: ${train.version}`,
+    '',
+    '## Data',
+    `- Trained on \`${train.data.name}\` (${train.data.images.toLocaleString('en')} images, ${train.data.classes_present} classes; ` +
+      `${train.split.train.toLocaleString('en')} train / ${train.split.validation.toLocaleString('en')} validation, stratified).`,
+    `- Data fingerprints (md5): ${Object.entries(train.data.md5).map(([f, h]) => `\`${f}\` ${h}`).join(', ')}.`,
+    '',
+    '## Architecture',
+    `- ${arch}`,
+    `- ${train.parameters.toLocaleString('en')} parameters. Inference folds batch normalisation into the convolutions and runs one fused native op per layer (pipeline/inference.ts).`,
+    '',
+    '## Training',
+    `- Adam, learning rate ${cfg.learningRate} (${cfg.schedule}${cfg.schedule === 'cosine' ? ` to ${cfg.minLearningRate}` : ''}, warm-up ${cfg.warmupEpochs} epoch), batch ${cfg.batchSize}, ` +
+      `label smoothing ${cfg.labelSmoothing}, class-balanced sampling exponent ${cfg.balanceExponent}, augmentation ${cfg.augment.enabled ? 'on' : 'off'}, seed ${cfg.seed}.`,
+    `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
+    `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,
+    '- Full configuration: `config.json`.',
+    '',
+    '## Measured results',
+    '',
+    '| evaluated on | images | classes present | accuracy | balanced accuracy | macro F1 | reports |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...evals.map(
+      ({ where, m: e }) =>
+        `| \`${e.data.name}\` | ${e.data.images.toLocaleString('en')} | ${e.classes_present} | ${e.accuracy.toFixed(4)} | ${e.balanced_accuracy.toFixed(4)} | ${e.macro_f1.toFixed(4)} | \`${where}/\` |`,
+    ),
+    '',
+    'Balanced accuracy is the mean per-class recall over the classes present in the evaluated set, as in the K49 literature.',
+    '',
+    notes.trim(),
+    '',
+    '## Known limits',
+    '- Inputs are 28x28 K49-style crops of one character; the service preprocessing crops and fits any image to that, but pages, multiple characters or strongly cluttered backgrounds are out of scope.',
+    '- Classes with few training images remain the weakest; see `classification_report.txt`.',
+    '',
+    'Kuzushiji-49 is by ROIS-DS Center for Open Data in the Humanities (CODH), CC BY-SA 4.0: Clanuwat et al., "Deep Learning for Classical Japanese Literature", arXiv:1812.01718 (2018).',
+    '',
+  ];
+  await fs.writeFile(path.join(dir, 'MODEL_CARD.md'), lines.join('\n'));
+}
