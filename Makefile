@@ -2,7 +2,7 @@
 # `make X` and `npx k49 X` agree. Variables: DATA=, MODEL=, OUT=, CONFIG=.
 SHELL := /bin/bash
 K49 := node bin/k49.js
-MODEL ?= artifacts/latest
+MODEL ?=
 
 opt = $(if $(2),--$(1) $(2))
 ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
@@ -28,16 +28,16 @@ train: setup
 	$(K49) train $(ARGS)
 
 evaluate: setup
-	$(K49) evaluate $(call opt,data,$(DATA)) --model $(MODEL) $(call opt,out,$(OUT))
+	$(K49) evaluate $(call opt,data,$(DATA)) $(call opt,model,$(MODEL)) $(call opt,out,$(OUT))
 
 run: setup
-	$(K49) run --model $(MODEL)
+	$(K49) run $(call opt,model,$(MODEL))
 
 serve: setup
-	$(K49) serve --model $(MODEL)
+	$(K49) serve $(call opt,model,$(MODEL))
 
 worker: setup
-	$(K49) worker --model $(MODEL)
+	$(K49) worker $(call opt,model,$(MODEL))
 
 notebooks: setup
 	$(K49) notebooks

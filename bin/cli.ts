@@ -14,7 +14,7 @@ const program = new Command('k49').description('Kuzushiji-49 hiragana recognitio
 const dataOption = () => new Option('--data <dir>', 'directory of K49-format files (DATA=)');
 const outOption = () => new Option('--out <dir>', 'output directory (OUT=)');
 const configOption = () => new Option('--config <file>', 'JSON config file (CONFIG=)');
-const modelOption = () => new Option('--model <dir>', 'artifact directory (MODEL=)').default('artifacts/latest');
+const modelOption = () => new Option('--model <dir>', 'artifact directory (MODEL=; default artifacts/latest)');
 
 /** Loads a module only when its command runs, keeping `k49 --help` fast (TensorFlow takes seconds). */
 function load<T>(module: string): T {
@@ -28,14 +28,16 @@ function readConfig<T extends object>(defaults: T, file?: string): T {
   return { ...defaults, ...overrides };
 }
 
+/** DATA default: the official files when present, else the synthetic set. */
+function defaultDataDir(): string {
+  const { hasSplit } = load<typeof import('../pipeline/dataset')>('../pipeline/dataset');
+  for (const dir of ['data/k49', 'data/synth']) if (hasSplit(path.join(ROOT, dir), 'train')) return path.join(ROOT, dir);
+  throw new Error('No training data: run `make data` (official K49) or `make synth` (synthetic), or pass DATA=<dir>.');
+}
+
 function runScript(script: string): never {
   const r = spawnSync('bash', [path.join(ROOT, 'scripts', script)], { stdio: 'inherit', cwd: ROOT });
   process.exit(r.status ?? 1);
-}
-
-function notImplemented(what: string, issue: string): never {
-  console.error(`k49 ${what}: not implemented yet (${issue}).`);
-  process.exit(2);
 }
 
 /** Runs an async action and turns errors into a one-paragraph message and exit code 1. */
@@ -92,28 +94,100 @@ program
 
 program
   .command('eda')
+  .description('dataset statistics: self-contained HTML report + PNG figures')
   .addOption(dataOption())
   .addOption(outOption())
-  .action(() => notImplemented('eda', 'EDA and notebooks issue'));
+  .action(
+    action(async (opts: { data?: string; out?: string }) => {
+      const { runEda, defaultEdaOut } = load<typeof import('../pipeline/eda')>('../pipeline/eda');
+      const data = opts.data ?? defaultDataDir();
+      await runEda(data, opts.out ?? defaultEdaOut(data));
+    }),
+  );
 program
   .command('train')
+  .description('train a CNN on a K49-format directory and write a versioned artifact')
   .addOption(dataOption())
   .addOption(configOption())
   .addOption(outOption())
-  .action(() => notImplemented('train', 'training issue'));
+  .option('--resume', 'continue the run in --out from its last checkpoint')
+  .option('--baseline', "use the replaced system's recipe (2 conv + FC128, 12 epochs, no augmentation)")
+  .action(
+    action(async (opts: { data?: string; config?: string; out?: string; resume?: boolean; baseline?: boolean }) => {
+      const { train, DEFAULT_TRAIN, BASELINE_TRAIN, mergeConfig } = load<typeof import('../pipeline/train')>('../pipeline/train');
+      const base = opts.baseline ? BASELINE_TRAIN : DEFAULT_TRAIN;
+      const config = opts.config ? mergeConfig(base, JSON.parse(readFileSync(opts.config, 'utf8'))) : base;
+      if (opts.resume && !opts.out) throw new Error('--resume needs OUT=<artifact dir> of the run to continue');
+      await train({ data: opts.data ?? defaultDataDir(), out: opts.out, config, resume: opts.resume });
+    }),
+  );
+
 program
   .command('evaluate')
+  .description('evaluate an artifact on a K49-format test split and write reports')
   .addOption(dataOption())
-  .addOption(modelOption())
+  .option('--model <dir>', 'artifact directory (MODEL=); default: the artifact just trained, else artifacts/latest')
   .addOption(outOption())
-  .action(() => notImplemented('evaluate', 'training issue'));
-for (const name of ['serve', 'worker', 'run']) {
-  program.command(name).addOption(modelOption()).action(() => notImplemented(name, 'service issue'));
-}
-program.command('notebooks').action(() => notImplemented('notebooks', 'EDA and notebooks issue'));
+  .action(
+    action(async (opts: { data?: string; model?: string; out?: string }) => {
+      const { evaluate } = load<typeof import('../pipeline/evaluate')>('../pipeline/evaluate');
+      await evaluate(opts);
+    }),
+  );
+/** MODEL= for the service commands: passed on through the environment the service reads. */
+const withModel = (opts: { model?: string }) => {
+  if (opts.model) process.env.MODEL = path.resolve(opts.model);
+};
+program
+  .command('serve')
+  .description('the REST API (PORT, default 8339)')
+  .addOption(modelOption())
+  .action((opts: { model?: string }) => {
+    withModel(opts);
+    load<typeof import('../serve/server')>('../serve/server').startServer().then(
+      (running) => {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => running.close().then(() => process.exit(0)));
+      },
+      (e: Error) => {
+        console.error(`cannot start the API: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  });
+program
+  .command('worker')
+  .description('a batch worker on the task queue (QUEUE_URL)')
+  .addOption(modelOption())
+  .action(
+    action(async (opts: { model?: string }) => {
+      withModel(opts);
+      await load<typeof import('../serve/worker')>('../serve/worker').runWorker();
+      process.exit(0);
+    }),
+  );
+program
+  .command('run')
+  .description('the API and one worker in the foreground (Ctrl-C stops both)')
+  .addOption(modelOption())
+  .action((opts: { model?: string }) => {
+    withModel(opts);
+    load<typeof import('../serve/run')>('../serve/run').runAll();
+  });
+program
+  .command('notebooks')
+  .description('execute the tslab notebooks headless (installs Jupyter nbconvert and the tslab kernel)')
+  .action(() => runScript('notebooks.sh'));
 program
   .command('bench')
+  .description('training, inference and serving benchmarks -> bench/results.json')
   .addOption(outOption())
-  .action(() => notImplemented('bench', 'training and service issues'));
+  .option('--only <part>', 'model or serve')
+  .option('--seconds <n>', 'duration of each load run', (v) => parseInt(v, 10))
+  .action(
+    action(async (opts: { out?: string; only?: 'model' | 'serve'; seconds?: number }) => {
+      await load<typeof import('./../bench/run')>('../bench/run').runBench(opts);
+      process.exit(0);
+    }),
+  );
 
 program.parseAsync(process.argv);

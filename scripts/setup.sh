@@ -16,7 +16,11 @@ log() { echo "[setup] $*"; }
 
 # --- 1. Debian packages ------------------------------------------------------
 APT_PACKAGES=(
-  unzip python3-pip
+  unzip python3-pip curl
+  # headless browser for the UI and docs tests (driven by playwright-core, never downloaded)
+  chromium
+  # headless notebook execution (make notebooks, with the tslab kernel)
+  jupyter-nbconvert python3-nbclient python3-ipykernel
   # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
   fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
   fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho

@@ -1,0 +1,126 @@
+/**
+ * Starts the real API and worker processes, on a free port and a private
+ * SQLite queue, and stops them afterwards: used by the end-to-end tests and
+ * the serving benchmark alike.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+
+const ROOT = path.resolve(__dirname, '..');
+const tempDir = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
+
+export const TEST_MODEL = process.env.K49_TEST_MODEL ?? path.join(ROOT, 'artifacts', 'latest');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** JSON log lines written so far. */
+  logs: () => Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+export function startProcess(command: 'serve' | 'worker' | 'run', env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), command], {
+    cwd: ROOT,
+    env: { ...process.env, MODEL: TEST_MODEL, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    logs: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    exited,
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+export class TestService {
+  api: Proc | null = null;
+  workers: Proc[] = [];
+  readonly queueFile: string;
+  constructor(
+    readonly port: number,
+    readonly env: Record<string, string> = {},
+  ) {
+    this.queueFile = path.join(tempDir('k49-queue-'), 'tasks.db');
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private envFor(): Record<string, string> {
+    return { PORT: String(this.port), HOST: '127.0.0.1', QUEUE_URL: `sqlite:${this.queueFile}`, ...this.env };
+  }
+
+  async startApi(): Promise<void> {
+    this.api = startProcess('serve', this.envFor());
+    await waitFor('the API to be healthy', async () => (await fetch(`${this.url}/health`)).ok, 60000, 200);
+  }
+
+  startWorker(extra: Record<string, string> = {}): Proc {
+    const w = startProcess('worker', { ...this.envFor(), ...extra });
+    this.workers.push(w);
+    return w;
+  }
+
+  async stopApi(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.api && this.api.child.exitCode === null) {
+      this.api.child.kill(signal);
+      await this.api.exited;
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    await this.stopApi();
+    for (const w of this.workers) {
+      if (w.child.exitCode === null && w.child.signalCode === null) {
+        w.child.kill('SIGTERM');
+        await w.exited;
+      }
+    }
+  }
+}
+
+/** multipart/form-data upload with fetch. */
+export async function upload(url: string, field: string, files: { name: string; bytes: Buffer; type?: string }[]): Promise<Response> {
+  const form = new FormData();
+  for (const f of files) form.append(field, new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name);
+  return fetch(url, { method: 'POST', body: form });
+}

@@ -1,0 +1,77 @@
+/**
+ * Serving benchmark (`make bench`, service part), on this machine:
+ * /predict requests/s and p50/p99 latency at concurrency 1 and 32 with
+ * dynamic batching on and off (autocannon), and a 10,000-image batch through
+ * the queue: upload time and end-to-end images/s with one worker.
+ */
+import autocannon from 'autocannon';
+import sharp from 'sharp';
+import { loadSplit, PIXELS } from '../pipeline/dataset';
+import { freePort, TestService, upload, waitFor } from './harness';
+
+const REAL_SAMPLE = `${__dirname}/../../shared/data/real-sample`;
+
+function multipartBody(field: string, name: string, bytes: Buffer) {
+  const boundary = '----k49bench' + Math.random().toString(16).slice(2);
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: image/png\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, bytes, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+async function load(url: string, connections: number, seconds: number, body: Buffer, contentType: string) {
+  const r = await autocannon({ url, connections, duration: seconds, method: 'POST', headers: { 'content-type': contentType }, body });
+  return {
+    connections,
+    requests_per_second: Math.round(r.requests.average),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    requests: r.requests.total,
+  };
+}
+
+export async function benchServing(log = console.error, seconds = 10) {
+  const sample = await loadSplit(REAL_SAMPLE, 'test');
+  const png = (i: number) =>
+    sharp(Buffer.from(sample.images.subarray(i * PIXELS, (i + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+  const { body, contentType } = multipartBody('file', 'sample.png', await png(0));
+
+  const predict: Record<string, unknown>[] = [];
+  for (const windowMs of [2, 0]) {
+    const svc = new TestService(await freePort(), { BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
+    await svc.startApi();
+    try {
+      await load(`${svc.url}/predict`, 4, 2, body, contentType); // warm-up
+      for (const c of [1, 32]) {
+        const r = await load(`${svc.url}/predict`, c, seconds, body, contentType);
+        log(`/predict batching ${windowMs > 0 ? `on (${windowMs} ms)` : 'off'}, concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}`);
+        predict.push({ dynamic_batching: windowMs > 0, window_ms: windowMs, ...r });
+      }
+    } finally {
+      await svc.stopAll();
+    }
+  }
+
+  // 10,000 images through the queue with one worker.
+  const n = 10000;
+  const svc = new TestService(await freePort(), { MAX_BATCH_FILES: String(n), MAX_REQUEST_BYTES: String(200 * 1024 * 1024), LOG_LEVEL: 'warn' });
+  await svc.startApi();
+  try {
+    const worker = svc.startWorker({ LOG_LEVEL: 'info' });
+    await waitFor('worker ready', async () => worker.output().includes('worker ready'), 60000);
+    const files = [];
+    for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await png(i % sample.count) });
+    const t0 = performance.now();
+    const res = await upload(`${svc.url}/batch_predict`, 'files', files);
+    const uploadSeconds = (performance.now() - t0) / 1000;
+    if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${await res.text()}`);
+    const { task_id } = (await res.json()) as { task_id: string };
+    await waitFor('the 10,000-image batch', async () => ((await (await fetch(`${svc.url}/tasks/${task_id}`)).json()) as { status: string }).status === 'completed', 600000, 50);
+    const total = (performance.now() - t0) / 1000;
+    const batch = { images: n, upload_seconds: Number(uploadSeconds.toFixed(2)), end_to_end_seconds: Number(total.toFixed(2)), end_to_end_images_per_second: Math.round(n / total), workers: 1 };
+    log(`batch of ${n}: upload ${batch.upload_seconds} s, end to end ${batch.end_to_end_seconds} s = ${batch.end_to_end_images_per_second} images/s (1 worker)`);
+    return { predict, batch };
+  } finally {
+    await svc.stopAll();
+  }
+}

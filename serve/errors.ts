@@ -1,0 +1,72 @@
+/**
+ * One place that turns failures into the contract's JSON errors
+ * `{"detail": "..."}` with the right status. No stack trace reaches a client.
+ */
+import type { Context, Next } from 'koa';
+import { ImageDecodeError } from '../pipeline/preprocess';
+import { StoreUnavailableError } from './queue/store';
+import { UploadTooLargeError } from './upload';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+const MULTER: Record<string, [number, (field?: string) => string]> = {
+  LIMIT_FILE_SIZE: [413, () => 'a file is over the size limit (MAX_FILE_BYTES)'],
+  LIMIT_FILE_COUNT: [413, () => 'too many files in one request (MAX_BATCH_FILES)'],
+  LIMIT_PART_COUNT: [413, () => 'too many parts in the multipart body'],
+  LIMIT_FIELD_COUNT: [400, () => 'too many form fields'],
+  LIMIT_FIELD_KEY: [400, () => 'a form field name is too long'],
+  LIMIT_FIELD_VALUE: [400, () => 'a form field value is too long'],
+  LIMIT_UNEXPECTED_FILE: [400, (field) => `unexpected file field '${field ?? ''}'`],
+  MISSING_FIELD_NAME: [400, () => 'a multipart part has no field name'],
+};
+
+function toApiError(err: unknown, expectedField: string | undefined): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof UploadTooLargeError) return new ApiError(413, err.message);
+  if (err instanceof StoreUnavailableError) return new ApiError(503, `${err.message}. Retry later; an operator must fix the task store.`);
+  if (err instanceof ImageDecodeError) {
+    const status = err.kind === 'too_large' ? 413 : err.kind === 'empty' ? 400 : 415;
+    return new ApiError(status, err.message);
+  }
+  const e = err as { name?: string; code?: string; field?: string; message?: string; status?: number; expose?: boolean };
+  if (e.name === 'MulterError' && e.code && MULTER[e.code]) {
+    const [status, text] = MULTER[e.code]!;
+    const hint = expectedField ? `: send the image${expectedField === 'files' ? 's' : ''} as multipart/form-data field '${expectedField}'` : '';
+    return new ApiError(status, text(e.field) + hint);
+  }
+  // busboy: malformed multipart bodies
+  if (typeof e.message === 'string' && /Unexpected end of (form|multipart)|Malformed part header|Boundary not found|Multipart: /i.test(e.message)) {
+    return new ApiError(400, `malformed multipart body (${e.message}); send multipart/form-data`);
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) return new ApiError(e.status, e.message ?? 'bad request');
+  return null;
+}
+
+/** Koa middleware: maps errors to JSON; unknown ones become a logged 500. */
+export function errorHandler(log: (obj: object, msg: string) => void) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const expected = ctx.path === '/predict' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
+      const api = toApiError(err, expected);
+      if (api) {
+        ctx.status = api.status;
+        ctx.body = { detail: api.message };
+      } else {
+        log({ err: { message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'unhandled error');
+        ctx.status = 500;
+        ctx.body = { detail: 'internal error; it has been logged. Retry, and report it if it persists.' };
+      }
+      // Drain the rest of an aborted upload so the client gets the answer.
+      if (!ctx.req.readableEnded) ctx.req.resume();
+    }
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * SQLite task store (better-sqlite3, WAL mode): the zero-setup default.
+ * Workers in other processes share the database file; claiming runs in an
+ * IMMEDIATE transaction, so two workers never lease the same item, and an
+ * expired lease (a worker killed with SIGKILL) makes its items claimable again.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type TaskStore, type TaskView, type UploadedFile } from './store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'processing',
+  error TEXT,
+  finished_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS items (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  image BLOB,
+  state TEXT NOT NULL DEFAULT 'pending',
+  lease_owner TEXT,
+  lease_expires INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  result TEXT,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (task_id, idx)
+);
+CREATE INDEX IF NOT EXISTS items_claimable ON items(state, lease_expires, seq);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
+`;
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+
+  constructor(
+    file: string,
+    private readonly options: { maxAttempts: number },
+  ) {
+    const resolved = path.resolve(file);
+    mkdirSync(path.dirname(resolved), { recursive: true });
+    this.db = new Database(resolved, { timeout: 5000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  /** Runs a statement, turning storage failures into StoreUnavailableError. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (/SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(code)) {
+        throw new StoreUnavailableError(`task store unavailable (${code}): ${(e as Error).message}`);
+      }
+      throw e;
+    }
+  }
+
+  async createTask(files: UploadedFile[]): Promise<string> {
+    const id = randomUUID();
+    const now = Date.now();
+    const insertTask = this.db.prepare('INSERT INTO tasks (id, created_at, total) VALUES (?, ?, ?)');
+    const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq) VALUES (?, ?, ?, ?, ?)');
+    const tx = this.db.transaction(() => {
+      insertTask.run(id, now, files.length);
+      files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now));
+    });
+    this.guard(() => tx.immediate());
+    return id;
+  }
+
+  async getTask(taskId: string): Promise<TaskView | null> {
+    return this.guard(() => {
+      const t = this.db.prepare('SELECT id, total, done, status, error FROM tasks WHERE id = ?').get(taskId) as
+        | { id: string; total: number; done: number; status: TaskView['status']; error: string | null }
+        | undefined;
+      if (!t) return null;
+      const results =
+        t.status === 'processing'
+          ? []
+          : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').all(taskId) as { result: string | null }[]).map(
+              (r) => JSON.parse(r.result ?? '{}') as ItemResult,
+            );
+      return { task_id: t.id, status: t.status, progress: { done: t.done, total: t.total }, results, ...(t.error ? { error: t.error } : {}) };
+    });
+  }
+
+  async claim(workerId: string, max: number, leaseMs: number): Promise<ClaimedItem[]> {
+    const now = Date.now();
+    const select = this.db.prepare(
+      `SELECT rowid, task_id, idx, filename, image, attempts FROM items
+       WHERE state = 'pending' OR (state = 'leased' AND lease_expires < ?)
+       ORDER BY seq, task_id, idx LIMIT ?`,
+    );
+    const lease = this.db.prepare(`UPDATE items SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE rowid = ?`);
+    const giveUp = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ? WHERE rowid = ?`);
+    const tx = this.db.transaction(() => {
+      const rows = select.all(now, max) as { rowid: number; task_id: string; idx: number; filename: string; image: Buffer; attempts: number }[];
+      const claimed: ClaimedItem[] = [];
+      const touched = new Set<string>();
+      for (const r of rows) {
+        if (r.attempts >= this.options.maxAttempts) {
+          // Poison item: it took a worker down this many times. Report it, do not retry forever.
+          giveUp.run(JSON.stringify({ filename: r.filename, error: `could not be processed after ${r.attempts} attempts` }), r.rowid);
+          touched.add(r.task_id);
+          continue;
+        }
+        lease.run(workerId, now + leaseMs, r.rowid);
+        claimed.push({ taskId: r.task_id, index: r.idx, filename: r.filename, bytes: r.image, attempts: r.attempts + 1 });
+      }
+      for (const t of touched) this.refreshTask(t);
+      return claimed;
+    });
+    return this.guard(() => tx.immediate());
+  }
+
+  private refreshTask(taskId: string): void {
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM items WHERE task_id = ? AND state = 'done'`).get(taskId) as { n: number };
+    this.db
+      .prepare(`UPDATE tasks SET done = ?, status = CASE WHEN ? >= total THEN 'completed' ELSE status END, finished_at = CASE WHEN ? >= total THEN ? ELSE finished_at END WHERE id = ?`)
+      .run(n, n, n, Date.now(), taskId);
+  }
+
+  async complete(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): Promise<void> {
+    const update = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`);
+    const tx = this.db.transaction(() => {
+      const tasks = new Set<string>();
+      for (const r of results) {
+        update.run(JSON.stringify(r.result), workerId, r.taskId, r.index);
+        tasks.add(r.taskId);
+      }
+      for (const t of tasks) this.refreshTask(t);
+    });
+    this.guard(() => tx.immediate());
+  }
+
+  async release(workerId: string): Promise<void> {
+    this.guard(() =>
+      this.db.prepare(`UPDATE items SET state = 'pending', lease_owner = NULL, lease_expires = NULL, attempts = MAX(attempts - 1, 0) WHERE state = 'leased' AND lease_owner = ?`).run(workerId),
+    );
+  }
+
+  async purge(ttlMs: number): Promise<number> {
+    return this.guard(() => this.db.prepare(`DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?`).run(Date.now() - ttlMs).changes);
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.guard(() => {
+      const rows = this.db.prepare(`SELECT state, COUNT(*) AS n FROM items WHERE state != 'done' GROUP BY state`).all() as { state: string; n: number }[];
+      const get = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
+      return { pending: get('pending'), processing: get('leased') };
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.guard(() => {
+      this.db.prepare('SELECT 1').get();
+      // A write probe: a read-only or full database must show as unavailable.
+      this.db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES ('ping', ?)`).run(String(Date.now()));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,38 @@
+/** POST /batch_predict and GET /tasks/{task_id}: durable asynchronous batches. */
+import type Router from '@koa/router';
+import { ApiError } from '../errors';
+import { TaskParams } from '../schemas';
+import type { Services } from './common';
+
+/** File names are echoed back as data, never used as paths; keep them printable and bounded. */
+export function safeFilename(name: string | undefined, index: number): string {
+  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
+  return cleaned.length > 0 ? cleaned : `file-${index + 1}`;
+}
+
+export function batchRoutes(router: Router, s: Services): void {
+  router.post('/batch_predict', async (ctx, next) => {
+    // Fail before reading the body when the store is down.
+    s.store();
+    await next();
+  }, s.upload.array('files'), async (ctx) => {
+    const files = (ctx.files as { originalname?: string; buffer?: Buffer }[] | undefined) ?? [];
+    if (files.length === 0) {
+      throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");
+    }
+    const taskId = await s.store().createTask(files.map((f, i) => ({ filename: safeFilename(f.originalname, i), bytes: f.buffer ?? Buffer.alloc(0) })));
+    ctx.status = 202;
+    ctx.set('Location', `/tasks/${taskId}`);
+    ctx.body = { task_id: taskId, status: 'processing' };
+  });
+
+  router.get('/tasks/:task_id', async (ctx) => {
+    if (!TaskParams.safeParse(ctx.params).success) {
+      throw new ApiError(400, `malformed task id '${String(ctx.params.task_id).slice(0, 100)}': task ids are UUID v4, as returned by POST /batch_predict`);
+    }
+    const { task_id } = TaskParams.parse(ctx.params);
+    const task = await s.store().getTask(task_id.toLowerCase());
+    if (!task) throw new ApiError(404, `no task ${task_id}: it never existed or was purged after TASK_TTL`);
+    ctx.body = task;
+  });
+}

@@ -1,0 +1,37 @@
+/** What the routes share: the services they use and small request helpers. */
+import type { z } from 'zod';
+import type { K49Classifier } from '../../pipeline/inference';
+import type { DynamicBatcher } from '../batcher';
+import type { ServiceConfig } from '../config';
+import { ApiError } from '../errors';
+import type { TaskStore } from '../queue/store';
+import type { makeUpload } from '../upload';
+
+export interface Services {
+  config: ServiceConfig;
+  upload: ReturnType<typeof makeUpload>;
+  /** The loaded model, or a 503 ApiError saying why there is none. */
+  model(): K49Classifier;
+  batcher(): DynamicBatcher;
+  /** The task store, or a 503 ApiError. */
+  store(): TaskStore;
+  modelStatus(): { classifier: K49Classifier | null; reason?: string };
+  storeStatus(): { store: TaskStore | null; reason?: string };
+}
+
+export function parseOr400<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ApiError(400, `invalid ${what}${issue.path.length ? ` '${issue.path.join('.')}'` : ''}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+export function requireFile(file: { buffer?: Buffer; size?: number } | undefined, field: string): { buffer: Buffer } {
+  if (!file || !file.buffer) {
+    throw new ApiError(400, `field '${field}' is missing: send the image as multipart/form-data field '${field}' (e.g. curl -F ${field}=@image.png)`);
+  }
+  if (file.buffer.length === 0) throw new ApiError(400, `field '${field}' is an empty file`);
+  return { buffer: file.buffer };
+}

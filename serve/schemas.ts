@@ -1,0 +1,168 @@
+/**
+ * The API's request and response schemas (zod): the single definition that
+ * validates requests, checks responses in tests, and generates the OpenAPI
+ * document served at /openapi.json.
+ */
+import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { NUM_CLASSES } from '../pipeline/classes';
+
+extendZodWithOpenApi(z);
+
+export const API_VERSION = '1.0.0';
+
+export const ErrorResponse = z.object({ detail: z.string().openapi({ example: 'field "file" is missing: send the image as multipart/form-data field "file"' }) }).openapi('Error');
+
+export const Candidate = z
+  .object({
+    class_id: z.number().int().min(0).max(NUM_CLASSES - 1),
+    prediction: z.string().openapi({ example: 'あ' }),
+    confidence: z.number().min(0).max(1),
+  })
+  .openapi('Candidate');
+
+export const PredictQuery = z.object({
+  top_k: z.coerce.number().int().min(1).max(NUM_CLASSES).default(5).openapi({ description: 'number of candidates in top_k (1..49)' }),
+  include_image: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1')
+    .openapi({ description: 'also return the 28x28 image the model saw (PNG, base64), after preprocessing' }),
+});
+
+export const PredictResponse = z
+  .object({
+    prediction: z.string().openapi({ example: 'あ' }),
+    class_id: z.number().int(),
+    confidence: z.number(),
+    top_k: z.array(Candidate),
+    model_version: z.string(),
+    time_ms: z.number(),
+    model_input_png: z.string().optional().openapi({ description: 'with include_image=true: data URL of the 28x28 model input' }),
+  })
+  .openapi('PredictResponse');
+
+export const BatchAccepted = z
+  .object({ task_id: z.string().uuid(), status: z.literal('processing') })
+  .openapi('BatchAccepted');
+
+export const TaskResult = z
+  .union([
+    z.object({ filename: z.string(), prediction: z.string(), class_id: z.number().int(), confidence: z.number() }),
+    z.object({ filename: z.string(), error: z.string() }),
+  ])
+  .openapi('TaskResult');
+
+export const TaskStatus = z.enum(['processing', 'completed', 'failed']);
+
+export const TaskResponse = z
+  .object({
+    task_id: z.string().uuid(),
+    status: TaskStatus,
+    progress: z.object({ done: z.number().int(), total: z.number().int() }),
+    results: z.array(TaskResult).openapi({ description: 'one entry per uploaded file, in upload order, when completed' }),
+    error: z.string().optional(),
+  })
+  .openapi('Task');
+
+export const TaskParams = z.object({
+  task_id: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i, 'task ids are UUID v4')
+    .openapi({ param: { name: 'task_id', in: 'path' }, example: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d' }),
+});
+
+export const HealthResponse = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    version: z.string(),
+    model: z.object({ version: z.string(), trained_on: z.string(), balanced_accuracy: z.number().nullable() }).nullable(),
+    queue: z.object({ pending: z.number().int(), processing: z.number().int() }).nullable(),
+    reason: z.string().optional(),
+  })
+  .openapi('Health');
+
+export const RootResponse = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Root');
+
+const errors = (codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [c, { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: ErrorResponse } } }]),
+  );
+const ERROR_TEXT: Record<number, string> = {
+  400: 'missing or empty field, wrong field name, malformed task id or query',
+  404: 'unknown task',
+  413: 'file, request or pixel count over the limit',
+  415: 'not a raster image the service can decode (SVG and PDF are refused)',
+  503: 'model or task store unavailable',
+};
+
+function multipart(field: string, many: boolean) {
+  const file = z.string().openapi({ type: 'string', format: 'binary' });
+  return {
+    content: {
+      'multipart/form-data': {
+        schema: z.object({ [field]: many ? z.array(file) : file }),
+      },
+    },
+  };
+}
+
+/** The OpenAPI 3 document, generated from the schemas above. */
+export function openApiDocument() {
+  const r = new OpenAPIRegistry();
+  r.registerPath({
+    method: 'get',
+    path: '/',
+    summary: 'Web UI for browsers (Accept: text/html); service status for other clients',
+    responses: {
+      200: {
+        description: 'status, or the web UI page',
+        content: { 'application/json': { schema: RootResponse }, 'text/html': { schema: z.string() } },
+      },
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/health',
+    summary: 'Service, model and queue health',
+    responses: { 200: { description: 'healthy', content: { 'application/json': { schema: HealthResponse } } }, 503: { description: 'model or task store not usable', content: { 'application/json': { schema: HealthResponse } } } },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/predict',
+    summary: 'Recognise one character image (synchronous)',
+    request: { query: PredictQuery, body: multipart('file', false) },
+    responses: { 200: { description: 'prediction', content: { 'application/json': { schema: PredictResponse } } }, ...errors([400, 413, 415, 503]) },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/batch_predict',
+    summary: 'Queue many images for asynchronous recognition',
+    request: { body: multipart('files', true) },
+    responses: {
+      202: {
+        description: 'accepted: the task and every image are durably stored; poll the Location',
+        headers: { Location: { description: '/tasks/{task_id}', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: BatchAccepted } },
+      },
+      ...errors([400, 413, 503]),
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/tasks/{task_id}',
+    summary: 'Status and results of a batch task',
+    request: { params: TaskParams },
+    responses: { 200: { description: 'the task', content: { 'application/json': { schema: TaskResponse } } }, ...errors([400, 404, 503]) },
+  });
+  return new OpenApiGeneratorV3(r.definitions).generateDocument({
+    openapi: '3.0.3',
+    info: {
+      title: 'K49 hiragana recognition API',
+      version: API_VERSION,
+      description:
+        'Recognises handwritten classical Japanese hiragana (Kuzushiji-49, 49 classes). Errors are JSON `{"detail": "..."}`. ' +
+        'Limits (environment): MAX_FILE_BYTES, MAX_BATCH_FILES, MAX_REQUEST_BYTES, MAX_PIXELS.',
+    },
+  });
+}

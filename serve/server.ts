@@ -1,0 +1,98 @@
+/**
+ * The API process (`make serve`): loads the model once (warmed up), opens the
+ * task store, serves HTTP. On SIGINT/SIGTERM it stops accepting, lets
+ * in-flight requests finish, and closes the database.
+ */
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { K49Classifier } from '../pipeline/inference';
+import { resolveModelDir } from '../pipeline/artifacts';
+import { createApp } from './app';
+import { DynamicBatcher } from './batcher';
+import { loadConfig, type ServiceConfig } from './config';
+import { ApiError } from './errors';
+import { openStore, type TaskStore } from './queue/store';
+import type { Services } from './routes/common';
+import { makeUpload } from './upload';
+import { NUM_CLASSES } from '../pipeline/classes';
+
+export interface RunningServer {
+  server: Server;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServiceConfig = loadConfig()): Promise<RunningServer> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'api' } });
+  let classifier: K49Classifier | null = null;
+  let modelReason: string | undefined;
+  try {
+    classifier = await K49Classifier.load(resolveModelDir(config.modelDir));
+    logger.info({ model: classifier.info.version, dir: classifier.dir }, 'model loaded and warmed up');
+  } catch (e) {
+    modelReason = `model unavailable: ${(e as Error).message}`;
+    logger.error({ reason: modelReason }, 'model not loaded');
+  }
+  let store: TaskStore | null = null;
+  let storeReason: string | undefined;
+  try {
+    store = await openStore(config.queueUrl, { maxAttempts: config.maxAttempts });
+  } catch (e) {
+    storeReason = `task store unavailable: ${(e as Error).message}`;
+    logger.error({ reason: storeReason }, 'task store not opened');
+  }
+  const batcher = classifier
+    ? new DynamicBatcher((images) => classifier!.probabilities(images), NUM_CLASSES, config.batchWindowMs, config.maxBatchSize)
+    : null;
+
+  const services: Services = {
+    config,
+    upload: makeUpload(config),
+    model: () => {
+      if (!classifier) throw new ApiError(503, `${modelReason}. An operator must provide a model artifact (MODEL=).`);
+      return classifier;
+    },
+    batcher: () => {
+      if (!batcher) throw new ApiError(503, `${modelReason}`);
+      return batcher;
+    },
+    store: () => {
+      if (!store) throw new ApiError(503, `${storeReason}`);
+      return store;
+    },
+    modelStatus: () => ({ classifier, reason: modelReason }),
+    storeStatus: () => ({ store, reason: storeReason }),
+  };
+
+  const app = createApp(services, logger);
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  server.keepAliveTimeout = 65_000;
+  logger.info({ port: config.port, batch_window_ms: config.batchWindowMs, queue: config.queueUrl }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: no new connections, finishing in-flight requests');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await store?.close();
+      logger.info('stopped');
+    })());
+  return { server, services, close };
+}
+
+if (require.main === module) {
+  startServer()
+    .then((running) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => running.close().then(() => process.exit(0)));
+      }
+    })
+    .catch((e: Error) => {
+      console.error(`cannot start the API: ${e.message}`);
+      process.exit(1);
+    });
+}

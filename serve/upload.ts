@@ -1,0 +1,71 @@
+/**
+ * Multipart uploads (@koa/multer over busboy) with every limit enforced while
+ * the body streams in: bytes per file, files per request, and total bytes per
+ * request (a storage engine that counts as it buffers), so an oversized upload
+ * is cut off early instead of being buffered whole.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import multer from '@koa/multer';
+import type { ServiceConfig } from './config';
+
+export class UploadTooLargeError extends Error {
+  override name = 'UploadTooLargeError';
+}
+
+export interface StoredFile {
+  fieldname: string;
+  originalname: string;
+  buffer: Buffer;
+  size: number;
+}
+
+/** Memory storage that fails the request once its files pass `maxRequestBytes` in total. */
+function boundedMemoryStorage(maxRequestBytes: number) {
+  const received = new WeakMap<IncomingMessage, number>();
+  return {
+    _handleFile(req: IncomingMessage, file: { stream: Readable }, cb: (error: Error | null, info?: Partial<StoredFile>) => void) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed = false;
+      file.stream.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        const total = (received.get(req) ?? 0) + chunk.length;
+        received.set(req, total);
+        if (total > maxRequestBytes) {
+          failed = true;
+          file.stream.resume();
+          cb(new UploadTooLargeError(`the request's files exceed ${maxRequestBytes} bytes in total (MAX_REQUEST_BYTES)`));
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      file.stream.on('error', (e: Error) => {
+        if (!failed) cb(e);
+        failed = true;
+      });
+      file.stream.on('end', () => {
+        if (!failed) cb(null, { buffer: Buffer.concat(chunks, size), size });
+      });
+    },
+    _removeFile(_req: IncomingMessage, file: Partial<StoredFile>, cb: (error: Error | null) => void) {
+      delete file.buffer;
+      cb(null);
+    },
+  };
+}
+
+export function makeUpload(config: ServiceConfig) {
+  return multer({
+    storage: boundedMemoryStorage(config.maxRequestBytes) as unknown as multer.StorageEngine,
+    limits: {
+      fileSize: config.maxFileBytes,
+      files: config.maxBatchFiles,
+      fields: 20,
+      parts: config.maxBatchFiles + 20,
+      fieldNameSize: 200,
+      headerPairs: 200,
+    },
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * The worker process (`make worker`): claims queued images under a lease,
+ * runs them through the same preprocessing and model as /predict in batches,
+ * and writes results idempotently. Several workers can share one queue. On
+ * SIGINT/SIGTERM it finishes the batch in hand, gives back anything still
+ * leased, and closes the store. A worker killed outright leaves leases that
+ * expire (LEASE_SECONDS) and are taken over by another worker.
+ */
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { resolveModelDir } from '../pipeline/artifacts';
+import { PIXELS } from '../pipeline/dataset';
+import { K49Classifier } from '../pipeline/inference';
+import { decodeToK49 } from '../pipeline/preprocess';
+import { classById, NUM_CLASSES } from '../pipeline/classes';
+import { loadConfig, type ServiceConfig } from './config';
+import { openStore, type ClaimedItem, type ItemResult, type TaskStore } from './queue/store';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Decodes and classifies one claimed batch; undecodable files get a per-file error. */
+export async function processBatch(items: ClaimedItem[], classifier: K49Classifier, config: ServiceConfig) {
+  const decoded = await Promise.all(
+    items.map(async (item) => {
+      try {
+        const image = await decodeToK49(item.bytes, { maxPixels: config.maxPixels });
+        if (image.every((v) => v === 0)) return { item, error: 'the image is blank: no ink was found' };
+        return { item, image };
+      } catch (e) {
+        return { item, error: (e as Error).message };
+      }
+    }),
+  );
+  const good = decoded.filter((d): d is { item: ClaimedItem; image: Uint8Array } => 'image' in d);
+  const images = new Uint8Array(good.length * PIXELS);
+  good.forEach((d, i) => images.set(d.image, i * PIXELS));
+  const probs = good.length > 0 ? classifier.probabilities(images) : new Float32Array(0);
+  const byItem = new Map<ClaimedItem, ItemResult>();
+  good.forEach((d, i) => {
+    const row = probs.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
+    let best = 0;
+    for (let c = 1; c < NUM_CLASSES; c++) if (row[c]! > row[best]!) best = c;
+    byItem.set(d.item, { filename: d.item.filename, prediction: classById(best).char, class_id: best, confidence: row[best]! });
+  });
+  for (const d of decoded) if ('error' in d) byItem.set(d.item, { filename: d.item.filename, error: d.error! });
+  return items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
+}
+
+export async function runWorker(config: ServiceConfig = loadConfig()): Promise<void> {
+  const workerId = `${hostname()}:${process.pid}`;
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'worker', worker: workerId } });
+  const classifier = await K49Classifier.load(resolveModelDir(config.modelDir));
+  const store: TaskStore = await openStore(config.queueUrl, { maxAttempts: config.maxAttempts });
+  logger.info({ model: classifier.info.version, queue: config.queueUrl }, 'worker ready');
+
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      logger.info({ signal: sig }, 'stopping after the current batch');
+      stopping = true;
+    });
+  }
+  let lastPurge = 0;
+  while (!stopping) {
+    try {
+      if (Date.now() - lastPurge > 60_000) {
+        const purged = await store.purge(config.taskTtlSeconds * 1000);
+        if (purged > 0) logger.info({ purged }, 'purged finished tasks older than TASK_TTL');
+        lastPurge = Date.now();
+      }
+      const items = await store.claim(workerId, config.workerBatchSize, config.leaseSeconds * 1000);
+      if (items.length === 0) {
+        await sleep(config.workerPollMs);
+        continue;
+      }
+      const started = performance.now();
+      const results = await processBatch(items, classifier, config);
+      await store.complete(workerId, results);
+      logger.info({ images: items.length, ms: Number((performance.now() - started).toFixed(1)) }, 'batch done');
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'worker loop error; retrying');
+      await sleep(Math.max(500, config.workerPollMs));
+    }
+  }
+  await store.release(workerId).catch(() => {});
+  await store.close();
+  logger.info('worker stopped');
+}
+
+if (require.main === module) {
+  runWorker().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(`worker failed to start: ${e.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,25 @@
+/** `make notebooks`: every notebook executes headless without a cell error and draws its charts. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, tempDir } from './helpers/paths';
+
+describe('notebooks (tslab, executed headless)', function () {
+  this.timeout(900000);
+
+  it('execute without errors and leave charts in their outputs', () => {
+    const out = tempDir('k49-nb-');
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'notebooks.sh')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, K49_NOTEBOOK_OUT: out } });
+    assert.equal(r.status, 0, (r.stdout + r.stderr).slice(-3000));
+    const executed = readdirSync(out).filter((f) => f.endsWith('.ipynb')).sort();
+    assert.deepEqual(executed, ['01-eda.ipynb', '02-train.ipynb', '03-evaluate.ipynb']);
+    for (const f of executed) {
+      const nb = JSON.parse(readFileSync(path.join(out, f), 'utf8')) as { cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
+      const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+      assert.ok(!outputs.some((o) => o.output_type === 'error'), `${f} has an error output`);
+      assert.ok(outputs.some((o) => o.data && 'image/png' in o.data), `${f} has no chart`);
+      assert.ok(outputs.some((o) => o.data && 'text/html' in o.data), `${f} has no interactive chart`);
+    }
+  });
+});
