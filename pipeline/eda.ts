@@ -4,7 +4,7 @@
  * labels only (class distribution), test files only, or the full set.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
@@ -241,5 +241,3 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
 export function defaultEdaOut(dataDir: string): string {
   return path.join(path.resolve(__dirname, '..'), 'artifacts', 'eda', path.basename(path.resolve(dataDir)));
 }
-
-export const hasAnyLabels = (dir: string) => existsSync(dir) && (hasSplit(dir, 'train', 'labels') || hasSplit(dir, 'test', 'labels'));

@@ -6,11 +6,6 @@
  */
 import { PIXELS } from '../pipeline/dataset';
 
-export interface BatchStats {
-  batches: number;
-  images: number;
-}
-
 type Run = (images: Uint8Array) => Float32Array;
 
 interface Pending {
@@ -22,9 +17,6 @@ interface Pending {
 export class DynamicBatcher {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
-  readonly stats: BatchStats = { batches: 0, images: 0 };
-  /** Called with each batch size (metrics). */
-  onBatch: ((size: number, ms: number) => void) | null = null;
 
   constructor(
     private readonly run: Run,
@@ -54,12 +46,8 @@ export class DynamicBatcher {
       const batch = this.queue.splice(0, this.maxBatch);
       const images = new Uint8Array(batch.length * PIXELS);
       batch.forEach((p, i) => images.set(p.image, i * PIXELS));
-      const started = performance.now();
       try {
         const probs = this.run(images);
-        this.stats.batches++;
-        this.stats.images += batch.length;
-        this.onBatch?.(batch.length, performance.now() - started);
         batch.forEach((p, i) => p.resolve(probs.slice(i * this.classes, (i + 1) * this.classes)));
       } catch (e) {
         batch.forEach((p) => p.reject(e as Error));
