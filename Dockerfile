@@ -1,15 +1,66 @@
 # syntax=docker/dockerfile:1
-# Serving image (the full multi-stage set with a GPU training target comes with
-# the packaging issue). On a build machine with internet, tfjs-node's ordinary
-# install downloads libtensorflow; scripts/setup.sh keeps that path.
-FROM node:20-bookworm-slim
+# Multi-stage build. Targets:
+#   serve      the API and the worker (same image; the command picks which), CPU TensorFlow
+#   train-gpu  `make train evaluate` on a CUDA machine with @tensorflow/tfjs-node-gpu
+# The build machine needs internet: tfjs-node's ordinary install downloads libtensorflow
+# (scripts/setup-tensorflow.sh keeps that path and only falls back offline).
+
+ARG NODE_IMAGE=node:20.19-bookworm-slim
+
+# ---- deps: npm dependencies with native addons built --------------------------------
+FROM ${NODE_IMAGE} AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-pip make g++ unzip ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip make g++ unzip ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-COPY scripts ./scripts
-RUN npm ci --ignore-scripts --no-audit --no-fund && bash scripts/setup-tensorflow.sh && npm rebuild better-sqlite3
-COPY . .
-ENV PORT=8339
+COPY scripts/setup-tensorflow.sh scripts/setup-tensorflow.sh
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3 esbuild \
+ && bash scripts/setup-tensorflow.sh \
+ && npm prune --omit=dev --ignore-scripts \
+ && npm cache clean --force
+
+# ---- serve: API and worker ---------------------------------------------------------
+FROM ${NODE_IMAGE} AS serve
+ENV NODE_ENV=production PORT=8339 HOST=0.0.0.0 QUEUE_URL=sqlite:/data/queue/tasks.db MODEL=/app/artifacts/latest TF_CPP_MIN_LOG_LEVEL=2
+WORKDIR /app
+RUN groupadd --system k49 && useradd --system --gid k49 --home-dir /app k49 \
+ && mkdir -p /data/queue && chown k49:k49 /data/queue
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY bin ./bin
+COPY pipeline ./pipeline
+COPY serve ./serve
+COPY artifacts ./artifacts
+USER k49
 EXPOSE 8339
-CMD ["make", "run"]
+VOLUME ["/data/queue"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8339) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The same commands as `make serve` / `make worker` (node bin/k49.js serve|worker).
+ENTRYPOINT ["node", "bin/k49.js"]
+CMD ["serve"]
+
+# ---- train-gpu: training on CUDA ---------------------------------------------------
+# tfjs-node-gpu 4.22 links libtensorflow 2.9.1, built for CUDA 11.2 and cuDNN 8.1.
+FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS train-gpu
+ENV DEBIAN_FRONTEND=noninteractive TF_CPP_MIN_LOG_LEVEL=2 K49_BACKEND=gpu
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates make python3 g++ git \
+    fonts-noto-cjk fonts-ipafont-mincho \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=deps /usr/local/bin/node /usr/local/bin/node
+COPY --from=deps /usr/local/lib/node_modules /usr/local/lib/node_modules
+RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm install --no-save @tensorflow/tfjs-node-gpu@4.22.0 \
+ && npm rebuild better-sqlite3 esbuild
+COPY . .
+VOLUME ["/app/data", "/app/artifacts"]
+# The same command as on a workstation: make train evaluate (DATA/CONFIG/OUT as make variables).
+ENTRYPOINT ["make"]
+CMD ["train", "evaluate"]
