@@ -12,7 +12,7 @@ import { resolveModelDir } from '../pipeline/artifacts';
 import { PIXELS } from '../pipeline/dataset';
 import { K49Classifier } from '../pipeline/inference';
 import { decodeToK49 } from '../pipeline/preprocess';
-import { classById, NUM_CLASSES } from '../pipeline/classes';
+import { classById } from '../pipeline/classes';
 import { loadConfig, type ServiceConfig } from './config';
 import { openStore, type ClaimedItem, type ItemResult, type TaskStore } from './queue/store';
 
@@ -34,13 +34,10 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
   const good = decoded.filter((d): d is { item: ClaimedItem; image: Uint8Array } => 'image' in d);
   const images = new Uint8Array(good.length * PIXELS);
   good.forEach((d, i) => images.set(d.image, i * PIXELS));
-  const probs = good.length > 0 ? classifier.probabilities(images) : new Float32Array(0);
+  const { classes, confidences } = classifier.classify(images);
   const byItem = new Map<ClaimedItem, ItemResult>();
   good.forEach((d, i) => {
-    const row = probs.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
-    let best = 0;
-    for (let c = 1; c < NUM_CLASSES; c++) if (row[c]! > row[best]!) best = c;
-    byItem.set(d.item, { filename: d.item.filename, prediction: classById(best).char, class_id: best, confidence: row[best]! });
+    byItem.set(d.item, { filename: d.item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]! });
   });
   for (const d of decoded) if ('error' in d) byItem.set(d.item, { filename: d.item.filename, error: d.error! });
   return items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
