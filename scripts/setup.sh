@@ -21,6 +21,8 @@ APT_PACKAGES=(
   chromium
   # headless notebook execution (make notebooks, with the tslab kernel)
   jupyter-nbconvert python3-nbclient python3-ipykernel
+  # the Redis task store's contract tests run against a real server
+  redis-server
   # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
   fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
   fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho

@@ -2,6 +2,8 @@
  * Koa app assembly: request log, error mapping, routes. The services (model,
  * batcher, task store) are passed in, so tests and the server share this.
  */
+import { timingSafeEqual } from 'node:crypto';
+import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -16,16 +18,48 @@ export function createApp(services: Services, logger: Logger): Koa {
   const app = new Koa();
   app.proxy = process.env.TRUST_PROXY === '1';
 
-  // Structured request log: one JSON line per request.
+  // Structured request log (one JSON line per request) and the request metrics.
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {
       await next();
     } finally {
-      logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Number((performance.now() - started).toFixed(2)) }, 'request');
+      const ms = performance.now() - started;
+      logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Number(ms.toFixed(2)) }, 'request');
+      // The matched route pattern, never the raw path: task ids and junk paths must not become label values.
+      const labels = { route: (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched', method: ctx.method, status: String(ctx.status) };
+      services.metrics.httpRequests.inc(labels);
+      services.metrics.httpDuration.observe(labels, ms / 1000);
     }
   });
   app.use(errorHandler((obj, msg) => logger.error(obj, msg)));
+
+  // CORS: none unless CORS_ORIGINS names the origins (or '*') allowed to call from other sites.
+  const origins = services.config.corsOrigins;
+  if (origins.length > 0) {
+    app.use(
+      cors({
+        origin: (ctx) => (origins.includes('*') ? '*' : origins.includes(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['Content-Type', 'X-API-Key'],
+        exposeHeaders: ['Location'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  // Optional access control: with API_KEY set, POST endpoints need it in X-API-Key.
+  const apiKey = services.config.apiKey ? Buffer.from(services.config.apiKey) : null;
+  app.use(async (ctx, next) => {
+    if (apiKey && ctx.method === 'POST') {
+      const given = Buffer.from(ctx.get('X-API-Key'));
+      if (given.length !== apiKey.length || !timingSafeEqual(given, apiKey)) {
+        ctx.set('WWW-Authenticate', 'X-API-Key');
+        throw new ApiError(401, given.length === 0 ? 'this service requires an API key: send it in the X-API-Key header' : 'the API key in X-API-Key is not valid');
+      }
+    }
+    await next();
+  });
 
   // The whole request is refused up front when it announces more bytes than allowed.
   app.use(async (ctx, next) => {

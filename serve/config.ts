@@ -31,6 +31,10 @@ export interface ServiceConfig {
   workerBatchSize: number;
   workerPollMs: number;
   maxAttempts: number;
+  /** When set, POST endpoints require it in the X-API-Key header. */
+  apiKey: string | null;
+  /** Origins allowed to call the API from browsers on other sites ('*' = any); empty = same origin only. */
+  corsOrigins: string[];
 }
 
 export function loadConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
@@ -51,6 +55,13 @@ export function loadConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     workerBatchSize: int('WORKER_BATCH_SIZE', 128, 1),
     workerPollMs: int('WORKER_POLL_MS', 50, 1),
     maxAttempts: int('MAX_ATTEMPTS', 3, 1),
+    apiKey: process.env.API_KEY ? process.env.API_KEY : null,
+    corsOrigins: (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     ...overrides,
   };
+}
+
+/** What the task store needs from the settings. */
+export function storeOptions(config: ServiceConfig): { maxAttempts: number; ttlMs: number } {
+  return { maxAttempts: config.maxAttempts, ttlMs: config.taskTtlSeconds * 1000 };
 }

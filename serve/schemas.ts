@@ -90,6 +90,7 @@ const errors = (codes: number[]) =>
   );
 const ERROR_TEXT: Record<number, string> = {
   400: 'missing or empty field, wrong field name, malformed task id or query',
+  401: 'API_KEY is set on the server and X-API-Key is missing or wrong',
   404: 'unknown task',
   413: 'file, request or pixel count over the limit',
   415: 'not a raster image the service can decode (SVG and PDF are refused)',
@@ -132,20 +133,22 @@ export function openApiDocument() {
     path: '/predict',
     summary: 'Recognise one character image (synchronous)',
     request: { query: PredictQuery, body: multipart('file', false) },
-    responses: { 200: { description: 'prediction', content: { 'application/json': { schema: PredictResponse } } }, ...errors([400, 413, 415, 503]) },
+    security: [{ ApiKey: [] }],
+    responses: { 200: { description: 'prediction', content: { 'application/json': { schema: PredictResponse } } }, ...errors([400, 401, 413, 415, 503]) },
   });
   r.registerPath({
     method: 'post',
     path: '/batch_predict',
     summary: 'Queue many images for asynchronous recognition',
     request: { body: multipart('files', true) },
+    security: [{ ApiKey: [] }],
     responses: {
       202: {
         description: 'accepted: the task and every image are durably stored; poll the Location',
         headers: { Location: { description: '/tasks/{task_id}', schema: { type: 'string' } } },
         content: { 'application/json': { schema: BatchAccepted } },
       },
-      ...errors([400, 413, 503]),
+      ...errors([400, 401, 413, 503]),
     },
   });
   r.registerPath({
@@ -154,6 +157,18 @@ export function openApiDocument() {
     summary: 'Status and results of a batch task',
     request: { params: TaskParams },
     responses: { 200: { description: 'the task', content: { 'application/json': { schema: TaskResponse } } }, ...errors([400, 404, 503]) },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text exposition format): requests, latency, inference, batching, queue',
+    responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: z.string() } } } },
+  });
+  r.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key',
+    description: 'Required on POST endpoints only when the server runs with API_KEY set.',
   });
   return new OpenApiGeneratorV3(r.definitions).generateDocument({
     openapi: '3.0.3',

@@ -9,12 +9,14 @@ import { K49Classifier } from '../pipeline/inference';
 import { resolveModelDir } from '../pipeline/artifacts';
 import { createApp } from './app';
 import { DynamicBatcher } from './batcher';
-import { loadConfig, type ServiceConfig } from './config';
+import { loadConfig, storeOptions, type ServiceConfig } from './config';
 import { ApiError } from './errors';
 import { openStore, type TaskStore } from './queue/store';
 import type { Services } from './routes/common';
 import { makeUpload } from './upload';
 import { NUM_CLASSES } from '../pipeline/classes';
+import { PIXELS } from '../pipeline/dataset';
+import { ServiceMetrics } from './metrics';
 
 export interface RunningServer {
   server: Server;
@@ -36,17 +38,24 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
   let store: TaskStore | null = null;
   let storeReason: string | undefined;
   try {
-    store = await openStore(config.queueUrl, { maxAttempts: config.maxAttempts });
+    store = await openStore(config.queueUrl, storeOptions(config));
   } catch (e) {
     storeReason = `task store unavailable: ${(e as Error).message}`;
     logger.error({ reason: storeReason }, 'task store not opened');
   }
+  const metrics = new ServiceMetrics(() => store);
   const batcher = classifier
-    ? new DynamicBatcher((images) => classifier!.probabilities(images), NUM_CLASSES, config.batchWindowMs, config.maxBatchSize)
+    ? new DynamicBatcher(
+        (images) => metrics.timeInference(images.length / PIXELS, () => classifier!.probabilities(images)),
+        NUM_CLASSES,
+        config.batchWindowMs,
+        config.maxBatchSize,
+      )
     : null;
 
   const services: Services = {
     config,
+    metrics,
     upload: makeUpload(config),
     model: () => {
       if (!classifier) throw new ApiError(503, `${modelReason}. An operator must provide a model artifact (MODEL=).`);

@@ -13,10 +13,16 @@ import { PIXELS } from '../pipeline/dataset';
 import { K49Classifier } from '../pipeline/inference';
 import { decodeToK49 } from '../pipeline/preprocess';
 import { classById } from '../pipeline/classes';
-import { loadConfig, type ServiceConfig } from './config';
+import { loadConfig, storeOptions, type ServiceConfig } from './config';
 import { openStore, type ClaimedItem, type ItemResult, type TaskStore } from './queue/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * After SIGINT/SIGTERM, how long the worker waits for the batch in hand and
+ * the store (e.g. a Redis that is down) before exiting anyway: its leases
+ * then expire and another worker takes the images, so nothing is lost.
+ */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Decodes and classifies one claimed batch; undecodable files get a per-file error. */
 export async function processBatch(items: ClaimedItem[], classifier: K49Classifier, config: ServiceConfig) {
@@ -47,7 +53,7 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
   const workerId = `${hostname()}:${process.pid}`;
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'worker', worker: workerId } });
   const classifier = await K49Classifier.load(resolveModelDir(config.modelDir));
-  const store: TaskStore = await openStore(config.queueUrl, { maxAttempts: config.maxAttempts });
+  const store: TaskStore = await openStore(config.queueUrl, storeOptions(config));
   logger.info({ model: classifier.info.version, queue: config.queueUrl }, 'worker ready');
 
   let stopping = false;
@@ -55,6 +61,10 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
     process.once(sig, () => {
       logger.info({ signal: sig }, 'stopping after the current batch');
       stopping = true;
+      setTimeout(() => {
+        logger.warn({ grace_ms: SHUTDOWN_GRACE_MS }, 'the task store did not answer in time; exiting, leases in hand will expire and be taken over');
+        process.exit(0);
+      }, SHUTDOWN_GRACE_MS).unref();
     });
   }
   let lastPurge = 0;

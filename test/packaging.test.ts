@@ -76,14 +76,37 @@ describe('packaging', () => {
   });
 
   describe('compose file', () => {
-    const compose = parse(readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
-      services: Record<string, { command?: string[]; ports?: string[]; environment?: Record<string, string>; volumes?: string[]; profiles?: string[]; image?: string; build?: { target: string }; deploy?: unknown }>;
-      volumes: Record<string, unknown>;
+    type Service = {
+      command?: string[];
+      ports?: string[];
+      environment?: Record<string, string>;
+      volumes?: string[];
+      profiles?: string[];
+      image?: string;
+      build?: { target: string };
+      deploy?: unknown;
+      depends_on?: Record<string, { condition: string; required?: boolean }>;
+      healthcheck?: { test: string[] };
     };
+    const composeText = readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8');
+    /** The file as compose reads it, with ${VAR:-default} interpolated from `env`. */
+    const composeWith = (env: Record<string, string>) =>
+      parse(composeText.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, dflt: string) => env[name] ?? dflt), { merge: true }) as {
+        services: Record<string, Service>;
+        volumes: Record<string, unknown>;
+      };
+    const compose = composeWith({});
     const { server, worker, nginx } = compose.services;
+    /** deploy/redis.env, the switch to the Redis queue. */
+    const redisEnv = Object.fromEntries(
+      readFileSync(path.join(ROOT, 'deploy', 'redis.env'), 'utf8')
+        .split('\n')
+        .filter((l) => /^\w+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    ) as Record<string, string>;
 
-    it('defines server, scalable worker, nginx and train-gpu services', () => {
-      assert.deepEqual(Object.keys(compose.services).sort(), ['nginx', 'server', 'train-gpu', 'worker']);
+    it('defines server, scalable worker, redis, nginx and train-gpu services', () => {
+      assert.deepEqual(Object.keys(compose.services).sort(), ['nginx', 'redis', 'server', 'train-gpu', 'worker']);
       assert.deepEqual(server!.ports, ['8339:8339']);
       assert.equal(worker!.ports, undefined, 'workers publish no port, so --scale worker=N works');
       assert.deepEqual(server!.command, ['serve']);
@@ -99,6 +122,23 @@ describe('packaging', () => {
         assert.ok(s.volumes!.includes('queue:/data/queue'));
       }
       assert.ok('queue' in compose.volumes);
+    });
+
+    it('the redis profile adds a persistent Redis, and deploy/redis.env switches QUEUE_URL to it', () => {
+      const redis = compose.services.redis!;
+      assert.deepEqual(redis.profiles, ['redis']);
+      assert.equal(redisEnv.COMPOSE_PROFILES, 'redis');
+      const cmd = redis.command!.join(' ');
+      assert.match(cmd, /--appendonly yes/, 'the queue must survive a Redis restart');
+      assert.match(cmd, /--maxmemory-policy noeviction/, 'an evicted key would be a lost image');
+      assert.ok(redis.volumes!.some((v) => v.endsWith(':/data')) && 'redis' in compose.volumes);
+      assert.match(redis.healthcheck!.test.join(' '), /redis-cli ping/);
+      const switched = composeWith(redisEnv).services;
+      const url = new URL(switched.server!.environment!.QUEUE_URL!);
+      assert.equal(url.protocol, 'redis:');
+      assert.equal(url.hostname, 'redis', 'QUEUE_URL names the compose redis service');
+      assert.equal(switched.worker!.environment!.QUEUE_URL, switched.server!.environment!.QUEUE_URL);
+      for (const s of [server!, worker!]) assert.deepEqual(s.depends_on!.redis, { condition: 'service_healthy', required: false });
     });
 
     it('states the same limits as the service defaults, and nginx allows the same upload size', () => {

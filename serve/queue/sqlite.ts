@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -43,7 +43,7 @@ export class SqliteTaskStore implements TaskStore {
 
   constructor(
     file: string,
-    private readonly options: { maxAttempts: number },
+    private readonly options: Pick<StoreOptions, 'maxAttempts'>,
   ) {
     const resolved = path.resolve(file);
     mkdirSync(path.dirname(resolved), { recursive: true });
@@ -113,6 +113,7 @@ export class SqliteTaskStore implements TaskStore {
         if (r.attempts >= this.options.maxAttempts) {
           // Poison item: it took a worker down this many times. Report it, do not retry forever.
           giveUp.run(JSON.stringify({ filename: r.filename, error: `could not be processed after ${r.attempts} attempts` }), r.rowid);
+          this.countAnswered(0, 1);
           touched.add(r.task_id);
           continue;
         }
@@ -136,13 +137,25 @@ export class SqliteTaskStore implements TaskStore {
     const update = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`);
     const tx = this.db.transaction(() => {
       const tasks = new Set<string>();
+      let ok = 0, error = 0;
       for (const r of results) {
-        update.run(JSON.stringify(r.result), workerId, r.taskId, r.index);
+        // Only the first answer of an image counts (a re-processed image keeps its first result).
+        if (update.run(JSON.stringify(r.result), workerId, r.taskId, r.index).changes === 0) continue;
+        if ('error' in r.result) error++;
+        else ok++;
         tasks.add(r.taskId);
       }
+      this.countAnswered(ok, error);
       for (const t of tasks) this.refreshTask(t);
     });
     this.guard(() => tx.immediate());
+  }
+
+  /** Cumulative outcome counters, kept in the meta table (they survive the purge of old tasks). */
+  private countAnswered(ok: number, error: number): void {
+    const add = this.db.prepare(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + excluded.v`);
+    if (ok) add.run('answered_ok', ok);
+    if (error) add.run('answered_error', error);
   }
 
   async release(workerId: string): Promise<void> {
@@ -159,7 +172,8 @@ export class SqliteTaskStore implements TaskStore {
     return this.guard(() => {
       const rows = this.db.prepare(`SELECT state, COUNT(*) AS n FROM items WHERE state != 'done' GROUP BY state`).all() as { state: string; n: number }[];
       const get = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
-      return { pending: get('pending'), processing: get('leased') };
+      const counter = (k: string) => Number((this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v ?? 0);
+      return { pending: get('pending'), processing: get('leased'), answered: { ok: counter('answered_ok'), error: counter('answered_error') } };
     });
   }
 

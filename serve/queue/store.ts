@@ -1,8 +1,9 @@
 /**
  * The task store: where batch tasks, their images and results live between
  * the API (which enqueues) and the workers (which claim, process, complete).
- * Implementations: SQLite (embedded default, serve/queue/sqlite.ts); a Redis
- * one comes with the scale-out issue. The API and worker only see this.
+ * Implementations: SQLite (embedded default, serve/queue/sqlite.ts) and
+ * Redis through BullMQ (several hosts, serve/queue/redis.ts), chosen by
+ * QUEUE_URL. The API and worker only see this interface.
  */
 
 export interface UploadedFile {
@@ -34,6 +35,8 @@ export interface ClaimedItem {
 export interface QueueStats {
   pending: number;
   processing: number;
+  /** Images answered since the store was created, by outcome (all workers). */
+  answered: { ok: number; error: number };
 }
 
 export interface TaskStore {
@@ -62,12 +65,25 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
-/** Opens the store named by QUEUE_URL. */
-export async function openStore(url: string, options: { maxAttempts: number }): Promise<TaskStore> {
+export interface StoreOptions {
+  /** An image whose worker died this many times gets a per-file error instead of another try. */
+  maxAttempts: number;
+  /** Finished tasks are kept this long (TASK_TTL). */
+  ttlMs: number;
+}
+
+/** Opens the store named by QUEUE_URL: `sqlite:PATH` or `redis://[user:password@]host:port[/db]`. */
+export async function openStore(url: string, options: StoreOptions): Promise<TaskStore> {
+  // Each implementation is loaded on demand: a Redis deployment never needs the SQLite addon, and vice versa.
   if (url.startsWith('sqlite:')) {
-    // Loaded on demand so a deployment on another store never needs the native addon.
     const { SqliteTaskStore } = require('./sqlite') as typeof import('./sqlite');
     return new SqliteTaskStore(url.slice('sqlite:'.length), options);
   }
-  throw new Error(`unsupported QUEUE_URL '${url}': use sqlite:PATH`);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    const { RedisTaskStore } = require('./redis') as typeof import('./redis');
+    const store = new RedisTaskStore(url, options);
+    await store.connect();
+    return store;
+  }
+  throw new Error(`unsupported QUEUE_URL '${url}': use sqlite:PATH or redis://host:port/db`);
 }

@@ -21,6 +21,7 @@ export function batchRoutes(router: Router, s: Services): void {
       throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");
     }
     const taskId = await s.store().createTask(files.map((f, i) => ({ filename: safeFilename(f.originalname, i), bytes: f.buffer ?? Buffer.alloc(0) })));
+    s.metrics.imagesAccepted.inc(files.length);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${taskId}`);
     ctx.body = { task_id: taskId, status: 'processing' };

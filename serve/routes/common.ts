@@ -4,11 +4,13 @@ import type { K49Classifier } from '../../pipeline/inference';
 import type { DynamicBatcher } from '../batcher';
 import type { ServiceConfig } from '../config';
 import { ApiError } from '../errors';
+import type { ServiceMetrics } from '../metrics';
 import type { TaskStore } from '../queue/store';
 import type { makeUpload } from '../upload';
 
 export interface Services {
   config: ServiceConfig;
+  metrics: ServiceMetrics;
   upload: ReturnType<typeof makeUpload>;
   /** The loaded model, or a 503 ApiError saying why there is none. */
   model(): K49Classifier;

@@ -44,7 +44,8 @@ export function statusRoutes(router: Router, s: Services): void {
     if (store) {
       try {
         await store.ping();
-        queue = await store.stats();
+        const { pending, processing } = await store.stats();
+        queue = { pending, processing };
       } catch (e) {
         reason = `task store unavailable: ${(e as Error).message}`;
       }
@@ -58,6 +59,11 @@ export function statusRoutes(router: Router, s: Services): void {
       queue,
       ...(ok ? {} : { reason }),
     };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.type = s.metrics.registry.contentType;
+    ctx.body = await s.metrics.registry.metrics();
   });
 
   router.get('/openapi.json', async (ctx) => {

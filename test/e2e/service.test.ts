@@ -3,28 +3,12 @@
  * here, every row of the contract and every error code.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { evaluate, type PredictionRecord } from '../../pipeline/evaluate';
-import { BatchAccepted, HealthResponse, PredictResponse, TaskResponse } from '../../serve/schemas';
+import type { PredictionRecord } from '../../pipeline/evaluate';
+import { HealthResponse, PredictResponse } from '../../serve/schemas';
 import { decompressionBombPng } from '../helpers/bomb';
 import { glyphVariants, realSample, realSamplePng } from '../helpers/images';
-import { REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
-import { freePort, TEST_MODEL, TestService, upload, waitFor } from '../helpers/service';
-
-const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-async function pollTask(base: string, id: string, timeoutMs = 120000) {
-  return waitFor(
-    `task ${id} to complete`,
-    async () => {
-      const body = TaskResponse.parse(await (await fetch(`${base}/tasks/${id}`)).json());
-      return body.status === 'completed' ? body : null;
-    },
-    timeoutMs,
-    100,
-  );
-}
+import { freePort, TestService, upload } from '../helpers/service';
+import { evaluatedRealSample } from '../helpers/tasks';
 
 describe('service (HTTP, separate API and worker processes)', function () {
   this.timeout(300000);
@@ -34,9 +18,7 @@ describe('service (HTTP, separate API and worker processes)', function () {
   before(async () => {
     svc = new TestService(await freePort(), { LEASE_SECONDS: '3', WORKER_BATCH_SIZE: '16' });
     await svc.startApi();
-    const out = tempDir('k49-eval-');
-    await evaluate({ data: REAL_SAMPLE_DIR, model: TEST_MODEL, out, log: () => {} });
-    evaluated = JSON.parse(readFileSync(path.join(out, 'predictions.json'), 'utf8'));
+    evaluated = await evaluatedRealSample();
   });
   after(() => svc.stopAll());
 
@@ -176,93 +158,6 @@ describe('service (HTTP, separate API and worker processes)', function () {
       const r = await upload(`${svc.url}/predict`, 'file', [{ name: 't.png', bytes: truncated }]);
       assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
       assert.ok(!/at .*\.(ts|js):\d+/.test(await r.text()));
-    });
-  });
-
-  describe('batches', () => {
-    it('a batch of 200 real images completes with the right predictions, one per file, in order', async () => {
-      const worker = svc.startWorker();
-      const files: { name: string; bytes: Buffer }[] = [];
-      for (let i = 0; i < 200; i++) files.push({ name: `img-${i}.png`, bytes: await realSamplePng(i) });
-      files.splice(7, 0, { name: 'broken.png', bytes: Buffer.from('not an image') });
-      const res = await upload(`${svc.url}/batch_predict`, 'files', files);
-      assert.equal(res.status, 202);
-      const accepted = BatchAccepted.parse(await res.json());
-      assert.match(accepted.task_id, UUID4);
-      assert.equal(res.headers.get('location'), `/tasks/${accepted.task_id}`);
-      const task = await pollTask(svc.url, accepted.task_id);
-      assert.equal(task.results.length, 201);
-      assert.deepEqual(task.progress, { done: 201, total: 201 });
-      task.results.forEach((r, k) => {
-        assert.equal(r.filename, files[k]!.name);
-        if (k === 7) {
-          assert.ok('error' in r);
-        } else {
-          const i = k < 7 ? k : k - 1;
-          assert.ok('class_id' in r, `file ${k}: ${JSON.stringify(r)}`);
-          assert.equal(r.class_id, evaluated[i]!.predicted_class, `file ${k}`);
-        }
-      });
-      worker.child.kill('SIGTERM');
-      assert.equal(await worker.exited, 0);
-    });
-
-    it('two workers share one queue with no duplicate and no missing result', async () => {
-      const a = svc.startWorker();
-      const b = svc.startWorker();
-      const files: { name: string; bytes: Buffer }[] = [];
-      for (let i = 0; i < 300; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % 2092) });
-      const ids: string[] = [];
-      for (let k = 0; k < 2; k++) ids.push(BatchAccepted.parse(await (await upload(`${svc.url}/batch_predict`, 'files', files)).json()).task_id);
-      for (const id of ids) {
-        const t = await pollTask(svc.url, id);
-        assert.equal(t.results.length, 300);
-        t.results.forEach((r, i) => assert.equal(r.filename, `${i}.png`));
-      }
-      a.child.kill('SIGTERM');
-      b.child.kill('SIGTERM');
-      await Promise.all([a.exited, b.exited]);
-      const processed = (w: typeof a) => w.logs().filter((l) => l.msg === 'batch done').reduce((s, l) => s + (l.images as number), 0);
-      assert.equal(processed(a) + processed(b), 600, `a ${processed(a)} + b ${processed(b)}: every image exactly once`);
-      assert.ok(processed(a) > 0 && processed(b) > 0, 'both workers took part');
-    });
-
-    it('a worker killed with SIGKILL mid-batch loses nothing: another takes over its leases', async () => {
-      const victim = svc.startWorker({ WORKER_BATCH_SIZE: '8' });
-      await waitFor('worker ready', async () => victim.logs().some((l) => l.msg === 'worker ready'));
-      const files: { name: string; bytes: Buffer }[] = [];
-      for (let i = 0; i < 200; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i) });
-      const { task_id } = BatchAccepted.parse(await (await upload(`${svc.url}/batch_predict`, 'files', files)).json());
-      await waitFor('some progress', async () => {
-        const t = TaskResponse.parse(await (await fetch(`${svc.url}/tasks/${task_id}`)).json());
-        return t.progress.done > 0;
-      }, 60000, 5);
-      victim.child.kill('SIGKILL');
-      await victim.exited;
-      const before = TaskResponse.parse(await (await fetch(`${svc.url}/tasks/${task_id}`)).json());
-      assert.ok(before.progress.done < 200, 'the victim was killed before finishing');
-      const rescuer = svc.startWorker();
-      const t = await pollTask(svc.url, task_id);
-      assert.equal(t.results.length, 200);
-      t.results.forEach((r, i) => {
-        assert.ok('class_id' in r, JSON.stringify(r));
-        assert.equal(r.class_id, evaluated[i]!.predicted_class);
-      });
-      rescuer.child.kill('SIGTERM');
-      await rescuer.exited;
-    });
-
-    it('a task accepted before a server restart still completes', async () => {
-      const files: { name: string; bytes: Buffer }[] = [];
-      for (let i = 0; i < 50; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i) });
-      const { task_id } = BatchAccepted.parse(await (await upload(`${svc.url}/batch_predict`, 'files', files)).json());
-      await svc.stopApi('SIGKILL');
-      await svc.startApi();
-      const worker = svc.startWorker();
-      const t = await pollTask(svc.url, task_id);
-      assert.equal(t.results.length, 50);
-      worker.child.kill('SIGTERM');
-      await worker.exited;
     });
   });
 });

@@ -1,0 +1,284 @@
+/**
+ * Redis task store for deployments across hosts (QUEUE_URL=redis://host:port/db).
+ *
+ * Claiming, leases and stalled-job recovery are BullMQ's: every image is one
+ * BullMQ job, fetched manually under a lock (the lease); BullMQ's stalled
+ * checker gives the jobs of a killed worker back to the queue. A job fetched
+ * more than MAX_ATTEMPTS times (it took workers down) is answered with a
+ * per-file error instead of another try, as the SQLite store does.
+ * The task itself (its images, results and progress) lives in three Redis
+ * hashes that expire TASK_TTL after the task finishes. Results are written
+ * with HSETNX in one script, so an image processed twice (a lease that ran
+ * out under a slow worker) keeps its first result and counts once.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+
+const QUEUE_NAME = 'k49-images';
+const PREFIX = 'k49';
+/** How long a new store waits for its first connection before serving (it keeps reconnecting afterwards). */
+const CONNECT_WAIT_MS = 3000;
+
+interface ImageJob {
+  taskId: string;
+  index: number;
+  filename: string;
+}
+
+const taskKey = (id: string) => `${PREFIX}:task:${id}`;
+const imagesKey = (id: string) => `${PREFIX}:task:${id}:images`;
+const resultsKey = (id: string) => `${PREFIX}:task:${id}:results`;
+
+/** Cumulative outcome counters (fields ok, error) for /metrics. */
+const ANSWERED_KEY = `${PREFIX}:answered`;
+
+/**
+ * Records one result once. KEYS: task, results, images, answered counters;
+ * ARGV: index, result JSON, now (ms), ttl (ms), outcome (ok or error).
+ * Returns 1 when recorded, 0 when the image already had a result, -1 when
+ * the task no longer exists (expired).
+ */
+const RECORD_RESULT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
+redis.call('HDEL', KEYS[3], ARGV[1])
+local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
+if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+  redis.call('HSET', KEYS[1], 'status', 'completed', 'finished_at', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('DEL', KEYS[3])
+end
+return 1
+`;
+
+type CommandRedis = Redis & {
+  recordResult(...args: ReturnType<RedisTaskStore['recordArgs']>): Promise<number>;
+};
+
+export class RedisTaskStore implements TaskStore {
+  /** Commands from this process; fails fast while Redis is down (the API answers 503 instead of hanging). */
+  private readonly redis: CommandRedis;
+  private readonly queue: Queue<ImageJob>;
+  private worker: Worker<ImageJob> | null = null;
+  private workerRedis: Redis | null = null;
+  /** Jobs this process holds a lease on, by `${taskId}/${index}`. */
+  private readonly held = new Map<string, { job: Job<ImageJob>; token: string }>();
+
+  constructor(
+    private readonly url: string,
+    private readonly options: StoreOptions,
+  ) {
+    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as CommandRedis;
+    // ioredis reconnects by itself; without a listener an outage would print unhandled 'error' events.
+    this.redis.on('error', () => {});
+    this.redis.defineCommand('recordResult', { numberOfKeys: 4, lua: RECORD_RESULT });
+    this.queue = new Queue<ImageJob>(QUEUE_NAME, { connection: this.redis, prefix: `${PREFIX}:bull` });
+    this.queue.on('error', () => {});
+  }
+
+  /** Waits (bounded) for the first connection; the store is usable without it and 503s until Redis answers. */
+  async connect(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CONNECT_WAIT_MS);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs a Redis operation, reporting any failure of Redis itself as StoreUnavailableError. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw e;
+      const reason = this.redis.status === 'ready' ? (e as Error).message : `no connection (${this.redis.status})`;
+      throw new StoreUnavailableError(`task store unavailable (Redis at ${this.where()}): ${reason}`);
+    }
+  }
+
+  private where(): string {
+    const u = new URL(this.url);
+    return `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`;
+  }
+
+  async createTask(files: UploadedFile[]): Promise<string> {
+    const id = randomUUID();
+    return this.guard(async () => {
+      const tx = this.redis.multi();
+      tx.hset(taskKey(id), { total: files.length, done: 0, status: 'processing', created_at: Date.now() });
+      const images: Record<string, Buffer> = {};
+      files.forEach((f, i) => (images[String(i)] = f.bytes));
+      tx.hset(imagesKey(id), images);
+      await tx.exec();
+      try {
+        await this.queue.addBulk(
+          files.map((f, index) => ({
+            name: 'classify',
+            data: { taskId: id, index, filename: f.filename },
+            opts: { removeOnComplete: true, removeOnFail: true },
+          })),
+        );
+      } catch (e) {
+        // No 202 goes out for a task whose images are not all queued: drop it whole.
+        await this.redis.del(taskKey(id), imagesKey(id)).catch(() => {});
+        throw e;
+      }
+      return id;
+    });
+  }
+
+  async getTask(taskId: string): Promise<TaskView | null> {
+    return this.guard(async () => {
+      const t = await this.redis.hgetall(taskKey(taskId));
+      if (!t.total) return null;
+      const status = t.status as TaskView['status'];
+      let results: ItemResult[] = [];
+      if (status !== 'processing') {
+        const raw = await this.redis.hgetall(resultsKey(taskId));
+        results = Array.from({ length: Number(t.total) }, (_, i) => JSON.parse(raw[String(i)] ?? '{}') as ItemResult);
+      }
+      return { task_id: taskId, status, progress: { done: Number(t.done), total: Number(t.total) }, results, ...(t.error ? { error: t.error } : {}) };
+    });
+  }
+
+  /** The BullMQ worker used only to fetch jobs by hand; created on the first claim (API processes never need one). */
+  private async fetcher(leaseMs: number): Promise<Worker<ImageJob>> {
+    if (this.worker) return this.worker;
+    // BullMQ's fetching connection must wait through outages (maxRetriesPerRequest: null), unlike this.redis.
+    this.workerRedis = new Redis(this.url, { maxRetriesPerRequest: null });
+    this.workerRedis.on('error', () => {});
+    const worker = new Worker<ImageJob>(QUEUE_NAME, null, {
+      connection: this.workerRedis,
+      prefix: `${PREFIX}:bull`,
+      lockDuration: leaseMs,
+      stalledInterval: Math.min(leaseMs, 30_000),
+      // Stalls are counted by attemptsStarted in claim(); BullMQ itself must keep giving the job back.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      autorun: false,
+    });
+    worker.on('error', () => {});
+    await worker.waitUntilReady();
+    void worker.startStalledCheckTimer();
+    this.worker = worker;
+    return worker;
+  }
+
+  async claim(workerId: string, max: number, leaseMs: number): Promise<ClaimedItem[]> {
+    return this.guard(async () => {
+      const worker = await this.fetcher(leaseMs);
+      const token = `${workerId}:${randomUUID()}`;
+      const jobs: Job<ImageJob>[] = [];
+      while (jobs.length < max) {
+        const job = (await worker.getNextJob(token, { block: false })) as Job<ImageJob> | undefined;
+        if (!job) break;
+        jobs.push(job);
+      }
+      if (jobs.length === 0) return [];
+      // Each job's image, and whether it was answered already or its task expired.
+      const pipe = this.redis.pipeline();
+      for (const j of jobs) {
+        pipe.hgetBuffer(imagesKey(j.data.taskId), String(j.data.index));
+        pipe.hexists(resultsKey(j.data.taskId), String(j.data.index));
+        pipe.exists(taskKey(j.data.taskId));
+      }
+      const replies = (await pipe.exec()) ?? [];
+      const failed = replies.find(([err]) => err);
+      // Leases taken here run out by themselves and the jobs come back: nothing is decided on a partial reply.
+      if (failed || replies.length !== jobs.length * 3) throw failed?.[0] ?? new Error('incomplete reply from Redis');
+      const claimed: ClaimedItem[] = [];
+      for (const [k, job] of jobs.entries()) {
+        const bytes = replies[3 * k]![1] as Buffer | null;
+        const answered = replies[3 * k + 1]![1] === 1;
+        const taskExists = replies[3 * k + 2]![1] === 1;
+        const { taskId, index, filename } = job.data;
+        let verdict: ItemResult | null = null;
+        if (!answered && taskExists) {
+          if (!bytes) verdict = { filename, error: 'the image was lost by the task store' };
+          else if (job.attemptsStarted > this.options.maxAttempts) {
+            // Poison item: it took a worker down this many times. Report it, do not retry forever.
+            verdict = { filename, error: `could not be processed after ${job.attemptsStarted - 1} attempts` };
+          }
+        }
+        if (verdict) await this.record(taskId, index, verdict);
+        if (verdict || answered || !taskExists) {
+          // Nothing (more) to do: answered before (a lease that ran out after its result was written) or the task expired.
+          await job.moveToCompleted(null, token, false).catch(() => {});
+          continue;
+        }
+        this.held.set(`${taskId}/${index}`, { job, token });
+        claimed.push({ taskId, index, filename, bytes: bytes!, attempts: job.attemptsStarted });
+      }
+      return claimed;
+    });
+  }
+
+  recordArgs(taskId: string, index: number, result: ItemResult) {
+    const outcome = 'error' in result ? 'error' : 'ok';
+    return [taskKey(taskId), resultsKey(taskId), imagesKey(taskId), ANSWERED_KEY, index, JSON.stringify(result), Date.now(), this.options.ttlMs, outcome] as const;
+  }
+
+  private record(taskId: string, index: number, result: ItemResult): Promise<number> {
+    return this.redis.recordResult(...this.recordArgs(taskId, index, result));
+  }
+
+  async complete(_workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): Promise<void> {
+    await this.guard(async () => {
+      const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { recordResult: (...args: unknown[]) => unknown };
+      for (const r of results) pipe.recordResult(...this.recordArgs(r.taskId, r.index, r.result));
+      const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
+      if (failed) throw failed[0]!;
+      await Promise.all(
+        results.map(async (r) => {
+          const key = `${r.taskId}/${r.index}`;
+          const lease = this.held.get(key);
+          this.held.delete(key);
+          // A lease that ran out was taken over; the result above is kept either way.
+          if (lease) await lease.job.moveToCompleted(null, lease.token, false).catch(() => {});
+        }),
+      );
+    });
+  }
+
+  async release(_workerId: string): Promise<void> {
+    await this.guard(async () => {
+      await Promise.all([...this.held.values()].map(({ job, token }) => job.moveToWait(token).catch(() => {})));
+      this.held.clear();
+    });
+  }
+
+  /** Finished tasks expire by themselves (PEXPIRE TASK_TTL when they finish). */
+  async purge(): Promise<number> {
+    return 0;
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.guard(async () => {
+      const c = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      const answered = await this.redis.hgetall(ANSWERED_KEY);
+      return {
+        pending: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
+        processing: c.active ?? 0,
+        answered: { ok: Number(answered.ok ?? 0), error: Number(answered.error ?? 0) },
+      };
+    });
+  }
+
+  async ping(): Promise<void> {
+    // A write probe: a read-only replica or a full (maxmemory) Redis must show as unavailable.
+    await this.guard(() => this.redis.set(`${PREFIX}:ping`, String(Date.now()), 'PX', 60_000));
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close().catch(() => {});
+    await this.queue.close().catch(() => {});
+    this.workerRedis?.disconnect();
+    this.redis.disconnect();
+  }
+}

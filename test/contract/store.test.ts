@@ -1,0 +1,88 @@
+/**
+ * The TaskStore contract, run against every implementation (SQLite and a
+ * real Redis): leases, idempotent results, lease expiry and takeover,
+ * poison items, release, and expiry of finished tasks.
+ */
+import assert from 'node:assert/strict';
+import { openStore, type ItemResult, type TaskStore } from '../../serve/queue/store';
+import { waitFor } from '../helpers/service';
+import { STORE_BACKENDS } from '../helpers/stores';
+
+const files = (n: number) => Array.from({ length: n }, (_, i) => ({ filename: `${i}.png`, bytes: Buffer.from([i + 1]) }));
+const answer = (taskId: string, index: number, result: ItemResult) => ({ taskId, index, result });
+
+for (const backend of STORE_BACKENDS) {
+  describe(`task store contract: ${backend.name}`, function () {
+    this.timeout(60000);
+    let store: TaskStore;
+    const open = async (ttlMs = 3_600_000) => (store = await openStore(await backend.queueUrl(), { maxAttempts: 2, ttlMs }));
+    afterEach(async () => store?.close());
+
+    it('stores images byte for byte and leases each to one worker at a time; results are idempotent', async () => {
+      await open();
+      const id = await store.createTask(files(3));
+      const a = await store.claim('a', 2, 60000);
+      const b = await store.claim('b', 5, 60000);
+      assert.deepEqual(a.map((i) => i.index), [0, 1]);
+      assert.deepEqual(b.map((i) => i.index), [2]);
+      assert.deepEqual([...a, ...b].map((i) => [i.filename, [...i.bytes]]), [['0.png', [1]], ['1.png', [2]], ['2.png', [3]]]);
+      assert.deepEqual(await store.claim('c', 5, 60000), []);
+      assert.deepEqual(await store.stats(), { pending: 0, processing: 3, answered: { ok: 0, error: 0 } });
+      assert.equal((await store.getTask(id))!.status, 'processing');
+      const result = (i: number, p: string) => answer(id, i, { filename: `${i}.png`, prediction: p, class_id: 0, confidence: 1 });
+      await store.complete('a', [result(0, 'あ'), result(1, 'あ')]);
+      await store.complete('a', [result(0, 'い')]); // a repeated write keeps the first result
+      assert.deepEqual((await store.getTask(id))!.progress, { done: 2, total: 3 });
+      await store.complete('b', [result(2, 'う')]);
+      const t = (await store.getTask(id))!;
+      assert.equal(t.status, 'completed');
+      assert.deepEqual(t.progress, { done: 3, total: 3 });
+      assert.deepEqual(t.results.map((r) => ('prediction' in r ? r.prediction : r.error)), ['あ', 'あ', 'う']);
+      assert.deepEqual(await store.stats(), { pending: 0, processing: 0, answered: { ok: 3, error: 0 } }, 'the repeated write is not counted');
+      assert.equal(await store.getTask('00000000-0000-4000-8000-000000000000'), null);
+    });
+
+    it('gives an expired lease to another worker, and reports an item that keeps failing', async () => {
+      await open();
+      const leaseMs = 300;
+      const id = await store.createTask(files(1));
+      assert.equal((await store.claim('dead', 1, leaseMs)).length, 1);
+      const again = await waitFor('the expired lease to be claimable', async () => {
+        const c = await store.claim('alive', 1, leaseMs);
+        return c.length ? c : null;
+      }, 20000, 50);
+      assert.equal(again[0]!.attempts, 2);
+      // maxAttempts (2) reached: reported as a per-file error, not retried
+      const t = await waitFor('the poison item to be reported', async () => {
+        assert.deepEqual(await store.claim('third', 1, leaseMs), []);
+        const task = (await store.getTask(id))!;
+        return task.status === 'completed' ? task : null;
+      }, 20000, 50);
+      assert.match('error' in t.results[0]! ? t.results[0].error : '', /could not be processed after 2 attempts/);
+      assert.deepEqual((await store.stats()).answered, { ok: 0, error: 1 });
+    });
+
+    it('gives leased items back on release', async () => {
+      await open();
+      await store.createTask(files(2));
+      assert.equal((await store.claim('w', 2, 60000)).length, 2);
+      await store.release('w');
+      assert.deepEqual(await store.stats(), { pending: 2, processing: 0, answered: { ok: 0, error: 0 } });
+      assert.equal((await store.claim('w2', 2, 60000)).length, 2);
+    });
+
+    it('forgets a finished task TASK_TTL after it finished', async () => {
+      const ttlMs = 300;
+      await open(ttlMs);
+      const id = await store.createTask(files(2));
+      const items = await store.claim('w', 2, 60000);
+      await store.complete('w', items.map((i) => answer(id, i.index, { filename: i.filename, error: 'x' })));
+      await store.purge(ttlMs);
+      assert.equal((await store.getTask(id))!.status, 'completed', 'kept while younger than the TTL');
+      await waitFor('the finished task to be forgotten', async () => {
+        await store.purge(ttlMs);
+        return (await store.getTask(id)) === null;
+      }, 10000, 100);
+    });
+  });
+}
