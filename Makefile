@@ -7,7 +7,7 @@ MODEL ?=
 opt = $(if $(2),--$(1) $(2))
 ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
 
-.PHONY: setup run serve worker test data synth eda train evaluate notebooks bench
+.PHONY: setup run serve worker test data synth eda train evaluate notebooks bench soak
 
 setup:
 	bash scripts/setup.sh
@@ -44,3 +44,6 @@ notebooks: setup
 
 bench: setup
 	$(K49) bench $(call opt,out,$(OUT))
+
+soak: setup
+	$(K49) soak $(call opt,out,$(OUT)) $(call opt,seconds,$(SECONDS))

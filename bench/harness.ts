@@ -89,9 +89,13 @@ export class TestService {
     return { PORT: String(this.port), HOST: '127.0.0.1', QUEUE_URL: `sqlite:${this.queueFile}`, ...this.env };
   }
 
-  async startApi(): Promise<void> {
+  /** Starts the API and waits until /health says ok (or, with `healthy: false`, until it answers at all). */
+  async startApi({ healthy = true } = {}): Promise<void> {
     this.api = startProcess('serve', this.envFor());
-    await waitFor('the API to be healthy', async () => (await fetch(`${this.url}/health`)).ok, 60000, 200);
+    await waitFor(healthy ? 'the API to be healthy' : 'the API to answer', async () => {
+      const res = await fetch(`${this.url}/health`);
+      return healthy ? res.ok : true;
+    }, 60000, 200);
   }
 
   startWorker(extra: Record<string, string> = {}): Proc {
@@ -123,4 +127,31 @@ export async function upload(url: string, field: string, files: { name: string; 
   const form = new FormData();
   for (const f of files) form.append(field, new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name);
   return fetch(url, { method: 'POST', body: form });
+}
+
+/** One sample of the Prometheus text format: name, labels, value. */
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** GET /metrics, parsed (enough of the text exposition format for the samples this service writes). */
+export async function scrapeMetrics(baseUrl: string): Promise<MetricSample[]> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** The value of the sample with this name whose labels include `labels` (0 when absent). */
+export function metricValue(samples: MetricSample[], name: string, labels: Record<string, string> = {}): number {
+  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+  return s?.value ?? 0;
 }

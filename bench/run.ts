@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveModelDir } from '../pipeline/artifacts';
 import { benchModel } from '../pipeline/bench';
+import { RESULTS, updateReadme } from './report';
 import { benchServing } from './serve';
 
 export async function runBench(opts: { out?: string; only?: 'model' | 'serve'; seconds?: number }) {
@@ -42,5 +43,9 @@ export async function runBench(opts: { out?: string; only?: 'model' | 'serve'; s
   if (opts.only !== 'model') results.serve = await benchServing(console.error, opts.seconds ?? 10);
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`benchmark results written to ${out}`);
+  if (out === RESULTS) {
+    updateReadme();
+    console.log('README.md Performance table updated from it');
+  }
   return results;
 }

@@ -190,4 +190,17 @@ program
     }),
   );
 
+program
+  .command('soak')
+  .description('bounded soak run on loopback: steady mixed /predict and /batch_predict traffic -> bench/soak.json')
+  .addOption(outOption())
+  .option('--seconds <n>', 'duration', (v) => parseInt(v, 10), 180)
+  .option('--rate <n>', '/predict requests per second', (v) => parseInt(v, 10), 20)
+  .action(
+    action(async (opts: { out?: string; seconds: number; rate: number }) => {
+      const r = await load<typeof import('./../bench/soak')>('../bench/soak').runSoak(opts);
+      process.exit(r.errors.count === 0 ? 0 : 1);
+    }),
+  );
+
 program.parseAsync(process.argv);

@@ -48,7 +48,7 @@ export class ServiceMetrics {
   });
 
   constructor(store: () => TaskStore | null) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'k49_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'k49_' });
     // One store read per scrape feeds the three gauges below (their collect runs at scrape time).
     let reading: Promise<void> | null = null;
     const refresh = () =>

@@ -18,6 +18,9 @@ import { NUM_CLASSES } from '../pipeline/classes';
 import { PIXELS } from '../pipeline/dataset';
 import { ServiceMetrics } from './metrics';
 
+/** How often the API retries opening a task store it could not open. */
+const STORE_RETRY_MS = 2000;
+
 export interface RunningServer {
   server: Server;
   services: Services;
@@ -37,12 +40,20 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
   }
   let store: TaskStore | null = null;
   let storeReason: string | undefined;
-  try {
-    store = await openStore(config.queueUrl, storeOptions(config));
-  } catch (e) {
-    storeReason = `task store unavailable: ${(e as Error).message}`;
-    logger.error({ reason: storeReason }, 'task store not opened');
-  }
+  const tryOpenStore = async () => {
+    try {
+      store = await openStore(config.queueUrl, storeOptions(config));
+      if (storeReason) logger.info('task store opened');
+      storeReason = undefined;
+    } catch (e) {
+      storeReason = `task store unavailable: ${(e as Error).message}`;
+      logger.error({ reason: storeReason }, 'task store not opened; retrying every few seconds');
+    }
+  };
+  await tryOpenStore();
+  // A store that cannot be opened yet (read-only or missing volume, database not up) is retried, so the API recovers by itself.
+  const storeRetry: NodeJS.Timeout = setInterval(() => void (store ? clearInterval(storeRetry) : tryOpenStore()), STORE_RETRY_MS);
+  storeRetry.unref();
   const metrics = new ServiceMetrics(() => store);
   const batcher = classifier
     ? new DynamicBatcher(
@@ -87,6 +98,7 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(storeRetry);
       await store?.close();
       logger.info('stopped');
     })());

@@ -57,8 +57,11 @@ function boundedMemoryStorage(maxRequestBytes: number) {
 }
 
 export function makeUpload(config: ServiceConfig) {
-  return multer({
+  // multer 2 takes defParamCharset; its type definitions (@types/koa__multer) predate it.
+  const options: multer.Options & { defParamCharset: string } = {
     storage: boundedMemoryStorage(config.maxRequestBytes) as unknown as multer.StorageEngine,
+    // Browsers and curl send file names as raw UTF-8 (e.g. 名前.png); busboy's default would read them as Latin-1.
+    defParamCharset: 'utf8',
     limits: {
       fileSize: config.maxFileBytes,
       files: config.maxBatchFiles,
@@ -67,5 +70,6 @@ export function makeUpload(config: ServiceConfig) {
       fieldNameSize: 200,
       headerPairs: 200,
     },
-  });
+  };
+  return multer(options);
 }

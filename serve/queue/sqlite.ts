@@ -39,29 +39,55 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 `;
 
 export class SqliteTaskStore implements TaskStore {
-  private readonly db: Database.Database;
+  private connection: Database.Database | null = null;
+  private readonly file: string;
 
   constructor(
     file: string,
     private readonly options: Pick<StoreOptions, 'maxAttempts'>,
   ) {
-    const resolved = path.resolve(file);
-    mkdirSync(path.dirname(resolved), { recursive: true });
-    this.db = new Database(resolved, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    this.file = path.resolve(file);
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    this.open();
   }
 
-  /** Runs a statement, turning storage failures into StoreUnavailableError. */
+  private open(): Database.Database {
+    const db = new Database(this.file, { timeout: 5000 });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
+      db.pragma('foreign_keys = ON');
+      db.exec(SCHEMA);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return (this.connection = db);
+  }
+
+  /** The open database; reopened after a failure that a fixed disk or volume can cure. */
+  private get db(): Database.Database {
+    return this.connection ?? this.open();
+  }
+
+  /** Runs store work, turning storage failures into StoreUnavailableError. */
   private guard<T>(fn: () => T): T {
     try {
       return fn();
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
+      if (/SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB)/.test(code)) {
+        // A read-only or vanished volume: drop the connection so the next call opens the file afresh once it is fixed.
+        try {
+          this.connection?.close();
+        } catch {
+          /* already unusable */
+        }
+        this.connection = null;
+      }
       if (/SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(code)) {
-        throw new StoreUnavailableError(`task store unavailable (${code}): ${(e as Error).message}`);
+        const hint = code.startsWith('SQLITE_FULL') ? ' (the disk holding the queue is full)' : code.startsWith('SQLITE_READONLY') ? ' (the queue database is read-only)' : '';
+        throw new StoreUnavailableError(`task store unavailable (${code})${hint}: ${(e as Error).message}`);
       }
       throw e;
     }
@@ -70,13 +96,15 @@ export class SqliteTaskStore implements TaskStore {
   async createTask(files: UploadedFile[]): Promise<string> {
     const id = randomUUID();
     const now = Date.now();
-    const insertTask = this.db.prepare('INSERT INTO tasks (id, created_at, total) VALUES (?, ?, ?)');
-    const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq) VALUES (?, ?, ?, ?, ?)');
-    const tx = this.db.transaction(() => {
-      insertTask.run(id, now, files.length);
-      files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now));
+    this.guard(() => {
+      const insertTask = this.db.prepare('INSERT INTO tasks (id, created_at, total) VALUES (?, ?, ?)');
+      const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq) VALUES (?, ?, ?, ?, ?)');
+      const tx = this.db.transaction(() => {
+        insertTask.run(id, now, files.length);
+        files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now));
+      });
+      tx.immediate();
     });
-    this.guard(() => tx.immediate());
     return id;
   }
 
@@ -97,6 +125,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async claim(workerId: string, max: number, leaseMs: number): Promise<ClaimedItem[]> {
+    return this.guard(() => this.claimNow(workerId, max, leaseMs));
+  }
+
+  private claimNow(workerId: string, max: number, leaseMs: number): ClaimedItem[] {
     const now = Date.now();
     const select = this.db.prepare(
       `SELECT rowid, task_id, idx, filename, image, attempts FROM items
@@ -123,7 +155,7 @@ export class SqliteTaskStore implements TaskStore {
       for (const t of touched) this.refreshTask(t);
       return claimed;
     });
-    return this.guard(() => tx.immediate());
+    return tx.immediate();
   }
 
   private refreshTask(taskId: string): void {
@@ -134,6 +166,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async complete(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): Promise<void> {
+    this.guard(() => this.completeNow(workerId, results));
+  }
+
+  private completeNow(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): void {
     const update = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`);
     const tx = this.db.transaction(() => {
       const tasks = new Set<string>();
@@ -148,7 +184,7 @@ export class SqliteTaskStore implements TaskStore {
       this.countAnswered(ok, error);
       for (const t of tasks) this.refreshTask(t);
     });
-    this.guard(() => tx.immediate());
+    tx.immediate();
   }
 
   /** Cumulative outcome counters, kept in the meta table (they survive the purge of old tasks). */
@@ -186,6 +222,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    this.connection?.close();
+    this.connection = null;
   }
 }

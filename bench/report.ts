@@ -1,0 +1,79 @@
+/**
+ * The README's Performance table, rendered from bench/results.json (and the
+ * last soak run, bench/soak.json): `make bench` rewrites the block between
+ * the markers, and a test checks the README still matches the results file.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { benchModel } from '../pipeline/bench';
+import type { benchServing } from './serve';
+import type { runSoak } from './soak';
+
+export const README = path.join(__dirname, '..', 'README.md');
+export const RESULTS = path.join(__dirname, 'results.json');
+export const SOAK_RESULTS = path.join(__dirname, 'soak.json');
+export const BLOCK_START = '<!-- bench:start: written by `make bench` from bench/results.json and bench/soak.json; do not edit by hand -->';
+export const BLOCK_END = '<!-- bench:end -->';
+
+export interface BenchResults {
+  date: string;
+  machine: { cpus: number; cpu_model: string; memory_gib: number; node: string; os: string };
+  git_commit: string | null;
+  model?: Awaited<ReturnType<typeof benchModel>>;
+  serve?: Awaited<ReturnType<typeof benchServing>>;
+}
+export type SoakResults = Awaited<ReturnType<typeof runSoak>>;
+
+export function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
+  const m = r.machine;
+  const lines = [
+    `Measured with \`make bench\` on ${r.date.slice(0, 10)} (commit ${r.git_commit ?? 'unknown'}) on this machine: ${m.cpus} cores (${m.cpu_model}), ${m.memory_gib} GiB, Node ${m.node}, ${m.os}; ` +
+      `model \`${r.model?.model_version ?? '?'}\`, backend \`${r.model?.backend ?? '?'}\`. The load generator (autocannon) shares the same cores. Raw figures: \`bench/results.json\`.`,
+    '',
+    '| what | throughput | latency | note |',
+    '| --- | --- | --- | --- |',
+  ];
+  if (r.model) {
+    const b1 = r.model.inference_batch1;
+    lines.push(`| training, default recipe (batch 128, augmentation) | ${r.model.training_images_per_second} img/s | | |`);
+    lines.push(`| inference, batch 1 (fused path) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | |`);
+    lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
+  }
+  for (const p of (r.serve?.predict ?? []) as { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number }[]) {
+    const mode = p.dynamic_batching ? `batching on (${p.window_ms} ms)` : 'batching off';
+    lines.push(`| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors |`);
+  }
+  const b = r.serve?.batch;
+  if (b) lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | |`);
+  if (soak) {
+    const first = soak.memory[0]!, last = soak.memory.at(-1)!;
+    lines.push(
+      `| soak (\`make soak\`, ${soak.date.slice(0, 10)}): ${soak.config.seconds} s of /predict at ${soak.config.predict_rate_per_s}/s + a ${soak.config.batch_images}-image batch every ${soak.config.batch_every_s} s | ` +
+        `${soak.predict.answered}/${soak.predict.sent} answered, ${soak.batches.answered_with_prediction}/${soak.batches.images} batch images | /predict p50 ${soak.predict.p50_ms} ms, p99 ${soak.predict.p99_ms} ms | ` +
+        `${soak.errors.count} errors; RSS API ${first.api_rss_mb} to ${last.api_rss_mb} MB, worker ${first.worker_rss_mb} to ${last.worker_rss_mb} MB |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function readJson<T>(file: string): T | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
+}
+
+/** The Performance block as it must read for the current results files. */
+export function expectedBlock(): string {
+  return `${BLOCK_START}\n${renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS))}\n${BLOCK_END}`;
+}
+
+/** The block currently in the README (null when the markers are missing). */
+export function currentBlock(readme = readFileSync(README, 'utf8')): string | null {
+  const a = readme.indexOf(BLOCK_START), b = readme.indexOf(BLOCK_END);
+  return a < 0 || b < a ? null : readme.slice(a, b + BLOCK_END.length);
+}
+
+export function updateReadme(): void {
+  const readme = readFileSync(README, 'utf8');
+  const current = currentBlock(readme);
+  if (current === null) throw new Error(`README.md has no Performance block between ${BLOCK_START} and ${BLOCK_END}`);
+  writeFileSync(README, readme.replace(current, expectedBlock()));
+}
