@@ -229,22 +229,23 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async complete(_workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): Promise<void> {
+    // This process lets go of these leases whatever happens: on failure they run out and the images come back.
+    const leases = results.map((r) => {
+      const key = `${r.taskId}/${r.index}`;
+      const lease = this.held.get(key);
+      this.held.delete(key);
+      return lease;
+    });
     await this.guard(async () => {
       const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { recordResult: (...args: unknown[]) => unknown };
       for (const r of results) pipe.recordResult(...this.recordArgs(r.taskId, r.index, r.result));
       const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
       if (failed) throw failed[0]!;
-      await Promise.all(
-        results.map(async (r) => {
-          const key = `${r.taskId}/${r.index}`;
-          const lease = this.held.get(key);
-          this.held.delete(key);
-          // A lease that ran out was taken over; the result above is kept either way.
-          if (lease) await lease.job.moveToCompleted(null, lease.token, false).catch(() => {});
-        }),
-      );
+      // A lease that ran out was taken over; the result above is kept either way.
+      await Promise.all(leases.map((lease) => lease?.job.moveToCompleted(null, lease.token, false).catch(() => {})));
     });
   }
+
 
   async release(_workerId: string): Promise<void> {
     await this.guard(async () => {
