@@ -39,9 +39,11 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
     lines.push(`| inference, batch 1 (fused path) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | |`);
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
   }
-  for (const p of (r.serve?.predict ?? []) as { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number }[]) {
+  type PredictRun = { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number };
+  for (const p of (r.serve?.predict ?? []) as (PredictRun & { server?: { model_ms_per_call: number | null; images_per_model_call: number | null } })[]) {
     const mode = p.dynamic_batching ? `batching on (${p.window_ms} ms)` : 'batching off';
-    lines.push(`| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors |`);
+    const server = p.server?.model_ms_per_call != null ? `; /metrics: model ${p.server.model_ms_per_call} ms per call, ${p.server.images_per_model_call} images per call` : '';
+    lines.push(`| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`);
   }
   const b = r.serve?.batch;
   if (b) lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | |`);

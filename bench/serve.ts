@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { loadSplit, PIXELS } from '../pipeline/dataset';
-import { freePort, TestService, upload, waitFor } from './harness';
+import { freePort, metricValue, scrapeMetrics, TestService, upload, waitFor, type MetricSample } from './harness';
 
 const REAL_SAMPLE = `${__dirname}/../../shared/data/real-sample`;
 
@@ -30,6 +30,17 @@ async function load(url: string, connections: number, seconds: number, body: Buf
   };
 }
 
+/** What /metrics says about one load run: requests served, model time per call, images per (dynamic) batch. */
+function serverSide(before: MetricSample[], after: MetricSample[]) {
+  const d = (name: string, labels: Record<string, string> = {}) => metricValue(after, name, labels) - metricValue(before, name, labels);
+  const calls = d('k49_inference_seconds_count');
+  return {
+    served: d('k49_http_requests_total', { route: '/predict', status: '200' }),
+    model_ms_per_call: calls ? Number(((1000 * d('k49_inference_seconds_sum')) / calls).toFixed(2)) : null,
+    images_per_model_call: calls ? Number((d('k49_predict_batch_size_sum') / calls).toFixed(1)) : null,
+  };
+}
+
 export async function benchServing(log = console.error, seconds = 10) {
   const sample = await loadSplit(REAL_SAMPLE, 'test');
   const png = (i: number) =>
@@ -43,9 +54,15 @@ export async function benchServing(log = console.error, seconds = 10) {
     try {
       await load(`${svc.url}/predict`, 4, 2, body, contentType); // warm-up
       for (const c of [1, 32]) {
+        const before = await scrapeMetrics(svc.url);
         const r = await load(`${svc.url}/predict`, c, seconds, body, contentType);
-        log(`/predict batching ${windowMs > 0 ? `on (${windowMs} ms)` : 'off'}, concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}`);
-        predict.push({ dynamic_batching: windowMs > 0, window_ms: windowMs, ...r });
+        // The service's own view of the same run, from /metrics.
+        const m = serverSide(before, await scrapeMetrics(svc.url));
+        log(
+          `/predict batching ${windowMs > 0 ? `on (${windowMs} ms)` : 'off'}, concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}; ` +
+            `server: ${m.served} served, model ${m.model_ms_per_call} ms per call, ${m.images_per_model_call} images per call`,
+        );
+        predict.push({ dynamic_batching: windowMs > 0, window_ms: windowMs, ...r, server: m });
       }
     } finally {
       await svc.stopAll();
