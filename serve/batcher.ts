@@ -1,8 +1,11 @@
 /**
  * Dynamic batching for /predict: requests arriving within a short window
  * (BATCH_WINDOW_MS, about 2 ms) are run as one model call of up to
- * MAX_BATCH_SIZE images. A lone request waits at most the window; a full
- * batch runs at once. With a window of 0 every request runs alone.
+ * MAX_BATCH_SIZE images. Each request announces itself before it decodes its
+ * image, so the batcher knows whether more images are on their way: when
+ * none is, the batch runs at once (a lone request never waits for the
+ * window); a full batch runs at once too. With a window of 0 every request
+ * runs alone.
  */
 import { PIXELS } from '../pipeline/dataset';
 
@@ -14,9 +17,17 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** One announced request: it either submits its image or cancels (e.g. the upload was not an image). */
+export interface BatchTicket {
+  submit(image: Uint8Array): Promise<Float32Array>;
+  cancel(): void;
+}
+
 export class DynamicBatcher {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Announced requests that have not submitted yet. */
+  private coming = 0;
 
   constructor(
     private readonly run: Run,
@@ -25,11 +36,32 @@ export class DynamicBatcher {
     private readonly maxBatch: number,
   ) {}
 
-  /** Probabilities for one 28x28 image. */
-  submit(image: Uint8Array): Promise<Float32Array> {
+  /** Call when a request starts preparing its image; then submit it (probabilities for one 28x28 image) or cancel. */
+  announce(): BatchTicket {
+    this.coming++;
+    let open = true;
+    const leave = () => {
+      if (!open) return false;
+      open = false;
+      this.coming--;
+      return true;
+    };
+    return {
+      submit: (image) => {
+        leave();
+        return this.enqueue(image);
+      },
+      cancel: () => {
+        // The others may have been waiting for this one.
+        if (leave() && this.queue.length > 0 && this.coming === 0) this.flush();
+      },
+    };
+  }
+
+  private enqueue(image: Uint8Array): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       this.queue.push({ image, resolve, reject });
-      if (this.windowMs <= 0 || this.queue.length >= this.maxBatch) {
+      if (this.windowMs <= 0 || this.queue.length >= this.maxBatch || this.coming === 0) {
         this.flush();
       } else if (!this.timer) {
         this.timer = setTimeout(() => this.flush(), this.windowMs);

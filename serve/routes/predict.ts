@@ -15,9 +15,16 @@ export function predictRoutes(router: Router, s: Services): void {
     const query = parseOr400(PredictQuery, ctx.query, 'query');
     const file = requireFile(ctx.file as { buffer?: Buffer; size?: number } | undefined, 'file');
     const model = s.model();
-    const image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
-    if (image.every((v) => v === 0)) throw new ApiError(400, 'the image is blank: no ink was found');
-    const probs = await s.batcher().submit(image);
+    const ticket = s.batcher().announce();
+    let image: Uint8Array;
+    try {
+      image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
+      if (image.every((v) => v === 0)) throw new ApiError(400, 'the image is blank: no ink was found');
+    } catch (e) {
+      ticket.cancel();
+      throw e;
+    }
+    const probs = await ticket.submit(image);
     const order = Array.from({ length: NUM_CLASSES }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
     const top = order.slice(0, query.top_k).map((c) => ({ class_id: c, prediction: classById(c).char, confidence: probs[c]! }));
     const body: z.infer<typeof PredictResponse> = {
