@@ -1,15 +1,34 @@
 /**
  * Starts the real API and worker processes, on a free port and a private
- * SQLite queue, and stops them afterwards: used by the end-to-end tests and
- * the serving benchmark alike.
+ * SQLite queue, and stops them afterwards; the real-sample images they send;
+ * and a reader for /metrics. Used by the end-to-end tests, the serving
+ * benchmark and the soak run alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
+import sharp from 'sharp';
+import { loadSplit, PIXELS } from '../pipeline/dataset';
 
 const ROOT = path.resolve(__dirname, '..');
+/** The 2,092 real K49 test images beside the project (../shared/data/real-sample). */
+export const REAL_SAMPLE_DIR = path.resolve(ROOT, '..', 'shared', 'data', 'real-sample');
+
+let sample: Promise<Awaited<ReturnType<typeof loadSplit>>> | null = null;
+/** The real sample, loaded once per process. */
+export function realSample() {
+  return (sample ??= loadSplit(REAL_SAMPLE_DIR, 'test'));
+}
+
+/** A real-sample image as the 28x28 greyscale PNG a user would send. */
+export async function realSamplePng(index: number): Promise<Buffer> {
+  const s = await realSample();
+  return sharp(Buffer.from(s.images.subarray(index * PIXELS, (index + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toBuffer();
+}
 const tempDir = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
 
 export const TEST_MODEL = process.env.K49_TEST_MODEL ?? path.join(ROOT, 'artifacts', 'latest');

@@ -5,11 +5,7 @@
  * the queue: upload time and end-to-end images/s with one worker.
  */
 import autocannon from 'autocannon';
-import sharp from 'sharp';
-import { loadSplit, PIXELS } from '../pipeline/dataset';
-import { freePort, metricValue, scrapeMetrics, TestService, upload, waitFor, type MetricSample } from './harness';
-
-const REAL_SAMPLE = `${__dirname}/../../shared/data/real-sample`;
+import { freePort, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, upload, waitFor, type MetricSample } from './harness';
 
 function multipartBody(field: string, name: string, bytes: Buffer) {
   const boundary = '----k49bench' + Math.random().toString(16).slice(2);
@@ -42,10 +38,8 @@ function serverSide(before: MetricSample[], after: MetricSample[]) {
 }
 
 export async function benchServing(log = console.error, seconds = 10) {
-  const sample = await loadSplit(REAL_SAMPLE, 'test');
-  const png = (i: number) =>
-    sharp(Buffer.from(sample.images.subarray(i * PIXELS, (i + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
-  const { body, contentType } = multipartBody('file', 'sample.png', await png(0));
+  const sample = await realSample();
+  const { body, contentType } = multipartBody('file', 'sample.png', await realSamplePng(0));
 
   const predict: Record<string, unknown>[] = [];
   for (const windowMs of [2, 0]) {
@@ -77,7 +71,7 @@ export async function benchServing(log = console.error, seconds = 10) {
     const worker = svc.startWorker({ LOG_LEVEL: 'info' });
     await waitFor('worker ready', async () => worker.output().includes('worker ready'), 60000);
     const files = [];
-    for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await png(i % sample.count) });
+    for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % sample.count) });
     const t0 = performance.now();
     const res = await upload(`${svc.url}/batch_predict`, 'files', files);
     const uploadSeconds = (performance.now() - t0) / 1000;

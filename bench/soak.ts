@@ -10,13 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { loadSplit, PIXELS } from '../pipeline/dataset';
 import { TaskResponse } from '../serve/schemas';
-import { freePort, metricValue, scrapeMetrics, TestService, upload, waitFor } from './harness';
+import { freePort, metricValue, realSamplePng, scrapeMetrics, TestService, upload, waitFor } from './harness';
 import { SOAK_RESULTS, updateReadme } from './report';
-
-const REAL_SAMPLE = path.join(__dirname, '..', '..', 'shared', 'data', 'real-sample');
 
 export interface SoakOptions {
   seconds?: number;
@@ -45,10 +41,7 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   const rate = opts.rate ?? 20;
   const batchEvery = opts.batchEverySeconds ?? 10;
   const batchImages = opts.batchImages ?? 100;
-  const sample = await loadSplit(REAL_SAMPLE, 'test');
-  const pngs = await Promise.all(
-    Array.from({ length: 200 }, (_, i) => sharp(Buffer.from(sample.images.subarray(i * PIXELS, (i + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer()),
-  );
+  const pngs = await Promise.all(Array.from({ length: 200 }, (_, i) => realSamplePng(i)));
 
   const svc = new TestService(await freePort(), { LOG_LEVEL: 'warn', MAX_BATCH_FILES: String(Math.max(1000, batchImages)) });
   await svc.startApi();

@@ -1,21 +1,9 @@
 /** Test images: real K49 samples encoded as files, and variants of one glyph. */
 import sharp from 'sharp';
-import { loadSplit, PIXELS } from '../../pipeline/dataset';
-import { REAL_SAMPLE_DIR } from './paths';
+import { PIXELS } from '../../pipeline/dataset';
+import { realSample } from '../../bench/harness';
 
-let sample: Awaited<ReturnType<typeof loadSplit>> | null = null;
-export async function realSample() {
-  sample ??= await loadSplit(REAL_SAMPLE_DIR, 'test');
-  return sample;
-}
-
-/** A real-sample image as the 28x28 greyscale PNG a user would send. */
-export async function realSamplePng(index: number): Promise<Buffer> {
-  const s = await realSample();
-  return sharp(Buffer.from(s.images.subarray(index * PIXELS, (index + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } })
-    .png()
-    .toBuffer();
-}
+export { realSample, realSamplePng } from '../../bench/harness';
 
 /** The same glyph three ways: 300x300 black-on-white JPEG, white-on-black PNG, transparent PNG. */
 export async function glyphVariants(index: number) {
