@@ -47,8 +47,9 @@ export interface TrainConfig {
   /**
    * Exponential moving average of the weights, updated after every step
    * (0 = off). Validation, early stopping and the artifact use the averaged
-   * weights: averaging smooths the epoch-to-epoch swings and generalises
-   * better across the synthetic-to-real gap than any single step's weights.
+   * weights: averaging smooths the epoch-to-epoch swings (on the synthetic
+   * run it was 4 to 6 points better on the real sample in epochs 2 to 5 and
+   * level at the end; see the bundled model's card).
    */
   emaDecay: number;
 }
@@ -289,6 +290,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     average = new WeightAverage(tf, model, cfg.emaDecay, saved?.getWeights());
     saved?.dispose();
   }
+  /** Runs `fn` with the weights that are validated and kept: the average when there is one, else the trained ones. */
+  const withValidatedWeights = <T>(fn: () => T | Promise<T>): Promise<T> => (average ? average.withAveraged(fn) : Promise.resolve(fn()));
 
   const stepsPerEpoch = Math.ceil(split.train.length / cfg.batchSize);
   let patienceLeft = cfg.earlyStoppingPatience - (state.epoch - state.bestEpoch);
@@ -331,8 +334,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     bar?.stop();
     const seconds = (Date.now() - started) / 1000;
-    const validate = () => computeMetrics(valLabels, predictClasses(tf, model, valImages).classes);
-    const val = average ? await average.withAveraged(validate) : validate();
+    const val = await withValidatedWeights(() => computeMetrics(valLabels, predictClasses(tf, model, valImages).classes));
     const record: EpochRecord = {
       epoch: e,
       learning_rate: lr,
@@ -354,9 +356,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state.bestScore = val.balanced_accuracy;
       state.bestEpoch = e;
       patienceLeft = cfg.earlyStoppingPatience;
-      // 'best' holds the weights that were validated: the average when there is one.
-      const saveBest = () => saveCheckpoint(path.join(ckptDir, 'best'), model, optimizer, state);
-      await (average ? average.withAveraged(saveBest) : saveBest());
+      // 'best' holds the weights that were validated.
+      await withValidatedWeights(() => saveCheckpoint(path.join(ckptDir, 'best'), model, optimizer, state));
     } else {
       patienceLeft--;
     }

@@ -52,8 +52,13 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
   };
   await tryOpenStore();
   // A store that cannot be opened yet (read-only or missing volume, database not up) is retried, so the API recovers by itself.
-  const storeRetry: NodeJS.Timeout = setInterval(() => void (store ? clearInterval(storeRetry) : tryOpenStore()), STORE_RETRY_MS);
-  storeRetry.unref();
+  // One attempt at a time: the next is scheduled only after the previous one has finished.
+  let storeRetry: NodeJS.Timeout | undefined;
+  const retryStore = () => {
+    storeRetry = setTimeout(() => void tryOpenStore().then(() => store || retryStore()), STORE_RETRY_MS);
+    storeRetry.unref();
+  };
+  if (!store) retryStore();
   const metrics = new ServiceMetrics(() => store);
   const batcher = classifier
     ? new DynamicBatcher(
@@ -98,7 +103,7 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      clearInterval(storeRetry);
+      clearTimeout(storeRetry);
       await store?.close();
       logger.info('stopped');
     })());
