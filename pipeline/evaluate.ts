@@ -13,7 +13,7 @@ import { hasSplit, loadSplit, PIXELS, splitFiles } from './dataset';
 import { md5File } from './download';
 import { K49Classifier } from './inference';
 import { writeModelCard } from './model-card';
-import { classificationReport, computeMetrics, mostConfused } from './metrics';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, mostConfused } from './metrics';
 import { plotlyPage } from './report/plotly';
 import { confusionPng, galleryPng } from './report/images';
 
@@ -60,6 +60,7 @@ export async function evaluate(opts: EvaluateOptions) {
   const { classes: predicted, confidences: confidence } = classifier.classify(test.images);
   const seconds = (Date.now() - started) / 1000;
   const metrics = computeMetrics(test.labels, predicted);
+  const interval = balancedAccuracyInterval(test.labels, predicted);
   const f = splitFiles('test');
   const dataInfo = {
     dir: dataDir,
@@ -74,6 +75,7 @@ export async function evaluate(opts: EvaluateOptions) {
     inference_seconds: seconds,
     accuracy: metrics.accuracy,
     balanced_accuracy: metrics.balanced_accuracy,
+    balanced_accuracy_ci95: interval,
     classes_present: metrics.classes_present,
     macro_f1: metrics.macro_f1,
     count: metrics.count,
@@ -140,7 +142,7 @@ export async function evaluate(opts: EvaluateOptions) {
   log(`model      ${classifier.info.version}`);
   log(`data       ${dataDir} (${test.count} images, ${metrics.classes_present} classes present)`);
   log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
-  log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present)`);
+  log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);
   log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
   log(`reports in ${outDir}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
   return { metrics, outDir, modelDir };

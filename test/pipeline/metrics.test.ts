@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { classificationReport, computeMetrics, mostConfused } from '../../pipeline/metrics';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, mostConfused } from '../../pipeline/metrics';
 
 describe('metrics', () => {
   // true:      0 0 0 0 1 1 2 2 2 2
@@ -39,5 +39,18 @@ describe('metrics', () => {
     assert.match(report, /precision\s+recall\s+f1-score\s+support/);
     assert.match(report, /macro avg/);
     assert.match(report, /balanced accuracy \(mean recall over 3 classes present\): 0\.7500/);
+  });
+
+  it('bootstraps a 95 % interval around the balanced accuracy, wide when classes are small', () => {
+    const [lo, hi] = balancedAccuracyInterval(labels, predicted);
+    assert.ok(lo <= m.balanced_accuracy && m.balanced_accuracy <= hi, `${lo} .. ${hi}`);
+    assert.ok(hi - lo > 0.1, 'two- and four-image classes must give a wide interval');
+    assert.deepEqual(balancedAccuracyInterval(labels, predicted), [lo, hi], 'seeded: the same interval every time');
+    // A perfect or a hopeless classifier has no spread; many images per class narrow it.
+    assert.deepEqual(balancedAccuracyInterval(labels, labels), [1, 1]);
+    const many = Array.from({ length: 4000 }, (_, i) => i % 2);
+    const mostlyRight = many.map((c, i) => (i % 10 === 0 ? 1 - c : c));
+    const [l2, h2] = balancedAccuracyInterval(many, mostlyRight);
+    assert.ok(l2 < 0.9 && 0.9 < h2 && h2 - l2 < 0.03, `${l2} .. ${h2}`);
   });
 });

@@ -59,24 +59,28 @@ describe('training and evaluation', function () {
     assert.equal(recount.accuracy, saved.accuracy);
     assert.equal(recount.balanced_accuracy, saved.balanced_accuracy);
     assert.equal(metrics.balanced_accuracy, saved.balanced_accuracy);
+    const [lo, hi] = saved.balanced_accuracy_ci95;
+    assert.ok(lo <= saved.balanced_accuracy && saved.balanced_accuracy <= hi, `interval ${lo} .. ${hi}`);
     const html = readFileSync(path.join(out, 'confusion_matrix.html'), 'utf8');
     assert.ok(!/src="https?:/.test(html), 'the HTML report must not load scripts from the network');
     assert.match(html, /Plotly\.newPlot/);
   });
 
-  it('the fused inference path predicts what tfjs-layers predicts', async () => {
+  it('the fused inference path predicts what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
     const { tf } = loadTf();
-    const model = await tf.loadLayersModel(`file://${path.join(artifact, 'model', 'model.json')}`);
-    const steps = compileInference(tf, model);
     const { images } = await loadSplit(REAL_SAMPLE_DIR, 'test');
     const x = tf.tensor4d(Float32Array.from(images.subarray(0, 64 * PIXELS), (v) => v / 255), [64, 28, 28, 1]);
-    const reference = (model.predict(x) as TF.Tensor).dataSync();
-    let y: TF.Tensor = x;
-    for (const step of steps) y = step(tf, y);
-    const fused = y.dataSync();
-    let maxDiff = 0;
-    reference.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - fused[i]!))));
-    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+    for (const dir of [artifact, path.join(ROOT, 'artifacts', 'latest')]) {
+      const model = await tf.loadLayersModel(`file://${path.join(dir, 'model', 'model.json')}`);
+      const steps = compileInference(tf, model);
+      const reference = (model.predict(x) as TF.Tensor).dataSync();
+      let y: TF.Tensor = x;
+      for (const step of steps) y = step(tf, y);
+      const fused = y.dataSync();
+      let maxDiff = 0;
+      reference.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - fused[i]!))));
+      assert.ok(maxDiff < 1e-4, `${dir}: max difference ${maxDiff}`);
+    }
   });
 
   it('resumes from the last checkpoint', async () => {
