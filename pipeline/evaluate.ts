@@ -60,7 +60,7 @@ export async function evaluate(opts: EvaluateOptions) {
   const { classes: predicted, confidences: confidence } = classifier.classify(test.images);
   const seconds = (Date.now() - started) / 1000;
   const metrics = computeMetrics(test.labels, predicted);
-  const interval = balancedAccuracyInterval(test.labels, predicted);
+  const interval = balancedAccuracyInterval(metrics);
   const f = splitFiles('test');
   const dataInfo = {
     dir: dataDir,

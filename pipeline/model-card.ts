@@ -6,6 +6,7 @@
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from './artifacts';
+import { BOOTSTRAP_RESAMPLES } from './metrics';
 import type { TrainConfig } from './train';
 
 interface EvalRecord {
@@ -82,7 +83,7 @@ export async function writeModelCard(dir: string): Promise<void> {
     ),
     '',
     'Balanced accuracy is the mean per-class recall over the classes present in the evaluated set, as in the K49 literature. ' +
-      'The 95 % interval is a class-stratified bootstrap (2,000 resamples of each class\'s images): on a set where many classes hold only a few images, it shows how much of a difference between two models is luck.',
+      `The 95 % interval is a class-stratified bootstrap (${BOOTSTRAP_RESAMPLES.toLocaleString('en')} resamples of each class's images): on a set where many classes hold only a few images, it shows how much of a difference between two models is luck.`,
     '',
     notes.trim(),
     '',
