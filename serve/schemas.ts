@@ -39,11 +39,20 @@ export const PredictResponse = z
     model_version: z.string(),
     time_ms: z.number(),
     model_input_png: z.string().optional().openapi({ description: 'with include_image=true: data URL of the 28x28 model input' }),
+    prediction_id: z.number().int().openapi({ description: 'same as class_id (the FastAPI version\'s name for it)' }),
+    character: z.string().openapi({ example: 'あ', description: 'same as prediction (the FastAPI version\'s name for it)' }),
   })
   .openapi('PredictResponse');
 
+const TaskId = z.string().uuid();
+
 export const BatchAccepted = z
-  .object({ task_id: z.string().uuid(), status: z.literal('processing') })
+  .object({
+    task_id: TaskId.openapi({ description: 'the whole batch: GET /tasks/{task_id} (also the Location header)' }),
+    status: z.literal('processing'),
+    message: z.literal('Queued').openapi({ description: 'for clients of the FastAPI version' }),
+    task_ids: z.array(TaskId).openapi({ description: 'one id per uploaded file, in upload order: GET /tasks/{id} gives that file alone (the FastAPI version\'s per-file shape, FileTask)' }),
+  })
   .openapi('BatchAccepted');
 
 export const TaskResult = z
@@ -65,10 +74,26 @@ export const TaskResponse = z
   })
   .openapi('Task');
 
+/** One file's result in the FastAPI version's shape. */
+export const FileResult = z
+  .union([
+    z.object({ status: z.literal('success'), prediction_id: z.number().int(), character: z.string(), confidence: z.number() }),
+    z.object({ status: z.literal('error'), message: z.string().openapi({ description: 'why this file could not be classified' }) }),
+  ])
+  .openapi('FileResult');
+
+export const FileTaskResponse = z
+  .union([
+    z.object({ status: z.literal('processing') }),
+    z.object({ status: z.literal('completed'), result: FileResult }),
+    z.object({ status: z.literal('failed'), error: z.string() }),
+  ])
+  .openapi('FileTask', { description: 'one file of a batch, by one of the ids in task_ids (the FastAPI version\'s per-file shape)' });
+
 export const TaskParams = z.object({
   task_id: z
     .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i, 'task ids are UUID v4')
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i, 'task and file ids are UUID v4')
     .openapi({ param: { name: 'task_id', in: 'path' }, example: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d' }),
 });
 
@@ -79,6 +104,7 @@ export const HealthResponse = z
     model: z.object({ version: z.string(), trained_on: z.string(), balanced_accuracy: z.number().nullable() }).nullable(),
     queue: z.object({ pending: z.number().int(), processing: z.number().int() }).nullable(),
     reason: z.string().optional(),
+    mode: z.string().openapi({ description: 'NODE_ENV of the service (default production), as the FastAPI version reported it' }),
   })
   .openapi('Health');
 
@@ -91,7 +117,7 @@ const errors = (codes: number[]) =>
 const ERROR_TEXT: Record<number, string> = {
   400: 'missing or empty field, wrong field name, malformed task id or query',
   401: 'API_KEY is set on the server and X-API-Key is missing or wrong',
-  404: 'unknown task',
+  404: 'unknown task or file id',
   413: 'file, request or pixel count over the limit',
   415: 'not a raster image the service can decode (SVG and PDF are refused)',
   503: 'model or task store unavailable',
@@ -111,6 +137,9 @@ function multipart(field: string, many: boolean) {
 /** The OpenAPI 3 document, generated from the schemas above. */
 export function openApiDocument() {
   const r = new OpenAPIRegistry();
+  // Both shapes of GET /tasks/{id} are named components (a zod union would inline one of them).
+  r.register('Task', TaskResponse);
+  r.register('FileTask', FileTaskResponse);
   r.registerPath({
     method: 'get',
     path: '/',
@@ -154,9 +183,15 @@ export function openApiDocument() {
   r.registerPath({
     method: 'get',
     path: '/tasks/{task_id}',
-    summary: 'Status and results of a batch task',
+    summary: 'Status and results of a batch task (by task_id), or of one of its files (by an id of task_ids)',
     request: { params: TaskParams },
-    responses: { 200: { description: 'the task', content: { 'application/json': { schema: TaskResponse } } }, ...errors([400, 404, 503]) },
+    responses: {
+      200: {
+        description: 'the task (Task) for a task_id; the one file (FileTask) for a per-file id',
+        content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Task' }, { $ref: '#/components/schemas/FileTask' }] } } },
+      },
+      ...errors([400, 404, 503]),
+    },
   });
   r.registerPath({
     method: 'get',

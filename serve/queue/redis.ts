@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FileView, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
 
 const QUEUE_NAME = 'k49-images';
 const PREFIX = 'k49';
@@ -30,15 +30,20 @@ interface ImageJob {
 const taskKey = (id: string) => `${PREFIX}:task:${id}`;
 const imagesKey = (id: string) => `${PREFIX}:task:${id}:images`;
 const resultsKey = (id: string) => `${PREFIX}:task:${id}:results`;
+/** Per-file ids of a task (field: index) and, for each, where it points (`taskId/index`). */
+const filesKey = (id: string) => `${PREFIX}:task:${id}:files`;
+const FILE_KEY_PREFIX = `${PREFIX}:file:`;
+const fileKey = (fileId: string) => `${FILE_KEY_PREFIX}${fileId}`;
 
 /** Cumulative outcome counters (fields ok, error) for /metrics. */
 const ANSWERED_KEY = `${PREFIX}:answered`;
 
 /**
- * Records one result once. KEYS: task, results, images, answered counters;
- * ARGV: index, result JSON, now (ms), ttl (ms), outcome (ok or error).
+ * Records one result once. KEYS: task, results, images, answered counters,
+ * per-file ids; ARGV: index, result JSON, now (ms), ttl (ms), outcome (ok or error).
  * Returns 1 when recorded, 0 when the image already had a result, -1 when
- * the task no longer exists (expired).
+ * the task no longer exists (expired). A finished task's per-file id keys
+ * expire with it (named from the ids hash; this store does not support Redis Cluster).
  */
 const RECORD_RESULT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -51,6 +56,10 @@ if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
   redis.call('DEL', KEYS[3])
+  for _, fid in ipairs(redis.call('HVALS', KEYS[5])) do
+    redis.call('PEXPIRE', '${FILE_KEY_PREFIX}' .. fid, ARGV[4])
+  end
+  redis.call('PEXPIRE', KEYS[5], ARGV[4])
 end
 return 1
 `;
@@ -75,7 +84,7 @@ export class RedisTaskStore implements TaskStore {
     this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as CommandRedis;
     // ioredis reconnects by itself; without a listener an outage would print unhandled 'error' events.
     this.redis.on('error', () => {});
-    this.redis.defineCommand('recordResult', { numberOfKeys: 4, lua: RECORD_RESULT });
+    this.redis.defineCommand('recordResult', { numberOfKeys: 5, lua: RECORD_RESULT });
     this.queue = new Queue<ImageJob>(QUEUE_NAME, { connection: this.redis, prefix: `${PREFIX}:bull` });
     this.queue.on('error', () => {});
   }
@@ -108,14 +117,17 @@ export class RedisTaskStore implements TaskStore {
     return `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`;
   }
 
-  async createTask(files: UploadedFile[]): Promise<string> {
+  async createTask(files: UploadedFile[]): Promise<CreatedTask> {
     const id = randomUUID();
+    const fileIds = files.map(() => randomUUID());
     return this.guard(async () => {
       const tx = this.redis.multi();
       tx.hset(taskKey(id), { total: files.length, done: 0, status: 'processing', created_at: Date.now() });
       const images: Record<string, Buffer> = {};
       files.forEach((f, i) => (images[String(i)] = f.bytes));
       tx.hset(imagesKey(id), images);
+      tx.hset(filesKey(id), Object.fromEntries(fileIds.map((fid, i) => [String(i), fid])));
+      fileIds.forEach((fid, i) => tx.set(fileKey(fid), `${id}/${i}`));
       await tx.exec();
       try {
         await this.queue.addBulk(
@@ -127,10 +139,25 @@ export class RedisTaskStore implements TaskStore {
         );
       } catch (e) {
         // No 202 goes out for a task whose images are not all queued: drop it whole.
-        await this.redis.del(taskKey(id), imagesKey(id)).catch(() => {});
+        await this.redis.del(taskKey(id), imagesKey(id), filesKey(id), ...fileIds.map(fileKey)).catch(() => {});
         throw e;
       }
-      return id;
+      return { taskId: id, fileIds };
+    });
+  }
+
+  async getFile(fileId: string): Promise<FileView | null> {
+    return this.guard(async () => {
+      const where = await this.redis.get(fileKey(fileId));
+      if (!where) return null;
+      const [taskId, index] = where.split('/') as [string, string];
+      const replies = await this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw failed?.[0] ?? new Error('no reply from Redis');
+      const [status, error] = replies[0]![1] as (string | null)[];
+      const result = replies[1]![1] as string | null;
+      if (!status) return null;
+      return { taskId, taskStatus: status as TaskView['status'], result: result ? (JSON.parse(result) as ItemResult) : null, ...(error ? { error } : {}) };
     });
   }
 
@@ -221,7 +248,7 @@ export class RedisTaskStore implements TaskStore {
 
   recordArgs(taskId: string, index: number, result: ItemResult) {
     const outcome = 'error' in result ? 'error' : 'ok';
-    return [taskKey(taskId), resultsKey(taskId), imagesKey(taskId), ANSWERED_KEY, index, JSON.stringify(result), Date.now(), this.options.ttlMs, outcome] as const;
+    return [taskKey(taskId), resultsKey(taskId), imagesKey(taskId), ANSWERED_KEY, filesKey(taskId), index, JSON.stringify(result), Date.now(), this.options.ttlMs, outcome] as const;
   }
 
   private record(taskId: string, index: number, result: ItemResult): Promise<number> {

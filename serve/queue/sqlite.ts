@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FileView, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -31,12 +31,15 @@ CREATE TABLE IF NOT EXISTS items (
   attempts INTEGER NOT NULL DEFAULT 0,
   result TEXT,
   seq INTEGER NOT NULL,
+  file_id TEXT,
   PRIMARY KEY (task_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_claimable ON items(state, lease_expires, seq);
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 `;
+/** Per-file ids came after the first schema: a database made before them gets the column (NULL for its old items). */
+const FILE_ID_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS items_file ON items(file_id)';
 
 export class SqliteTaskStore implements TaskStore {
   private connection: Database.Database | null = null;
@@ -58,6 +61,9 @@ export class SqliteTaskStore implements TaskStore {
       db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
       db.pragma('foreign_keys = ON');
       db.exec(SCHEMA);
+      const columns = db.prepare('PRAGMA table_info(items)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'file_id')) db.exec('ALTER TABLE items ADD COLUMN file_id TEXT');
+      db.exec(FILE_ID_INDEX);
     } catch (e) {
       db.close();
       throw e;
@@ -93,19 +99,30 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  async createTask(files: UploadedFile[]): Promise<string> {
+  async createTask(files: UploadedFile[]): Promise<CreatedTask> {
     const id = randomUUID();
+    const fileIds = files.map(() => randomUUID());
     const now = Date.now();
     this.guard(() => {
       const insertTask = this.db.prepare('INSERT INTO tasks (id, created_at, total) VALUES (?, ?, ?)');
-      const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq) VALUES (?, ?, ?, ?, ?)');
+      const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq, file_id) VALUES (?, ?, ?, ?, ?, ?)');
       const tx = this.db.transaction(() => {
         insertTask.run(id, now, files.length);
-        files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now));
+        files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now, fileIds[i]));
       });
       tx.immediate();
     });
-    return id;
+    return { taskId: id, fileIds };
+  }
+
+  async getFile(fileId: string): Promise<FileView | null> {
+    return this.guard(() => {
+      const row = this.db
+        .prepare('SELECT t.id, t.status, t.error, i.result FROM items i JOIN tasks t ON t.id = i.task_id WHERE i.file_id = ?')
+        .get(fileId) as { id: string; status: TaskView['status']; error: string | null; result: string | null } | undefined;
+      if (!row) return null;
+      return { taskId: row.id, taskStatus: row.status, result: row.result ? (JSON.parse(row.result) as ItemResult) : null, ...(row.error ? { error: row.error } : {}) };
+    });
   }
 
   async getTask(taskId: string): Promise<TaskView | null> {

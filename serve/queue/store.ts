@@ -23,6 +23,20 @@ export interface TaskView {
   error?: string;
 }
 
+/** A stored task: its id and one id per file, in upload order (each resolvable on its own). */
+export interface CreatedTask {
+  taskId: string;
+  fileIds: string[];
+}
+
+/** One file of a task, looked up by its own id: the task's status and the file's result once it has one. */
+export interface FileView {
+  taskId: string;
+  taskStatus: TaskView['status'];
+  result: ItemResult | null;
+  error?: string;
+}
+
 /** One image handed to a worker under a lease. */
 export interface ClaimedItem {
   taskId: string;
@@ -40,9 +54,11 @@ export interface QueueStats {
 }
 
 export interface TaskStore {
-  /** Stores the task and all its images durably, then returns its id. */
-  createTask(files: UploadedFile[]): Promise<string>;
+  /** Stores the task and all its images durably, then returns its id and the per-file ids (random UUIDs, like task ids). */
+  createTask(files: UploadedFile[]): Promise<CreatedTask>;
   getTask(taskId: string): Promise<TaskView | null>;
+  /** One file of a task by its per-file id; null when unknown or purged with its task. */
+  getFile(fileId: string): Promise<FileView | null>;
   /**
    * Atomically takes up to `max` pending items (or items whose lease has
    * expired, e.g. after a worker was killed) and leases them to `workerId`.

@@ -1,7 +1,9 @@
 /** POST /batch_predict and GET /tasks/{task_id}: durable asynchronous batches. */
 import type Router from '@koa/router';
+import type { z } from 'zod';
 import { ApiError } from '../errors';
-import { TaskParams } from '../schemas';
+import type { FileView } from '../queue/store';
+import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../schemas';
 import type { Services } from './common';
 
 /** File names are echoed back as data, never used as paths; keep them printable and bounded. */
@@ -20,20 +22,37 @@ export function batchRoutes(router: Router, s: Services): void {
     if (files.length === 0) {
       throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");
     }
-    const taskId = await s.store().createTask(files.map((f, i) => ({ filename: safeFilename(f.originalname, i), bytes: f.buffer ?? Buffer.alloc(0) })));
+    const { taskId, fileIds } = await s.store().createTask(files.map((f, i) => ({ filename: safeFilename(f.originalname, i), bytes: f.buffer ?? Buffer.alloc(0) })));
     s.metrics.imagesAccepted.inc(files.length);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${taskId}`);
-    ctx.body = { task_id: taskId, status: 'processing' };
+    const body: z.infer<typeof BatchAccepted> = { task_id: taskId, status: 'processing', message: 'Queued', task_ids: fileIds };
+    ctx.body = body;
   });
 
   router.get('/tasks/:task_id', async (ctx) => {
     if (!TaskParams.safeParse(ctx.params).success) {
       throw new ApiError(400, `malformed task id '${String(ctx.params.task_id).slice(0, 100)}': task ids are UUID v4, as returned by POST /batch_predict`);
     }
-    const { task_id } = TaskParams.parse(ctx.params);
-    const task = await s.store().getTask(task_id.toLowerCase());
-    if (!task) throw new ApiError(404, `no task ${task_id}: it never existed or was purged after TASK_TTL`);
-    ctx.body = task;
+    const id = TaskParams.parse(ctx.params).task_id.toLowerCase();
+    const store = s.store();
+    const task = await store.getTask(id);
+    if (task) {
+      ctx.body = task;
+      return;
+    }
+    const file = await store.getFile(id);
+    if (!file) throw new ApiError(404, `Task not found: no task or file ${id}; it never existed or was purged after TASK_TTL`);
+    ctx.body = fileTaskView(file);
   });
+}
+
+/** One file of a batch in the FastAPI version's per-file shape (`task_ids` of POST /batch_predict). */
+export function fileTaskView(file: FileView): z.infer<typeof FileTaskResponse> {
+  if (file.taskStatus === 'failed') return { status: 'failed', error: file.error ?? 'the task failed' };
+  if (!file.result) return { status: 'processing' };
+  const r = file.result;
+  return 'error' in r
+    ? { status: 'completed', result: { status: 'error', message: r.error } }
+    : { status: 'completed', result: { status: 'success', prediction_id: r.class_id, character: r.prediction, confidence: r.confidence } };
 }

@@ -34,6 +34,8 @@ export function predictRoutes(router: Router, s: Services): void {
       top_k: top,
       model_version: model.info.version,
       time_ms: Number((performance.now() - started).toFixed(2)),
+      prediction_id: top[0]!.class_id,
+      character: top[0]!.prediction,
     };
     if (query.include_image) {
       const png = await sharp(Buffer.from(image), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } }).png().toBuffer();

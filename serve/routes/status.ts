@@ -58,6 +58,7 @@ export function statusRoutes(router: Router, s: Services): void {
       model: classifier ? { version: classifier.info.version, trained_on: classifier.info.trained_on, balanced_accuracy: classifier.info.balanced_accuracy } : null,
       queue,
       ...(ok ? {} : { reason }),
+      mode: s.config.mode,
     };
   });
 

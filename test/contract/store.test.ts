@@ -20,7 +20,7 @@ for (const backend of STORE_BACKENDS) {
 
     it('stores images byte for byte and leases each to one worker at a time; results are idempotent', async () => {
       await open();
-      const id = await store.createTask(files(3));
+      const { taskId: id } = await store.createTask(files(3));
       const a = await store.claim('a', 2, 60000);
       const b = await store.claim('b', 5, 60000);
       assert.deepEqual(a.map((i) => i.index), [0, 1]);
@@ -45,7 +45,7 @@ for (const backend of STORE_BACKENDS) {
     it('gives an expired lease to another worker, and reports an item that keeps failing', async () => {
       await open();
       const leaseMs = 300;
-      const id = await store.createTask(files(1));
+      const { taskId: id } = await store.createTask(files(1));
       assert.equal((await store.claim('dead', 1, leaseMs)).length, 1);
       const again = await waitFor('the expired lease to be claimable', async () => {
         const c = await store.claim('alive', 1, leaseMs);
@@ -62,6 +62,26 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual((await store.stats()).answered, { ok: 0, error: 1 });
     });
 
+    it('gives each file its own random id, resolvable to that file alone, across a reopen of the store', async () => {
+      const url = await backend.queueUrl();
+      store = await openStore(url, { maxAttempts: 2, ttlMs: 3_600_000 });
+      const { taskId, fileIds } = await store.createTask(files(3));
+      assert.equal(fileIds.length, 3);
+      assert.equal(new Set([taskId, ...fileIds]).size, 4, 'every id differs');
+      for (const fid of fileIds) assert.match(fid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.deepEqual(await store.getFile(fileIds[1]!), { taskId, taskStatus: 'processing', result: null });
+      const items = await store.claim('w', 3, 60000);
+      await store.complete('w', [answer(taskId, 1, { filename: '1.png', prediction: 'す', class_id: 12, confidence: 0.5 })]);
+      assert.deepEqual(await store.getFile(fileIds[1]!), { taskId, taskStatus: 'processing', result: { filename: '1.png', prediction: 'す', class_id: 12, confidence: 0.5 } });
+      assert.deepEqual((await store.getFile(fileIds[0]!))?.result, null, 'another file of the task is still unanswered');
+      await store.complete('w', items.filter((i) => i.index !== 1).map((i) => answer(taskId, i.index, { filename: i.filename, error: 'bad' })));
+      await store.close();
+      store = await openStore(url, { maxAttempts: 2, ttlMs: 3_600_000 });
+      assert.deepEqual(await store.getFile(fileIds[2]!), { taskId, taskStatus: 'completed', result: { filename: '2.png', error: 'bad' } });
+      assert.equal(await store.getFile(taskId), null, 'a task id is not a file id');
+      assert.equal(await store.getFile('00000000-0000-4000-8000-000000000000'), null);
+    });
+
     it('gives leased items back on release', async () => {
       await open();
       await store.createTask(files(2));
@@ -74,15 +94,17 @@ for (const backend of STORE_BACKENDS) {
     it('forgets a finished task TASK_TTL after it finished', async () => {
       const ttlMs = 300;
       await open(ttlMs);
-      const id = await store.createTask(files(2));
+      const { taskId: id, fileIds } = await store.createTask(files(2));
       const items = await store.claim('w', 2, 60000);
       await store.complete('w', items.map((i) => answer(id, i.index, { filename: i.filename, error: 'x' })));
       await store.purge(ttlMs);
       assert.equal((await store.getTask(id))!.status, 'completed', 'kept while younger than the TTL');
+      assert.notEqual(await store.getFile(fileIds[1]!), null);
       await waitFor('the finished task to be forgotten', async () => {
         await store.purge(ttlMs);
         return (await store.getTask(id)) === null;
       }, 10000, 100);
+      await waitFor('its per-file ids to be forgotten with it', async () => (await store.getFile(fileIds[0]!)) === null && (await store.getFile(fileIds[1]!)) === null, 10000, 100);
     });
   });
 }

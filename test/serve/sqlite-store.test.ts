@@ -1,0 +1,32 @@
+/** SQLite-only: a queue database written before per-file ids is upgraded in place when opened. */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteTaskStore } from '../../serve/queue/sqlite';
+import { tempDir } from '../helpers/paths';
+
+describe('SQLite task store: upgrade of an older database', () => {
+  it('adds the per-file id column; old tasks stay readable and new tasks get per-file ids', async () => {
+    const file = path.join(tempDir('k49-queue-old-'), 'tasks.db');
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE tasks (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, total INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'processing', error TEXT, finished_at INTEGER);
+      CREATE TABLE items (task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, idx INTEGER NOT NULL, filename TEXT NOT NULL,
+        image BLOB, state TEXT NOT NULL DEFAULT 'pending', lease_owner TEXT, lease_expires INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        result TEXT, seq INTEGER NOT NULL, PRIMARY KEY (task_id, idx));
+      INSERT INTO tasks (id, created_at, total) VALUES ('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 1, 1);
+      INSERT INTO items (task_id, idx, filename, image, seq) VALUES ('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 0, 'a.png', x'01', 1);
+    `);
+    old.close();
+    const store = new SqliteTaskStore(file, { maxAttempts: 3 });
+    try {
+      assert.equal((await store.getTask('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d'))!.progress.total, 1);
+      const { taskId, fileIds } = await store.createTask([{ filename: 'b.png', bytes: Buffer.from([2]) }]);
+      assert.deepEqual(await store.getFile(fileIds[0]!), { taskId, taskStatus: 'processing', result: null });
+      assert.equal((await store.claim('w', 5, 60000)).length, 2, 'the old item and the new one are both claimable');
+    } finally {
+      await store.close();
+    }
+  });
+});
