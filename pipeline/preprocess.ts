@@ -9,7 +9,8 @@
  * the real sample), so fitting is close to the identity on them; an input
  * that already is a 28x28 light-on-dark image is passed through untouched.
  */
-import sharp, { type OutputInfo } from 'sharp';
+import { decode as decodeBmp } from 'bmp-ts';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 
 /** Preprocessing parameters, stored in every artifact so serving matches training. */
@@ -194,24 +195,56 @@ export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<
   }
   // One sharp call: limitInputPixels makes sharp refuse, from the header and
   // before decoding, an image over MAX_PIXELS (a decompression bomb).
+  // autoOrient applies the EXIF orientation (phone photos are stored sideways).
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error' })
+    const input = format === 'bmp' ? decodeBmpInput(bytes, limits) : sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error', autoOrient: true });
+    raw = await input
       .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb') // greyscale inputs would otherwise stay 1-2 channels
       .ensureAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
     const message = (e as Error).message;
-    if (/pixel limit/i.test(message)) {
-      throw new ImageDecodeError('too_large', `the image has more pixels than the limit of ${limits.maxPixels} (MAX_PIXELS)`);
-    }
-    const kind = format === 'bmp' && /unsupported image format/i.test(message) ? 'unsupported' : 'corrupt';
-    throw new ImageDecodeError(kind, `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
+    if (/pixel limit/i.test(message)) throw tooLarge(limits);
+    throw new ImageDecodeError('corrupt', `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
   }
   if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
   return rgbaToK49(raw.data, raw.info.width, raw.info.height);
+}
+
+function tooLarge(limits: DecodeLimits): ImageDecodeError {
+  return new ImageDecodeError('too_large', `the image has more pixels than the limit of ${limits.maxPixels} (MAX_PIXELS)`);
+}
+
+/**
+ * BMP (which sharp's libvips cannot read) through bmp-ts, as raw RGBA for the
+ * same sharp pipeline. The size is read from the header first, so a bomb is
+ * refused before any pixel buffer is allocated. BMP is taken as opaque.
+ */
+function decodeBmpInput(bytes: Buffer, limits: DecodeLimits): Sharp {
+  if (bytes.length < 26) throw new ImageDecodeError('corrupt', 'cannot decode this BMP image: the header is truncated');
+  const width = bytes.readInt32LE(18);
+  const height = Math.abs(bytes.readInt32LE(22));
+  if (width <= 0 || height <= 0) throw new ImageDecodeError('corrupt', `cannot decode this BMP image: it declares ${width} x ${height} pixels`);
+  if (width * height > limits.maxPixels) throw tooLarge(limits);
+  let abgr: Buffer;
+  try {
+    abgr = decodeBmp(bytes).data;
+  } catch (e) {
+    throw new ImageDecodeError('corrupt', `cannot decode this BMP image (truncated or damaged?): ${(e as Error).message}`);
+  }
+  if (abgr.length !== width * height * 4) throw new ImageDecodeError('corrupt', 'cannot decode this BMP image: the pixel data is truncated');
+  const rgba = Buffer.alloc(abgr.length);
+  for (let i = 0; i < abgr.length; i += 4) {
+    rgba[i] = abgr[i + 3]!;
+    rgba[i + 1] = abgr[i + 2]!;
+    rgba[i + 2] = abgr[i + 1]!;
+    rgba[i + 3] = 255;
+  }
+  return sharp(rgba, { raw: { width, height, channels: 4 } });
 }
 
 /** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing). */
