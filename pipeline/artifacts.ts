@@ -12,7 +12,19 @@ import path from 'node:path';
 import { classMapCsv, K49_CLASSES } from './classes';
 import { PREPROCESS } from './preprocess';
 
-export const ARTIFACTS_DIR = path.resolve(__dirname, '..', 'artifacts');
+/** The project's root. Records store paths relative to it, so they hold nothing of the machine they were made on. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const ARTIFACTS_DIR = path.join(PROJECT_ROOT, 'artifacts');
+
+/** A path as records store it: relative to the project root (e.g. `data/synth`, `../shared/data/real-sample`). */
+export function projectRelative(p: string): string {
+  return path.relative(PROJECT_ROOT, path.resolve(p)) || '.';
+}
+
+/** A path read from a record, made absolute again (older records hold absolute paths: those stay as they are). */
+export function fromProject(p: string): string {
+  return path.resolve(PROJECT_ROOT, p);
+}
 export const LATEST = path.join(ARTIFACTS_DIR, 'latest');
 export const CANDIDATE = path.join(ARTIFACTS_DIR, 'candidate');
 

@@ -7,7 +7,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ARTIFACTS_DIR, CANDIDATE, LATEST, pointLink, readJson, resolveModelDir, writeJson } from './artifacts';
+import { CANDIDATE, fromProject, LATEST, pointLink, PROJECT_ROOT, projectRelative, readJson, resolveModelDir, writeJson } from './artifacts';
 import { K49_CLASSES } from './classes';
 import { hasSplit, loadSplit, PIXELS, splitFiles } from './dataset';
 import { md5File } from './download';
@@ -32,9 +32,9 @@ export interface PredictionRecord {
 }
 
 function defaultTestDir(modelDir: string): string {
-  const candidates = [path.resolve(ARTIFACTS_DIR, '..', 'data', 'k49')];
+  const candidates = [path.join(PROJECT_ROOT, 'data', 'k49')];
   try {
-    candidates.push(path.resolve(readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir));
+    candidates.push(fromProject(readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir));
   } catch {
     /* no training record: only data/k49 */
   }
@@ -63,16 +63,15 @@ export async function evaluate(opts: EvaluateOptions) {
   const interval = balancedAccuracyInterval(metrics);
   const f = splitFiles('test');
   const dataInfo = {
-    dir: dataDir,
+    dir: projectRelative(dataDir),
     name: path.basename(dataDir),
     images: test.count,
     md5: { [f.images]: await md5File(path.join(dataDir, f.images)), [f.labels]: await md5File(path.join(dataDir, f.labels)) },
   };
+  // Results only, no time or duration: evaluating again on the same data rewrites the files byte for byte.
   await writeJson(path.join(outDir, 'metrics.json'), {
     model_version: classifier.info.version,
     data: dataInfo,
-    evaluated_at: new Date().toISOString(),
-    inference_seconds: seconds,
     accuracy: metrics.accuracy,
     balanced_accuracy: metrics.balanced_accuracy,
     balanced_accuracy_ci95: interval,
@@ -86,7 +85,8 @@ export async function evaluate(opts: EvaluateOptions) {
     index: i,
     true_class: test.labels[i]!,
     predicted_class: p,
-    confidence: Number(confidence[i]!.toFixed(6)),
+    // 4 places: the last digits of a float differ between CPUs' kernels; these do not.
+    confidence: Number(confidence[i]!.toFixed(4)),
   }));
   await writeJson(path.join(outDir, 'predictions.json'), predictions);
   await fs.writeFile(path.join(outDir, 'classification_report.txt'), classificationReport(metrics));
@@ -140,10 +140,11 @@ export async function evaluate(opts: EvaluateOptions) {
   await writeModelCard(modelDir);
 
   log(`model      ${classifier.info.version}`);
-  log(`data       ${dataDir} (${test.count} images, ${metrics.classes_present} classes present)`);
+  log(`data       ${projectRelative(dataDir)} (${test.count} images, ${metrics.classes_present} classes present)`);
+  log(`inference  ${seconds.toFixed(2)} s (${Math.round(test.count / Math.max(seconds, 1e-3))} img/s)`);
   log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
   log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);
   log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
-  log(`reports in ${outDir}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
+  log(`reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
   return { metrics, outDir, modelDir };
 }

@@ -17,7 +17,6 @@ interface EvalRecord {
   balanced_accuracy_ci95?: [number, number];
   classes_present: number;
   macro_f1: number;
-  evaluated_at: string;
 }
 
 function findEvaluations(dir: string): { where: string; m: EvalRecord }[] {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from './backend';
-import { ARTIFACTS_DIR, CANDIDATE, gitCommit, MODEL_SUBDIR, newVersion, pointLink, readJson, writeArtifactBasics, writeJson } from './artifacts';
+import { ARTIFACTS_DIR, CANDIDATE, gitCommit, MODEL_SUBDIR, newVersion, pointLink, projectRelative, readJson, writeArtifactBasics, writeJson } from './artifacts';
 import { augmentBatch, type AugmentConfig } from './augment-batch';
 import { NUM_CLASSES } from './classes';
 import { classCounts, hasSplit, loadSplit, PIXELS, splitFiles, type LabelledImages } from './dataset';
@@ -375,7 +375,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const imagesPerSecond = state.history.reduce((a, r) => a + r.images_per_second, 0) / Math.max(1, state.history.length);
   await writeJson(path.join(outDir, 'train.json'), {
     version: path.basename(outDir),
-    data: { dir: opts.data, name: path.basename(path.resolve(opts.data)), images: all.count, classes_present: classesPresent, md5: await dataFingerprints(opts.data) },
+    data: { dir: projectRelative(opts.data), name: path.basename(path.resolve(opts.data)), images: all.count, classes_present: classesPresent, md5: await dataFingerprints(opts.data) },
     split: { train: split.train.length, validation: split.val.length },
     backend,
     git_commit: gitCommit(),
