@@ -7,7 +7,14 @@ MODEL ?=
 opt = $(if $(2),--$(1) $(2))
 ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
 
-.PHONY: setup run serve worker test data synth eda train evaluate notebooks bench soak
+.PHONY: help setup run serve worker test data synth eda train evaluate notebooks bench soak
+
+# Plain `make` lists the targets: the k49 command's own help, so the two never disagree.
+help:
+	@if [ -d node_modules/commander ]; then $(K49) --help; \
+	else echo "Dependencies are not installed yet: run 'make setup' (or 'make run' / 'make test', which set up first), then 'make help' lists every target."; fi
+	@echo
+	@echo "make <command> runs 'k49 <command>'; variables: DATA=dir MODEL=dir OUT=dir CONFIG=file (e.g. make evaluate DATA=../shared/data/real-sample MODEL=artifacts/latest)"
 
 setup:
 	bash scripts/setup.sh

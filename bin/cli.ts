@@ -9,7 +9,10 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 
 const ROOT = path.resolve(__dirname, '..');
-const program = new Command('k49').description('Kuzushiji-49 hiragana recognition: data, training, evaluation, service');
+const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const program = new Command('k49')
+  .description('Kuzushiji-49 hiragana recognition: data, training, evaluation, service')
+  .version(version, '-V, --version', 'print the version of k49');
 
 const dataOption = () => new Option('--data <dir>', 'directory of K49-format files (DATA=)');
 const outOption = () => new Option('--out <dir>', 'output directory (OUT=)');
@@ -146,6 +149,9 @@ program
     withModel(opts);
     load<typeof import('../serve/server')>('../serve/server').startServer().then(
       (running) => {
+        const { host, port } = running.services.config;
+        const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+        console.log(`K49 service ready: open http://${shown}:${port}/ in a browser (API docs at http://${shown}:${port}/docs)`);
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => running.close().then(() => process.exit(0)));
       },
       (e: Error) => {

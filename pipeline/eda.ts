@@ -6,12 +6,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createCanvas } from '@napi-rs/canvas';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { classCounts, hasSplit, loadImages, loadLabels, PIXELS, type Split } from './dataset';
 import { inkBox } from './preprocess';
 import { Random } from './random';
-import { galleryPng } from './report/images';
+import { classDistributionPng, galleryPng } from './report/images';
 import { plotlyPage, type PlotlyFigure } from './report/plotly';
 
 export interface SplitStats {
@@ -123,29 +122,6 @@ function sampleGrid(images: Uint8Array, labels: Uint8Array, perClass = 10): Buff
   return galleryPng(tiles, captions, perClass, 2);
 }
 
-function distributionPng(stats: SplitStats[]): Buffer {
-  const w = 1000, h = 360, left = 50, bottom = 40;
-  const canvas = createCanvas(w, h);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, w, h);
-  const max = Math.max(...stats.flatMap((s) => s.class_counts), 1);
-  const colours = ['#b5452b', '#2f6db5'];
-  const slot = (w - left - 10) / NUM_CLASSES;
-  stats.forEach((s, si) => {
-    ctx.fillStyle = colours[si % 2]!;
-    s.class_counts.forEach((n, c) => {
-      const bh = ((h - bottom - 20) * n) / max;
-      ctx.fillRect(left + c * slot + (si * slot) / stats.length, h - bottom - bh, slot / stats.length - 1, bh);
-    });
-  });
-  ctx.fillStyle = '#222';
-  ctx.font = '11px sans-serif';
-  ctx.fillText(`max ${max}`, 4, 16);
-  ctx.fillText(stats.map((s, i) => `${i === 0 ? 'red' : 'blue'}: ${s.split}`).join('   '), left, h - 8);
-  return canvas.toBuffer('image/png');
-}
-
 export async function runEda(dataDir: string, outDir: string, log = console.log): Promise<EdaReport> {
   await fs.mkdir(outDir, { recursive: true });
   const splits: SplitStats[] = [];
@@ -183,7 +159,7 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
   const rare = train ? K49_CLASSES.filter((k) => train.class_counts[k.index]! < 1000).map((k) => ({ class_id: k.index, char: k.char, train_count: train.class_counts[k.index]! })) : [];
   const report: EdaReport = { data: path.resolve(dataDir), splits, duplicates_across_splits: across, rare_classes: rare };
   await fs.writeFile(path.join(outDir, 'eda.json'), JSON.stringify(report, null, 2) + '\n');
-  await fs.writeFile(path.join(outDir, 'class-distribution.png'), distributionPng(splits));
+  await fs.writeFile(path.join(outDir, 'class-distribution.png'), classDistributionPng(splits.map((sp) => ({ name: sp.split, counts: sp.class_counts })), K49_CLASSES.map((c) => c.char)));
   pngs.unshift('class-distribution.png');
 
   const chars = K49_CLASSES.map((k) => k.char);
@@ -206,7 +182,7 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
   figures.push({
     title: 'Class distribution',
     data: splits.map((s) => ({ type: 'bar', name: s.split, x: chars, y: s.class_counts })),
-    layout: { barmode: 'group', xaxis: { type: 'category' }, yaxis: { title: 'images' } },
+    layout: { barmode: 'group', xaxis: { type: 'category', title: 'class (character)' }, yaxis: { title: 'images' } },
   });
   const withImages = splits.filter((s) => s.images);
   if (withImages.length > 0) {

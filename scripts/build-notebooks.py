@@ -40,7 +40,8 @@ const [train, test] = official.splits;
 const counts = new dfd.DataFrame(K49_CLASSES.map((c) => ({ class_id: c.index, char: c.char, train: train.class_counts[c.index], test: test.class_counts[c.index] })));
 console.log(`train ${train.count} images, test ${test.count}; imbalance (max/min) train ${train.imbalance_ratio.toFixed(1)}, test ${test.imbalance_ratio.toFixed(1)}`);
 console.log('classes with fewer than 1,000 training images:', official.rare_classes.map((r) => `${r.char} ${r.train_count}`).join(', '));
-counts.sortValues('train', { ascending: true }).head(8).print();"""),
+// Rows labelled by character (a bare row number would read like a class id).
+counts.sortValues('train', { ascending: true }).head(8).setIndex({ column: 'char', drop: true }).print();"""),
     ("code", """const chars = K49_CLASSES.map((c) => c.char);
 tslab.display.html(plotlyDiv('dist', { title: 'Class distribution (official labels)', data: [
   { type: 'bar', name: 'train', x: chars, y: train.class_counts },
@@ -81,7 +82,7 @@ const trainConfig = mergeConfig(DEFAULT_TRAIN, { epochs: 4, batchSize: 64, model
 console.log(JSON.stringify(trainConfig.model));"""),
     ("code", """const result = await train({ data: path.join(dir, 'data'), out: path.join(dir, 'artifact'), config: trainConfig, progress: false, log: (l) => console.log(l) });"""),
     ("code", """const h = result.history;
-new dfd.DataFrame(h.map((r) => ({ epoch: r.epoch, lr: +r.learning_rate.toExponential(2), loss: +r.loss.toFixed(4), acc: +r.accuracy.toFixed(4), val_balanced: +r.val_balanced_accuracy.toFixed(4), img_s: Math.round(r.images_per_second) }))).print();
+new dfd.DataFrame(h.map((r) => ({ epoch: r.epoch, lr: +r.learning_rate.toExponential(2), loss: +r.loss.toFixed(4), acc: +r.accuracy.toFixed(4), val_balanced: +r.val_balanced_accuracy.toFixed(4), img_s: Math.round(r.images_per_second) }))).setIndex({ column: 'epoch', drop: true }).print();
 const epochs = h.map((r) => r.epoch);
 tslab.display.html(plotlyDiv('curves', { title: 'Training curves', data: [
   { type: 'scatter', name: 'loss', x: epochs, y: h.map((r) => r.loss) },
@@ -105,8 +106,8 @@ default model (`artifacts/latest`, trained on synthetic font renderings only).""
 const { evaluate } = require('../pipeline/evaluate');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'k49-nb-eval-'));
 const { metrics } = await evaluate({ data: '../../shared/data/real-sample', model: '../artifacts/latest', out, log: (l) => console.log(l) });"""),
-    ("code", """const report = new dfd.DataFrame(metrics.per_class.filter((c) => c.support > 0).map((c) => ({ char: c.char, precision: +c.precision.toFixed(3), recall: +c.recall.toFixed(3), f1: +c.f1.toFixed(3), support: c.support })));
-report.sortValues('support', { ascending: false }).head(12).print();
+    ("code", """const report = new dfd.DataFrame(metrics.per_class.filter((c) => c.support > 0).map((c) => ({ class_id: c.class_id, char: c.char, precision: +c.precision.toFixed(3), recall: +c.recall.toFixed(3), f1: +c.f1.toFixed(3), support: c.support })));
+report.sortValues('support', { ascending: false }).head(12).setIndex({ column: 'char', drop: true }).print();
 console.log(fs.readFileSync(path.join(out, 'classification_report.txt'), 'utf8').split('\\n').slice(-6).join('\\n'));"""),
     ("code", """const { K49_CLASSES } = require('../pipeline/classes');
 const chars = K49_CLASSES.map((c) => c.char);
@@ -114,7 +115,8 @@ const z = metrics.confusion.map((row) => { const t = row.reduce((a, b) => a + b,
 tslab.display.html(plotlyDiv('cm', { title: 'Confusion matrix, row-normalised', data: [{ type: 'heatmap', z, x: chars, y: chars, colorscale: 'Blues' }], layout: { height: 700, xaxis: { type: 'category' }, yaxis: { type: 'category', autorange: 'reversed' } } }));
 tslab.display.png(fs.readFileSync(path.join(out, 'confusion_matrix.png')));"""),
     ("code", """const pairs = JSON.parse(fs.readFileSync(path.join(out, 'confused_pairs.json'), 'utf8'));
-new dfd.DataFrame(pairs.slice(0, 10).map((p) => ({ true: p.true_char, predicted: p.predicted_char, count: p.count, share: +p.share_of_true.toFixed(3) }))).print();
+const top = pairs.slice(0, 10).map((p) => ({ true: p.true_char, predicted: p.predicted_char, count: p.count, share: +p.share_of_true.toFixed(3) }));
+new dfd.DataFrame(top, { index: top.map((_, i) => `#${i + 1}`) }).print();
 tslab.display.png(fs.readFileSync(path.join(out, 'misclassified.png')));"""),
 ])
 print("notebooks written")

@@ -16,6 +16,7 @@ import { uiRoutes } from './routes/ui';
 
 export function createApp(services: Services, logger: Logger): Koa {
   const app = new Koa();
+  const router = new Router();
   app.proxy = process.env.TRUST_PROXY === '1';
 
   // Structured request log (one JSON line per request) and the request metrics.
@@ -67,21 +68,25 @@ export function createApp(services: Services, logger: Logger): Koa {
     if (length > services.config.maxRequestBytes) {
       throw new ApiError(413, `the request is ${length} bytes, over the limit of ${services.config.maxRequestBytes} (MAX_REQUEST_BYTES)`);
     }
-    if (ctx.method === 'POST' && !ctx.is('multipart/form-data')) {
+    if (ctx.method === 'POST' && router.match(ctx.path, 'POST').route && !ctx.is('multipart/form-data')) {
       throw new ApiError(400, `send multipart/form-data (got '${ctx.get('Content-Type') || 'no content type'}')`);
     }
     await next();
   });
 
-  const router = new Router();
   statusRoutes(router, services);
   uiRoutes(router);
   predictRoutes(router, services);
   batchRoutes(router, services);
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: false }));
-  app.use(async (ctx) => {
+  // Whatever no route answered: a known path with the wrong method (allowedMethods sets 405, or 501 for a
+  // method no route has, and the Allow header) or an unknown path, as JSON errors.
+  app.use(async function unrouted(ctx, next) {
+    await next();
+    if (ctx.status === 405) throw new ApiError(405, `${ctx.method} is not allowed on ${ctx.path}: use ${ctx.response.get('Allow')} (see /docs)`);
+    if (ctx.status === 501) throw new ApiError(501, `the method ${ctx.method} is not supported by this service (see /docs)`);
     if (ctx.status === 404 && ctx.body === undefined) throw new ApiError(404, `no route ${ctx.method} ${ctx.path}; see /docs`);
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
   return app;
 }

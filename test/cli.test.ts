@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSplit } from '../pipeline/dataset';
 import { ROOT, tempDir } from './helpers/paths';
@@ -18,6 +19,20 @@ describe('k49 command line', () => {
     for (const cmd of ['setup', 'run', 'serve', 'worker', 'test', 'data', 'synth', 'eda', 'train', 'evaluate', 'notebooks', 'bench']) {
       assert.match(help, new RegExp(`^  ${cmd}\\b`, 'm'), `missing subcommand ${cmd}`);
     }
+  });
+
+  it('`make help` (and plain `make`) lists every target from the command\'s own table; `--version` prints the package version', () => {
+    const cliHelp = k49(['--help']).stdout;
+    for (const args of [['-s', 'help'], ['-s']]) {
+      const r = spawnSync('make', args, { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(r.stdout.startsWith(cliHelp), `make ${args.join(' ')} prints the CLI help`);
+      assert.match(r.stdout, /DATA=dir MODEL=dir OUT=dir CONFIG=file/);
+    }
+    const targets = [...readFileSync(path.join(ROOT, 'Makefile'), 'utf8').matchAll(/^([a-z]+):/gm)].map((m) => m[1]!).filter((t) => t !== 'help');
+    for (const t of targets) assert.match(cliHelp, new RegExp(`^  ${t}\\b`, 'm'), `make ${t} is in the help`);
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(k49(['--version']).stdout.trim(), version);
   });
 
   it('`make data` offline: exits non-zero within 10 s saying what to download, from where, to where', () => {

@@ -116,3 +116,66 @@ export function linePng(title: string, xs: number[], series: { name: string; ys:
   });
   return canvas.toBuffer('image/png');
 }
+
+/**
+ * Images per class for one or more splits, as grouped bars: a title, the
+ * y axis with its scale and label, every class's character under its bars,
+ * the x axis label and a legend. `onText` sees each text drawn (tests).
+ */
+export function classDistributionPng(series: { name: string; counts: number[] }[], labels: string[], onText: (text: string) => void = () => {}): Buffer {
+  const w = 1040, h = 400, left = 64, right = 12, top = 36, bottom = 64;
+  const canvas = createCanvas(w, h);
+  const ctx = canvas.getContext('2d');
+  const text = (s: string, x: number, y: number) => {
+    ctx.fillText(s, x, y);
+    onText(s);
+  };
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, w, h);
+  const max = Math.max(...series.flatMap((s) => s.counts), 1);
+  const plotH = h - top - bottom;
+  const slot = (w - left - right) / labels.length;
+  const colours = ['#b5452b', '#2f6db5', '#5a8f29', '#8a5ab5'];
+  // y axis: gridlines and values at 0, 1/4, ... of the largest class
+  ctx.font = labelFont(11);
+  ctx.textAlign = 'right';
+  for (let k = 0; k <= 4; k++) {
+    const y = top + plotH - (plotH * k) / 4;
+    ctx.fillStyle = '#e6e6e6';
+    ctx.fillRect(left, y, w - left - right, 1);
+    ctx.fillStyle = '#444';
+    text(String(Math.round((max * k) / 4)), left - 6, y + 4);
+  }
+  series.forEach((s, si) => {
+    ctx.fillStyle = colours[si % colours.length]!;
+    s.counts.forEach((n, c) => {
+      const bh = (plotH * n) / max;
+      ctx.fillRect(left + c * slot + (si * slot) / series.length, top + plotH - bh, slot / series.length - 1, bh);
+    });
+  });
+  ctx.fillStyle = '#222';
+  ctx.textAlign = 'center';
+  ctx.font = labelFont(13);
+  labels.forEach((label, c) => text(label, left + (c + 0.5) * slot, top + plotH + 16));
+  ctx.font = labelFont(12);
+  text('class (character)', left + (w - left - right) / 2, h - 24);
+  ctx.font = labelFont(15);
+  text('Images per class', w / 2, 22);
+  ctx.save();
+  ctx.translate(16, top + plotH / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.font = labelFont(12);
+  text('images', 0, 0);
+  ctx.restore();
+  // legend
+  ctx.textAlign = 'left';
+  ctx.font = labelFont(12);
+  series.forEach((s, si) => {
+    const x = left + si * 110;
+    ctx.fillStyle = colours[si % colours.length]!;
+    ctx.fillRect(x, h - 14, 12, 10);
+    ctx.fillStyle = '#222';
+    text(s.name, x + 16, h - 5);
+  });
+  return canvas.toBuffer('image/png');
+}

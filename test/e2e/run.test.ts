@@ -40,6 +40,7 @@ describe('make run: API + worker, the old client flow, clean Ctrl-C', function (
     const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('timeout'), 20000))]);
     assert.equal(code, 0, run.output().slice(-2000));
     const out = run.output();
+    assert.match(out, new RegExp(`^K49 service ready: open http://127\\.0\\.0\\.1:${port}/ in a browser`, 'm'), 'a plain line with the URL to open');
     assert.match(out, /"msg":"stopped"/, 'the API reports a clean stop');
     assert.match(out, /"msg":"worker stopped"/, 'the worker reports a clean stop');
     assert.match(out, /"method":"POST","path":"\/predict","status":200,"duration_ms":/, 'structured request logs');

@@ -142,6 +142,16 @@ describe('service (HTTP, separate API and worker processes)', function () {
       assert.equal(r.status, 404);
     });
 
+    it('405: a known path with the wrong method names the allowed ones, in the Allow header and the detail', async () => {
+      for (const [method, route, allowed] of [['GET', '/predict', 'POST'], ['GET', '/batch_predict', 'POST'], ['DELETE', '/health', 'HEAD, GET'], ['POST', '/health', 'HEAD, GET'], ['PUT', '/tasks/0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 'HEAD, GET']] as const) {
+        const r = await fetch(`${svc.url}${route}`, { method });
+        assert.equal(r.status, 405, `${method} ${route}`);
+        assert.equal(r.headers.get('allow'), allowed, `${method} ${route}`);
+        assert.match(r.headers.get('content-type') ?? '', /json/);
+        assert.match(await detail(r), new RegExp(`${method} is not allowed on ${route.replace(/\//g, '\\/')}: use ${allowed}`));
+      }
+    });
+
     it('415: SVG, PDF and random bytes are refused without decoding', async () => {
       const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>');
       const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF');

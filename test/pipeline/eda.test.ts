@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { K49_CLASSES } from '../../pipeline/classes';
 import { type EdaReport, pixelStats, runEda } from '../../pipeline/eda';
+import { classDistributionPng } from '../../pipeline/report/images';
 import { DEFAULT_SYNTH, generateSynthetic } from '../../pipeline/synth/generate';
 import { OFFICIAL_DIR, REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
 
@@ -22,9 +24,18 @@ describe('EDA report', function () {
     assert.equal(train.images, undefined); // labels only
     const html = readFileSync(path.join(out, 'eda.html'), 'utf8');
     assert.match(html, /Class distribution/);
+    assert.match(html, /"title":"class \(character\)"/, 'the interactive chart names its x axis');
     assert.ok(!/<script[^>]+src="https?:/.test(html), 'no CDN');
     assert.ok(existsSync(path.join(out, 'class-distribution.png')));
     assert.deepEqual((JSON.parse(readFileSync(path.join(out, 'eda.json'), 'utf8')) as EdaReport).splits[0]!.class_counts, train.class_counts);
+  });
+
+  it('the class-distribution figure names its axes, every class by its character, and each split', () => {
+    const drawn: string[] = [];
+    const png = classDistributionPng([{ name: 'train', counts: K49_CLASSES.map(() => 6000) }, { name: 'test', counts: K49_CLASSES.map(() => 1000) }], K49_CLASSES.map((c) => c.char), (t) => drawn.push(t));
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    for (const c of K49_CLASSES) assert.ok(drawn.includes(c.char), `class label ${c.char}`);
+    for (const t of ['images', 'class (character)', 'train', 'test', '0', '6000']) assert.ok(drawn.includes(t), `text '${t}'`);
   });
 
   it('on the real sample (test files only): pixel, ink and duplicate statistics and image grids', async () => {
