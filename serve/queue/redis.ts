@@ -64,9 +64,26 @@ end
 return 1
 `;
 
+/**
+ * Lifts the expiry a new task's keys are stored with, once its images are all queued. KEYS: the task,
+ * then its other keys. A task that already finished keeps the expiry its completion set (workers can be that quick).
+ */
+const LIFT_GUARD = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'processing' then return 0 end
+for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end
+return 1
+`;
+
 type CommandRedis = Redis & {
   recordResult(...args: ReturnType<RedisTaskStore['recordArgs']>): Promise<number>;
+  liftGuard(numberOfKeys: number, ...keys: string[]): Promise<number>;
 };
+
+/** Runs a MULTI, failing on the first command that failed (ioredis reports those per command, not by throwing). */
+async function exec(tx: ReturnType<Redis['multi']>): Promise<void> {
+  const failed = ((await tx.exec()) ?? []).find(([err]) => err);
+  if (failed) throw failed[0]!;
+}
 
 export class RedisTaskStore implements TaskStore {
   /** Commands from this process; fails fast while Redis is down (the API answers 503 instead of hanging). */
@@ -85,6 +102,7 @@ export class RedisTaskStore implements TaskStore {
     // ioredis reconnects by itself; without a listener an outage would print unhandled 'error' events.
     this.redis.on('error', () => {});
     this.redis.defineCommand('recordResult', { numberOfKeys: 5, lua: RECORD_RESULT });
+    this.redis.defineCommand('liftGuard', { lua: LIFT_GUARD });
     this.queue = new Queue<ImageJob>(QUEUE_NAME, { connection: this.redis, prefix: `${PREFIX}:bull` });
     this.queue.on('error', () => {});
   }
@@ -120,7 +138,10 @@ export class RedisTaskStore implements TaskStore {
   async createTask(files: UploadedFile[]): Promise<CreatedTask> {
     const id = randomUUID();
     const fileIds = files.map(() => randomUUID());
+    const keys = [taskKey(id), imagesKey(id), filesKey(id), ...fileIds.map(fileKey)];
     return this.guard(async () => {
+      // Stored with an expiry (TASK_TTL) that is lifted only once every image is queued: if Redis or this
+      // process fails in between, the client gets a 503 and the half-made task expires by itself.
       const tx = this.redis.multi();
       tx.hset(taskKey(id), { total: files.length, done: 0, status: 'processing', created_at: Date.now() });
       const images: Record<string, Buffer> = {};
@@ -128,7 +149,8 @@ export class RedisTaskStore implements TaskStore {
       tx.hset(imagesKey(id), images);
       tx.hset(filesKey(id), Object.fromEntries(fileIds.map((fid, i) => [String(i), fid])));
       fileIds.forEach((fid, i) => tx.set(fileKey(fid), `${id}/${i}`));
-      await tx.exec();
+      for (const k of keys) tx.pexpire(k, this.options.ttlMs);
+      await exec(tx);
       try {
         await this.queue.addBulk(
           files.map((f, index) => ({
@@ -138,10 +160,11 @@ export class RedisTaskStore implements TaskStore {
           })),
         );
       } catch (e) {
-        // No 202 goes out for a task whose images are not all queued: drop it whole.
-        await this.redis.del(taskKey(id), imagesKey(id), filesKey(id), ...fileIds.map(fileKey)).catch(() => {});
+        // No 202 goes out for a task whose images are not all queued: drop it whole (or let it expire if Redis is gone).
+        await this.redis.del(...keys).catch(() => {});
         throw e;
       }
+      await this.redis.liftGuard(keys.length, ...keys);
       return { taskId: id, fileIds };
     });
   }
