@@ -109,6 +109,10 @@ export interface ModelInfo {
   trained_on: string;
   balanced_accuracy: number | null;
   evaluated_on: string | null;
+  /** What it was trained on, for people: the data set's name and size. */
+  training_data: { name: string; images: number };
+  /** Its own evaluation (metrics.json of the artifact): the data set and the plain and balanced accuracy. */
+  evaluation: { data: string; images: number; accuracy: number; balanced_accuracy: number } | null;
 }
 
 export class K49Classifier {
@@ -125,7 +129,7 @@ export class K49Classifier {
     const model = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
     const steps = compileInference(tf, model);
     const train = readJson<{ version: string; data: { name: string; images: number } }>(path.join(dir, 'train.json'));
-    let metrics: { balanced_accuracy: number; data?: { name: string } } | null = null;
+    let metrics: { accuracy: number; balanced_accuracy: number; data: { name: string; images: number } } | null = null;
     try {
       metrics = readJson(path.join(dir, 'metrics.json'));
     } catch {
@@ -136,6 +140,8 @@ export class K49Classifier {
       trained_on: `${train.data.name} (${train.data.images} images)`,
       balanced_accuracy: metrics?.balanced_accuracy ?? null,
       evaluated_on: metrics?.data?.name ?? null,
+      training_data: { name: train.data.name, images: train.data.images },
+      evaluation: metrics ? { data: metrics.data.name, images: metrics.data.images, accuracy: metrics.accuracy, balanced_accuracy: metrics.balanced_accuracy } : null,
     };
     const classifier = new K49Classifier(tf, steps, info, dir);
     classifier.warmUp();

@@ -101,7 +101,19 @@ export const HealthResponse = z
   .object({
     status: z.enum(['ok', 'unavailable']),
     version: z.string(),
-    model: z.object({ version: z.string(), trained_on: z.string(), balanced_accuracy: z.number().nullable() }).nullable(),
+    model: z
+      .object({
+        version: z.string(),
+        trained_on: z.string(),
+        balanced_accuracy: z.number().nullable(),
+        training_data: z.object({ name: z.string(), images: z.number().int() }).openapi({ description: 'the data set it was trained on' }),
+        evaluation: z
+          .object({ data: z.string(), images: z.number().int(), accuracy: z.number(), balanced_accuracy: z.number() })
+          .nullable()
+          .openapi({ description: "the artifact's own evaluation (metrics.json): data set, plain and balanced accuracy" }),
+        model_card: z.string().openapi({ description: 'where the model card is served (/model)' }),
+      })
+      .nullable(),
     queue: z.object({ pending: z.number().int(), processing: z.number().int() }).nullable(),
     reason: z.string().optional(),
     mode: z.string().openapi({ description: 'NODE_ENV of the service (default production), as the FastAPI version reported it' }),
@@ -192,6 +204,12 @@ export function openApiDocument() {
       },
       ...errors([400, 404, 503]),
     },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/model',
+    summary: "The served model's card (its MODEL_CARD.md, rendered): data, recipe, every measured figure",
+    responses: { 200: { description: 'the model card', content: { 'text/html': { schema: z.string() } } }, ...errors([404, 503]) },
   });
   r.registerPath({
     method: 'get',

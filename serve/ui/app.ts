@@ -4,12 +4,22 @@
  * prediction, the top-5 candidates and the 28x28 image the model saw; or send
  * a batch and follow it to a results table with CSV/JSON download.
  */
-import { format, TEXT, type Lang } from './i18n';
+import { DATA_NAMES, format, TEXT, type Lang } from './i18n';
 
 interface Candidate { class_id: number; prediction: string; confidence: number }
 interface PredictResponse { prediction: string; class_id: number; confidence: number; top_k: Candidate[]; model_version: string; time_ms: number; model_input_png?: string }
 type TaskResult = { filename: string; prediction: string; class_id: number; confidence: number } | { filename: string; error: string };
 interface Task { task_id: string; status: 'processing' | 'completed' | 'failed'; progress: { done: number; total: number }; results: TaskResult[]; error?: string }
+interface Health {
+  status: string;
+  model: {
+    version: string;
+    training_data: { name: string; images: number };
+    evaluation: { data: string; images: number; accuracy: number; balanced_accuracy: number } | null;
+    model_card: string;
+  } | null;
+  reason?: string;
+}
 
 const LOW_CONFIDENCE = 0.5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -17,13 +27,20 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 // ---------------------------------------------------------------- language
 let lang: Lang = (localStorage.getItem('k49-lang') as Lang) || (navigator.language.startsWith('ja') ? 'ja' : 'en');
 const t = (key: string, values: Record<string, string | number> = {}) => format(TEXT[lang][key] ?? key, values);
-let modelLine = '';
+/** What is on screen, kept so that a change of language re-renders it (not only the static labels). */
+let health: Health | { failed: string } | null = null;
+let shownPrediction: PredictResponse | null = null;
+/** The batch lines, as message keys and values. */
+let batchSelected: { n: number; skipped: string[] } | null = null;
+let batchStatus: [string, Record<string, string | number>] | null = null;
+
 function applyLanguage(): void {
   document.documentElement.lang = lang;
   document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => (el.textContent = t(el.dataset.i18n!)));
   $('lang-toggle').textContent = TEXT[lang].switchTo!;
-  if (modelLine) $('model-info').textContent = modelLine;
-  void refreshHealth();
+  renderModelLine();
+  if (shownPrediction) showPrediction(shownPrediction);
+  renderBatchLines();
 }
 $('lang-toggle').addEventListener('click', () => {
   lang = lang === 'en' ? 'ja' : 'en';
@@ -31,17 +48,34 @@ $('lang-toggle').addEventListener('click', () => {
   applyLanguage();
 });
 
+/** A data set as people read it: its description in the current language and its size. */
+const dataLabel = (name: string, images: number) => t('imagesOf', { data: DATA_NAMES[lang][name] ?? name, n: images.toLocaleString(lang) });
+
+function renderModelLine(): void {
+  const link = $<HTMLAnchorElement>('model-card-link');
+  if (!health) return;
+  if ('failed' in health || !health.model) {
+    $('model-info').textContent = t('modelUnavailable', { reason: 'failed' in health ? health.failed : (health.reason ?? health.status) });
+    link.hidden = true;
+    return;
+  }
+  const m = health.model;
+  const e = m.evaluation;
+  $('model-info').textContent =
+    t('modelLine', { version: m.version, trained: dataLabel(m.training_data.name, m.training_data.images) }) +
+    (e ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) : t('modelNotEvaluated'));
+  link.href = m.model_card;
+  link.hidden = false;
+}
+
 async function refreshHealth(): Promise<void> {
   try {
     const res = await fetch('/health');
-    const h = (await res.json()) as { status: string; model: { version: string; trained_on: string; balanced_accuracy: number | null } | null; reason?: string };
-    modelLine = h.model
-      ? t('modelLine', { version: h.model.version, trained: h.model.trained_on, acc: h.model.balanced_accuracy === null ? '—' : h.model.balanced_accuracy.toFixed(3) })
-      : t('modelUnavailable', { reason: h.reason ?? res.statusText });
+    health = (await res.json()) as Health;
   } catch (e) {
-    modelLine = t('modelUnavailable', { reason: (e as Error).message });
+    health = { failed: (e as Error).message };
   }
-  $('model-info').textContent = modelLine;
+  renderModelLine();
 }
 
 // ---------------------------------------------------------------- tabs (keyboard: arrows)
@@ -73,7 +107,15 @@ function showError(message: string | null): void {
   el.textContent = message ?? '';
 }
 
+/** A new action or a failure takes the previous answer off the screen. */
+function clearResult(): void {
+  shownPrediction = null;
+  $('result-body').hidden = true;
+  $('result-empty').hidden = false;
+}
+
 function showPrediction(p: PredictResponse): void {
+  shownPrediction = p;
   showError(null);
   $('result-empty').hidden = true;
   $('result-body').hidden = false;
@@ -106,10 +148,15 @@ async function recognise(image: Blob, name: string): Promise<void> {
     const res = await fetch('/predict?top_k=5&include_image=true', { method: 'POST', body: form });
     const body = await res.json();
     if (id !== latestRequest) return; // a newer stroke already asked
-    if (!res.ok) showError((body as { detail: string }).detail);
-    else showPrediction(body as PredictResponse);
+    if (!res.ok) {
+      clearResult();
+      showError((body as { detail: string }).detail);
+    } else showPrediction(body as PredictResponse);
   } catch (e) {
-    if (id === latestRequest) showError((e as Error).message);
+    if (id === latestRequest) {
+      clearResult();
+      showError((e as Error).message);
+    }
   }
 }
 
@@ -172,8 +219,8 @@ $('undo').addEventListener('click', () => {
 $('clear').addEventListener('click', () => {
   strokes.length = 0;
   redraw();
-  $('result-body').hidden = true;
-  $('result-empty').hidden = false;
+  clearResult();
+  showError(null);
 });
 document.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'z' && !$('panel-draw').hidden) {
@@ -186,6 +233,8 @@ document.addEventListener('keydown', (e) => {
 function useFile(file: File): void {
   window.clearTimeout(debounce);
   actionSeq++;
+  clearResult();
+  showError(null);
   const preview = $<HTMLImageElement>('upload-preview');
   preview.src = URL.createObjectURL(file);
   preview.alt = file.name;
@@ -225,10 +274,27 @@ document.addEventListener('paste', (e) => {
 // ---------------------------------------------------------------- batch
 let batchFiles: File[] = [];
 let batchResults: TaskResult[] = [];
+const isImage = (f: File) => f.type.startsWith('image/') || /\.(png|jpe?g|webp|gif|tiff?|bmp)$/i.test(f.name);
 function chooseBatch(list: FileList | null): void {
-  batchFiles = Array.from(list ?? []).filter((f) => f.type.startsWith('image/') || /\.(png|jpe?g|webp|gif|tiff?)$/i.test(f.name));
-  $('batch-selected').textContent = t('selected', { n: batchFiles.length });
+  const all = Array.from(list ?? []);
+  batchFiles = all.filter(isImage);
+  batchSelected = { n: batchFiles.length, skipped: all.filter((f) => !isImage(f)).map((f) => f.webkitRelativePath || f.name) };
+  batchStatus = null;
+  renderBatchLines();
   $<HTMLButtonElement>('batch-send').disabled = batchFiles.length === 0;
+}
+function renderBatchLines(): void {
+  if (batchSelected) {
+    $('batch-selected').textContent = t('selected', { n: batchSelected.n });
+    const skipped = $('batch-skipped');
+    skipped.hidden = batchSelected.skipped.length === 0;
+    skipped.textContent = t('skipped', { n: batchSelected.skipped.length, names: batchSelected.skipped.join(', ') });
+  }
+  $('batch-status').textContent = batchStatus ? t(...batchStatus) : '';
+}
+function setBatchStatus(key: string, values: Record<string, string | number>): void {
+  batchStatus = [key, values];
+  renderBatchLines();
 }
 $<HTMLInputElement>('batch-files').addEventListener('change', (e) => chooseBatch((e.target as HTMLInputElement).files));
 $<HTMLInputElement>('batch-folder').addEventListener('change', (e) => chooseBatch((e.target as HTMLInputElement).files));
@@ -278,12 +344,11 @@ $('download-csv').addEventListener('click', () => {
 $('download-json').addEventListener('click', () => download('k49-results.json', 'application/json', JSON.stringify(batchResults, null, 2)));
 
 $('batch-send').addEventListener('click', async () => {
-  const status = $('batch-status');
   const bar = $<HTMLProgressElement>('batch-progress');
   $<HTMLButtonElement>('batch-send').disabled = true;
   showError(null);
   try {
-    status.textContent = t('uploading', { n: batchFiles.length });
+    setBatchStatus('uploading', { n: batchFiles.length });
     const form = new FormData();
     for (const f of batchFiles) form.append('files', f, f.webkitRelativePath || f.name);
     const res = await fetch('/batch_predict', { method: 'POST', body: form });
@@ -294,21 +359,22 @@ $('batch-send').addEventListener('click', async () => {
       const task = (await (await fetch(`/tasks/${accepted.task_id}`)).json()) as Task;
       bar.max = Math.max(1, task.progress.total);
       bar.value = task.progress.done;
-      status.textContent = t('progress', { done: task.progress.done, total: task.progress.total });
+      setBatchStatus('progress', { done: task.progress.done, total: task.progress.total });
       if (task.status === 'completed') {
         batchResults = task.results;
         renderBatchTable(task.results);
-        status.textContent = t('completed', { n: task.results.length });
+        setBatchStatus('completed', { n: task.results.length });
         break;
       }
       if (task.status === 'failed') throw new Error(task.error ?? 'failed');
       await new Promise((r) => setTimeout(r, 400));
     }
   } catch (e) {
-    status.textContent = t('failed', { reason: (e as Error).message });
+    setBatchStatus('failed', { reason: (e as Error).message });
   } finally {
     $<HTMLButtonElement>('batch-send').disabled = batchFiles.length === 0;
   }
 });
 
 applyLanguage();
+void refreshHealth();

@@ -30,7 +30,12 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     candidates: 'Candidates',
     footer: 'Kuzushiji-49 by ROIS-DS CODH (CC BY-SA 4.0).',
     switchTo: '日本語',
-    modelLine: 'Model {version} · trained on {trained} · balanced accuracy {acc}',
+    modelLine: 'Model {version} · trained on {trained}',
+    modelEvaluated: ' · on {evaluated}: {pct} % right (balanced accuracy {acc})',
+    modelNotEvaluated: ' · not evaluated yet',
+    modelCard: 'Model card',
+    imagesOf: '{data} ({n} images)',
+    skipped: 'Skipped {n} that are not images: {names}',
     modelUnavailable: 'The service is unavailable: {reason}',
     selected: '{n} files selected',
     uploading: 'Uploading {n} files…',
@@ -67,7 +72,12 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     candidates: '候補',
     footer: 'Kuzushiji-49: ROIS-DS 人文学オープンデータ共同利用センター (CC BY-SA 4.0)',
     switchTo: 'English',
-    modelLine: 'モデル {version} · 学習データ {trained} · バランス精度 {acc}',
+    modelLine: 'モデル {version} · 学習データ: {trained}',
+    modelEvaluated: ' · {evaluated}での正解率 {pct} % (バランス精度 {acc})',
+    modelNotEvaluated: ' · 未評価',
+    modelCard: 'モデルカード',
+    imagesOf: '{data} ({n} 枚)',
+    skipped: '画像ではないため {n} 件を除外しました: {names}',
     modelUnavailable: 'サービスを利用できません: {reason}',
     selected: '{n} 件のファイルを選択',
     uploading: '{n} 件をアップロード中…',
@@ -75,6 +85,22 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     completed: '完了: {n} 件',
     failed: '一括処理に失敗しました: {reason}',
     confidence: '確信度 {p}',
+  },
+};
+
+/** Readable names of the data sets models are trained and evaluated on (other names are shown as they are). */
+export const DATA_NAMES: Record<Lang, Record<string, string>> = {
+  en: {
+    synth: 'synthetic font renderings',
+    'real-sample': 'real K49 test images',
+    k49: 'real K49 images',
+    'kmnist-real': 'real Kuzushiji-MNIST images',
+  },
+  ja: {
+    synth: 'フォントから合成した画像',
+    'real-sample': '実際の K49 テスト画像',
+    k49: '実際の K49 画像',
+    'kmnist-real': '実際の Kuzushiji-MNIST 画像',
   },
 };
 
