@@ -124,6 +124,20 @@ describe('decoding what users upload', function () {
     }
   });
 
+  it('every format the 415 message and the UI name decodes: PNG, lossless WebP, TIFF, GIF and BMP give the same model input, JPEG the same answer', async () => {
+    const glyph = await uprightGlyph(1200);
+    const raw = () => sharp(Buffer.from(glyph.data), { raw: { width: glyph.width, height: glyph.height, channels: 1 } });
+    const png = await decodeToK49(await raw().png().toBuffer(), LIMITS);
+    const same: Record<string, Buffer> = {
+      webp: await raw().webp({ lossless: true }).toBuffer(),
+      tiff: await raw().tiff({ compression: 'lzw' }).toBuffer(),
+      gif: await raw().gif({ colours: 256, dither: 0 }).toBuffer(),
+      bmp: bmp(glyph, 24),
+    };
+    for (const [format, bytes] of Object.entries(same)) assert.deepEqual([...(await decodeToK49(bytes, LIMITS))], [...png], format);
+    assert.equal(answer(await decodeToK49(await raw().jpeg({ quality: 95 }).toBuffer(), LIMITS)), answer(png), 'jpeg');
+  });
+
   it('a BMP declaring more pixels than MAX_PIXELS is refused from its header; a truncated one is a clear error', async () => {
     const header = bmp({ width: 4, height: 4, data: new Uint8Array(16) }, 24);
     header.writeInt32LE(50_000, 18);
