@@ -20,6 +20,13 @@ describe('notebooks (tslab, executed headless)', function () {
       assert.ok(!outputs.some((o) => o.output_type === 'error'), `${f} has an error output`);
       assert.ok(outputs.some((o) => o.data && 'image/png' in o.data), `${f} has no chart`);
       assert.ok(outputs.some((o) => o.data && 'text/html' in o.data), `${f} has no interactive chart`);
+      // Tables of classes: the class id is a column and rows are labelled by character, not by a number that reads like a class id.
+      const tables = outputs.map((o) => (o as { text?: string[] }).text?.join('') ?? '').filter((t) => t.includes('║') && t.includes('class_id'));
+      for (const table of tables) {
+        const rowLabels = table.split('\n').filter((l) => l.startsWith('║ ')).slice(1).map((l) => l.split('│')[0]!.replace('║', '').trim());
+        assert.ok(rowLabels.length > 0 && rowLabels.every((label) => /^[\u3040-\u309f]$/.test(label)), `${f}: rows labelled ${rowLabels.join(' ')}`);
+      }
+      if (f !== '02-train.ipynb') assert.ok(tables.length > 0, `${f} has a class table with a class_id column`);
     }
   });
 });
