@@ -7,7 +7,7 @@ MODEL ?=
 opt = $(if $(2),--$(1) $(2))
 ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
 
-.PHONY: help setup run serve worker test data synth eda train evaluate notebooks bench soak
+.PHONY: help setup run serve worker test data synth eda train evaluate feedback notebooks bench soak
 
 # Plain `make` lists the targets: the k49 command's own help, so the two never disagree.
 help:
@@ -45,6 +45,9 @@ serve: setup
 
 worker: setup
 	$(K49) worker $(call opt,model,$(MODEL))
+
+feedback: setup
+	$(K49) feedback $(call opt,out,$(OUT))
 
 notebooks: setup
 	$(K49) notebooks

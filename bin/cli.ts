@@ -180,6 +180,27 @@ program
     load<typeof import('../serve/run')>('../serve/run').runAll();
   });
 program
+  .command('feedback')
+  .description("export users' corrections (POST /feedback) as K49-format training data + corrections.csv")
+  .addOption(new Option('--out <dir>', 'output directory (OUT=)').makeOptionMandatory())
+  .option('--queue-url <url>', 'the task store holding them (QUEUE_URL; default as the service: sqlite:var/tasks.db)')
+  .action(
+    action(async (opts: { out: string; queueUrl?: string }) => {
+      const { loadConfig, storeOptions } = load<typeof import('../serve/config')>('../serve/config');
+      const { openStore } = load<typeof import('../serve/queue/store')>('../serve/queue/store');
+      const { exportFeedback } = load<typeof import('../serve/feedback')>('../serve/feedback');
+      const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
+      const store = await openStore(config.queueUrl, storeOptions(config));
+      try {
+        const { images, corrections } = await exportFeedback(await store.listFeedback(), opts.out);
+        console.log(`${images} corrected images (${corrections} corrections) in ${opts.out}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv`);
+        console.log(`train on them with: make train DATA=${opts.out}`);
+      } finally {
+        await store.close();
+      }
+    }),
+  );
+program
   .command('notebooks')
   .description('execute the tslab notebooks headless (installs Jupyter nbconvert and the tslab kernel)')
   .action(() => runScript('notebooks.sh'));

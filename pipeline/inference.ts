@@ -43,8 +43,8 @@ function foldBatchNorm(tf: Tf, kernel: TF.Tensor, bias: TF.Tensor | null, bn: La
   });
 }
 
-/** Turns a Sequential tfjs-layers model into a list of fused inference steps. */
-export function compileInference(tf: Tf, model: TF.LayersModel): Step[] {
+/** Turns a Sequential tfjs-layers model into a list of fused inference steps; tensors it creates go to `owned` (to dispose). */
+export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor[] = []): Step[] {
   const layers = model.layers as unknown as LayerLike[];
   const steps: Step[] = [];
   for (let i = 0; i < layers.length; i++) {
@@ -57,6 +57,7 @@ export function compileInference(tf: Tf, model: TF.LayersModel): Step[] {
       let next = layers[i + 1];
       if (next?.getClassName() === 'BatchNormalization') {
         [w, b] = foldBatchNorm(tf, w, b, next);
+        owned.push(w, b);
         i++;
         next = layers[i + 1];
       }
@@ -121,13 +122,22 @@ export class K49Classifier {
     private readonly steps: Step[],
     readonly info: ModelInfo,
     readonly dir: string,
+    /** The loaded model and the folded weights: freed by dispose(). */
+    private readonly tensors: { model: TF.LayersModel; owned: TF.Tensor[] },
   ) {}
+
+  /** Frees the weights (a hot reload retires the old model this way); the classifier is unusable afterwards. */
+  dispose(): void {
+    this.tensors.model.dispose();
+    for (const t of this.tensors.owned) t.dispose();
+  }
 
   static async load(dir: string): Promise<K49Classifier> {
     const { tf } = loadTf();
     checkArtifactCompatible(dir);
     const model = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
-    const steps = compileInference(tf, model);
+    const owned: TF.Tensor[] = [];
+    const steps = compileInference(tf, model, owned);
     const train = readJson<{ version: string; data: { name: string; images: number } }>(path.join(dir, 'train.json'));
     let metrics: { accuracy: number; balanced_accuracy: number; data: { name: string; images: number } } | null = null;
     try {
@@ -143,7 +153,7 @@ export class K49Classifier {
       training_data: { name: train.data.name, images: train.data.images },
       evaluation: metrics ? { data: metrics.data.name, images: metrics.data.images, accuracy: metrics.accuracy, balanced_accuracy: metrics.balanced_accuracy } : null,
     };
-    const classifier = new K49Classifier(tf, steps, info, dir);
+    const classifier = new K49Classifier(tf, steps, info, dir, { model, owned });
     classifier.warmUp();
     return classifier;
   }
@@ -183,15 +193,15 @@ export class K49Classifier {
   }
 
   /** Top-k predictions per image, best first. */
-  predict(images: Uint8Array, topK = 5): Prediction[][] {
+  predict(images: Uint8Array, k = 5): Prediction[][] {
     const probs = this.probabilities(images);
     const n = images.length / PIXELS;
-    const out: Prediction[][] = [];
-    for (let i = 0; i < n; i++) {
-      const row = probs.subarray(i * K49_CLASSES.length, (i + 1) * K49_CLASSES.length);
-      const order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!);
-      out.push(order.slice(0, topK).map((c) => ({ class_id: c, prediction: K49_CLASSES[c]!.char, confidence: row[c]! })));
-    }
-    return out;
+    return Array.from({ length: n }, (_, i) => topK(probs.subarray(i * K49_CLASSES.length, (i + 1) * K49_CLASSES.length), k));
   }
+}
+
+/** The k most probable classes of one image's 49 probabilities, best first (the one top-k of the system). */
+export function topK(probs: Float32Array, k: number): Prediction[] {
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
+  return order.slice(0, k).map((c) => ({ class_id: c, prediction: K49_CLASSES[c]!.char, confidence: probs[c]! }));
 }

@@ -132,6 +132,12 @@ export function fitToK49(img: GrayImage): Uint8Array {
   return out;
 }
 
+/** The one blank-image rule (API, worker, corrections): a preprocessed image with no ink cannot be classified. */
+export const BLANK_IMAGE_MESSAGE = 'the image is blank: no ink was found';
+export function isBlank(image: Uint8Array): boolean {
+  return image.every((v) => v === 0);
+}
+
 /** Model input for a batch of K49 images (N*784 bytes) as floats in [0, 1]. */
 export function toModelInput(images: Uint8Array): Float32Array {
   const out = new Float32Array(images.length);

@@ -9,6 +9,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { ApiError, errorHandler } from './errors';
 import { batchRoutes } from './routes/batch';
+import { feedbackRoutes } from './routes/feedback';
 import type { Services } from './routes/common';
 import { predictRoutes } from './routes/predict';
 import { statusRoutes } from './routes/status';
@@ -78,6 +79,7 @@ export function createApp(services: Services, logger: Logger): Koa {
   uiRoutes(router);
   predictRoutes(router, services);
   batchRoutes(router, services);
+  feedbackRoutes(router, services);
   // Whatever no route answered: a known path with the wrong method (allowedMethods sets 405, or 501 for a
   // method no route has, and the Allow header) or an unknown path, as JSON errors.
   app.use(async function unrouted(ctx, next) {

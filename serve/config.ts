@@ -35,6 +35,8 @@ export interface ServiceConfig {
   apiKey: string | null;
   /** Origins allowed to call the API from browsers on other sites ('*' = any); empty = same origin only. */
   corsOrigins: string[];
+  /** How often API and workers check whether MODEL points to another artifact (hot reload). */
+  modelPollMs: number;
   /** NODE_ENV, reported as `mode` by /health (as the FastAPI version did). */
   mode: string;
 }
@@ -59,6 +61,7 @@ export function loadConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     maxAttempts: int('MAX_ATTEMPTS', 3, 1),
     apiKey: process.env.API_KEY ? process.env.API_KEY : null,
     corsOrigins: (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    modelPollMs: int('MODEL_POLL_MS', 1000, 50),
     mode: process.env.NODE_ENV || 'production',
     ...overrides,
   };

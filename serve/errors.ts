@@ -4,6 +4,7 @@
  */
 import type { Context, Next } from 'koa';
 import { ImageDecodeError } from '../pipeline/preprocess';
+import { ModelUnavailableError } from './models';
 import { StoreUnavailableError } from './queue/store';
 import { UploadTooLargeError } from './upload';
 
@@ -30,6 +31,7 @@ const MULTER: Record<string, [number, (field?: string) => string]> = {
 function toApiError(err: unknown, expectedField: string | undefined): ApiError | null {
   if (err instanceof ApiError) return err;
   if (err instanceof UploadTooLargeError) return new ApiError(413, err.message);
+  if (err instanceof ModelUnavailableError) return new ApiError(503, `${err.message}. An operator must provide a model artifact (MODEL=).`);
   if (err instanceof StoreUnavailableError) return new ApiError(503, `${err.message}. Retry later; an operator must fix the task store.`);
   if (err instanceof ImageDecodeError) {
     const status = err.kind === 'too_large' ? 413 : err.kind === 'empty' ? 400 : 415;
@@ -55,7 +57,7 @@ export function errorHandler(log: (obj: object, msg: string) => void) {
     try {
       await next();
     } catch (err) {
-      const expected = ctx.path === '/predict' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
+      const expected = ctx.path === '/predict' || ctx.path === '/feedback' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
       const api = toApiError(err, expected);
       if (api) {
         ctx.status = api.status;

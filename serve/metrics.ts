@@ -47,6 +47,20 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly feedback = new Counter({
+    name: 'k49_feedback_total',
+    help: "Corrections received by POST /feedback, by whether the model's answer had been right",
+    labelNames: ['model_was'] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelReloads = new Counter({
+    name: 'k49_model_reloads_total',
+    help: 'Hot reloads of the served model by outcome (swapped: a new model serves; refused: it failed to load, the old one serves)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(store: () => TaskStore | null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'k49_' });
     // One store read per scrape feeds the three gauges below (their collect runs at scrape time).

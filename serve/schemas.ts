@@ -57,7 +57,13 @@ export const BatchAccepted = z
 
 export const TaskResult = z
   .union([
-    z.object({ filename: z.string(), prediction: z.string(), class_id: z.number().int(), confidence: z.number() }),
+    z.object({
+      filename: z.string(),
+      prediction: z.string(),
+      class_id: z.number().int(),
+      confidence: z.number(),
+      model_version: z.string().optional().openapi({ description: 'the model that classified this file (absent in results stored before hot reload existed)' }),
+    }),
     z.object({ filename: z.string(), error: z.string() }),
   ])
   .openapi('TaskResult');
@@ -90,6 +96,34 @@ export const FileTaskResponse = z
   ])
   .openapi('FileTask', { description: 'one file of a batch, by one of the ids in task_ids (the FastAPI version\'s per-file shape)' });
 
+export const FeedbackFields = z
+  .object({
+    class_id: z.coerce.number().int().min(0).max(NUM_CLASSES - 1).optional().openapi({ description: 'the right class, 0-48 (or give label)' }),
+    label: z.string().optional().openapi({ description: 'the right character, one of the 49 (or give class_id)', example: 'す' }),
+    task_id: TaskId.optional().openapi({ description: 'when correcting a batch result: its task' }),
+    filename: z.string().max(255).optional().openapi({ description: 'when correcting a batch result: the file name as in the task results' }),
+  })
+  .strict();
+
+export const FeedbackAccepted = z
+  .object({
+    id: z.string().uuid(),
+    class_id: z.number().int(),
+    label: z.string(),
+    model_answer: z.object({ class_id: z.number().int(), prediction: z.string(), confidence: z.number(), model_version: z.string() }),
+  })
+  .openapi('FeedbackAccepted');
+
+export const FeedbackStatsResponse = z
+  .object({
+    corrections: z.number().int(),
+    images: z.number().int().openapi({ description: 'distinct images (the same image corrected twice counts once, latest label)' }),
+    per_class: z.array(z.object({ class_id: z.number().int(), char: z.string(), images: z.number().int() })),
+    model_error_rate: z.number().nullable().openapi({ description: "share of corrected images where the model's answer was not the correction" }),
+    by_model_version: z.record(z.string(), z.object({ images: z.number().int(), model_wrong: z.number().int() })),
+  })
+  .openapi('FeedbackStats');
+
 export const TaskParams = z.object({
   task_id: z
     .string()
@@ -112,6 +146,7 @@ export const HealthResponse = z
           .nullable()
           .openapi({ description: "the artifact's own evaluation (metrics.json): data set, plain and balanced accuracy" }),
         model_card: z.string().openapi({ description: 'where the model card is served (/model)' }),
+        loaded_at: z.string().openapi({ description: 'when this process loaded the model (ISO 8601); changes on a hot reload' }),
       })
       .nullable(),
     queue: z.object({ pending: z.number().int(), processing: z.number().int() }).nullable(),
@@ -130,6 +165,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'missing or empty field, wrong field name, malformed task id or query',
   401: 'API_KEY is set on the server and X-API-Key is missing or wrong',
   404: 'unknown task or file id',
+  409: 'the batch task being corrected has not completed yet',
   413: 'file, request or pixel count over the limit',
   415: 'not a raster image the service can decode (SVG and PDF are refused)',
   503: 'model or task store unavailable',
@@ -204,6 +240,31 @@ export function openApiDocument() {
       },
       ...errors([400, 404, 503]),
     },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/feedback',
+    summary: "Correct the model: the image and the right character (stored as training data with the model's own answer)",
+    request: {
+      body: {
+        content: {
+          'multipart/form-data': {
+            schema: z.object({ file: z.string().openapi({ type: 'string', format: 'binary' }) }).extend(FeedbackFields.shape),
+          },
+        },
+      },
+    },
+    security: [{ ApiKey: [] }],
+    responses: {
+      201: { description: 'stored', content: { 'application/json': { schema: FeedbackAccepted } } },
+      ...errors([400, 401, 404, 409, 413, 415, 503]),
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/feedback/stats',
+    summary: 'Corrections so far: per class, and how often the corrected model was wrong',
+    responses: { 200: { description: 'statistics', content: { 'application/json': { schema: FeedbackStatsResponse } } }, ...errors([503]) },
   });
   r.registerPath({
     method: 'get',

@@ -5,8 +5,6 @@
  */
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { K49Classifier } from '../pipeline/inference';
-import { resolveModelDir } from '../pipeline/artifacts';
 import { createApp } from './app';
 import { DynamicBatcher } from './batcher';
 import { loadConfig, storeOptions, type ServiceConfig } from './config';
@@ -17,6 +15,7 @@ import { makeUpload } from './upload';
 import { NUM_CLASSES } from '../pipeline/classes';
 import { PIXELS } from '../pipeline/dataset';
 import { ServiceMetrics } from './metrics';
+import { ModelHolder } from './models';
 
 /** How often the API retries opening a task store it could not open. */
 const STORE_RETRY_MS = 2000;
@@ -29,17 +28,18 @@ export interface RunningServer {
 
 export async function startServer(config: ServiceConfig = loadConfig()): Promise<RunningServer> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'api' } });
-  let classifier: K49Classifier | null = null;
-  let modelReason: string | undefined;
-  try {
-    classifier = await K49Classifier.load(resolveModelDir(config.modelDir));
-    logger.info({ model: classifier.info.version, dir: classifier.dir }, 'model loaded and warmed up');
-  } catch (e) {
-    modelReason = `model unavailable: ${(e as Error).message}`;
-    logger.error({ reason: modelReason }, 'model not loaded');
-  }
   let store: TaskStore | null = null;
   let storeReason: string | undefined;
+  const metrics = new ServiceMetrics(() => store);
+  const models = new ModelHolder(config.modelDir, logger, (classifier) =>
+    new DynamicBatcher((images) => metrics.timeInference(images.length / PIXELS, () => classifier.probabilities(images)), NUM_CLASSES, config.batchWindowMs, config.maxBatchSize),
+  );
+  models.onReload = (outcome) => metrics.modelReloads.inc({ outcome });
+  await models.reload();
+  // A new artifact behind MODEL (make train evaluate moves artifacts/latest), or SIGHUP, is served without a restart.
+  models.watch(config.modelPollMs);
+  const onHangup = () => void models.reload();
+  process.on('SIGHUP', onHangup);
   const tryOpenStore = async () => {
     try {
       store = await openStore(config.queueUrl, storeOptions(config));
@@ -59,33 +59,15 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
     storeRetry.unref();
   };
   if (!store) retryStore();
-  const metrics = new ServiceMetrics(() => store);
-  const batcher = classifier
-    ? new DynamicBatcher(
-        (images) => metrics.timeInference(images.length / PIXELS, () => classifier!.probabilities(images)),
-        NUM_CLASSES,
-        config.batchWindowMs,
-        config.maxBatchSize,
-      )
-    : null;
-
   const services: Services = {
     config,
     metrics,
     upload: makeUpload(config),
-    model: () => {
-      if (!classifier) throw new ApiError(503, `${modelReason}. An operator must provide a model artifact (MODEL=).`);
-      return classifier;
-    },
-    batcher: () => {
-      if (!batcher) throw new ApiError(503, `${modelReason}`);
-      return batcher;
-    },
+    models,
     store: () => {
       if (!store) throw new ApiError(503, `${storeReason}`);
       return store;
     },
-    modelStatus: () => ({ classifier, reason: modelReason }),
     storeStatus: () => ({ store, reason: storeReason }),
   };
 
@@ -104,6 +86,8 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
         server.closeIdleConnections();
       });
       clearTimeout(storeRetry);
+      models.stop();
+      process.off('SIGHUP', onHangup);
       await store?.close();
       logger.info('stopped');
     })());

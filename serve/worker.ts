@@ -8,12 +8,12 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { resolveModelDir } from '../pipeline/artifacts';
 import { PIXELS } from '../pipeline/dataset';
-import { K49Classifier } from '../pipeline/inference';
-import { decodeToK49 } from '../pipeline/preprocess';
+import type { K49Classifier } from '../pipeline/inference';
+import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../pipeline/preprocess';
 import { classById } from '../pipeline/classes';
 import { loadConfig, storeOptions, type ServiceConfig } from './config';
+import { ModelHolder } from './models';
 import { openStore, type ClaimedItem, type ItemResult, type TaskStore } from './queue/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +30,7 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
     items.map(async (item) => {
       try {
         const image = await decodeToK49(item.bytes, { maxPixels: config.maxPixels });
-        if (image.every((v) => v === 0)) return { item, error: 'the image is blank: no ink was found' };
+        if (isBlank(image)) return { item, error: BLANK_IMAGE_MESSAGE };
         return { item, image };
       } catch (e) {
         return { item, error: (e as Error).message };
@@ -43,7 +43,7 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
   const { classes, confidences } = classifier.classify(images);
   const byItem = new Map<ClaimedItem, ItemResult>();
   good.forEach((d, i) => {
-    byItem.set(d.item, { filename: d.item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]! });
+    byItem.set(d.item, { filename: d.item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]!, model_version: classifier.info.version });
   });
   for (const d of decoded) if ('error' in d) byItem.set(d.item, { filename: d.item.filename, error: d.error! });
   return items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
@@ -52,9 +52,15 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
 export async function runWorker(config: ServiceConfig = loadConfig()): Promise<void> {
   const workerId = `${hostname()}:${process.pid}`;
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'worker', worker: workerId } });
-  const classifier = await K49Classifier.load(resolveModelDir(config.modelDir));
+  const models = new ModelHolder(config.modelDir, logger, () => undefined);
+  await models.reload();
+  const { served, reason } = models.status();
+  if (!served) throw new Error(reason ?? 'no model');
+  // A new artifact behind MODEL, or SIGHUP, is picked up between batches; each batch runs on one model.
+  models.watch(config.modelPollMs);
+  process.on('SIGHUP', () => void models.reload());
   const store: TaskStore = await openStore(config.queueUrl, storeOptions(config));
-  logger.info({ model: classifier.info.version, queue: config.queueUrl }, 'worker ready');
+  logger.info({ model: served.classifier.info.version, queue: config.queueUrl }, 'worker ready');
 
   let stopping = false;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -81,7 +87,7 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
         continue;
       }
       const started = performance.now();
-      const results = await processBatch(items, classifier, config);
+      const results = await models.use(({ classifier }) => processBatch(items, classifier, config));
       await store.complete(workerId, results);
       logger.info({ images: items.length, ms: Number((performance.now() - started).toFixed(1)) }, 'batch done');
     } catch (e) {
@@ -89,6 +95,7 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
       await sleep(Math.max(500, config.workerPollMs));
     }
   }
+  models.stop();
   await store.release(workerId).catch(() => {});
   await store.close();
   logger.info('worker stopped');

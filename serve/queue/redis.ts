@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FileView, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
 
 const QUEUE_NAME = 'k49-images';
 const PREFIX = 'k49';
@@ -34,6 +34,10 @@ const resultsKey = (id: string) => `${PREFIX}:task:${id}:results`;
 const filesKey = (id: string) => `${PREFIX}:task:${id}:files`;
 const FILE_KEY_PREFIX = `${PREFIX}:file:`;
 const fileKey = (fileId: string) => `${FILE_KEY_PREFIX}${fileId}`;
+
+/** Corrections: one hash each, and their ids in arrival order. Never expired. */
+const feedbackKey = (id: string) => `${PREFIX}:feedback:${id}`;
+const FEEDBACK_IDS = `${PREFIX}:feedback-ids`;
 
 /** Cumulative outcome counters (fields ok, error) for /metrics. */
 const ANSWERED_KEY = `${PREFIX}:answered`;
@@ -318,6 +322,45 @@ export class RedisTaskStore implements TaskStore {
         processing: c.active ?? 0,
         answered: { ok: Number(answered.ok ?? 0), error: Number(answered.error ?? 0) },
       };
+    });
+  }
+
+  async addFeedback(feedback: NewFeedback): Promise<FeedbackRecord> {
+    const record: FeedbackRecord = { id: randomUUID(), created_at: Date.now(), ...feedback };
+    await this.guard(async () => {
+      const { image, task_id, filename, ...rest } = record;
+      const fields: Record<string, string | number | Buffer> = { ...rest, image: Buffer.from(image) };
+      if (task_id !== null) fields.task_id = task_id;
+      if (filename !== null) fields.filename = filename;
+      await exec(this.redis.multi().hset(feedbackKey(record.id), fields).rpush(FEEDBACK_IDS, record.id));
+    });
+    return record;
+  }
+
+  async listFeedback(): Promise<FeedbackRecord[]> {
+    return this.guard(async () => {
+      const ids = await this.redis.lrange(FEEDBACK_IDS, 0, -1);
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.hgetallBuffer(feedbackKey(id));
+      const replies = (await pipe.exec()) ?? [];
+      const failed = replies.find(([err]) => err);
+      if (failed) throw failed[0]!;
+      return replies.map(([, raw]) => {
+        const h = raw as Record<string, Buffer>;
+        const text = (k: string) => h[k]?.toString('utf8') ?? null;
+        return {
+          id: text('id')!,
+          created_at: Number(text('created_at')),
+          image: new Uint8Array(h.image!),
+          image_sha1: text('image_sha1')!,
+          class_id: Number(text('class_id')),
+          model_version: text('model_version')!,
+          model_class_id: Number(text('model_class_id')),
+          model_confidence: Number(text('model_confidence')),
+          task_id: text('task_id'),
+          filename: text('filename'),
+        };
+      });
     });
   }
 

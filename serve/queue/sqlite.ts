@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FileView, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_claimable ON items(state, lease_expires, seq);
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
+CREATE TABLE IF NOT EXISTS feedback (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  image BLOB NOT NULL,
+  image_sha1 TEXT NOT NULL,
+  class_id INTEGER NOT NULL,
+  model_version TEXT NOT NULL,
+  model_class_id INTEGER NOT NULL,
+  model_confidence REAL NOT NULL,
+  task_id TEXT,
+  filename TEXT
+);
 `;
 /** Per-file ids came after the first schema: a database made before them gets the column (NULL for its old items). */
 const FILE_ID_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS items_file ON items(file_id)';
@@ -228,6 +240,25 @@ export class SqliteTaskStore implements TaskStore {
       const counter = (k: string) => Number((this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v ?? 0);
       return { pending: get('pending'), processing: get('leased'), answered: { ok: counter('answered_ok'), error: counter('answered_error') } };
     });
+  }
+
+  async addFeedback(feedback: NewFeedback): Promise<FeedbackRecord> {
+    const record: FeedbackRecord = { id: randomUUID(), created_at: Date.now(), ...feedback };
+    this.guard(() =>
+      this.db
+        .prepare(
+          `INSERT INTO feedback (id, created_at, image, image_sha1, class_id, model_version, model_class_id, model_confidence, task_id, filename)
+           VALUES (@id, @created_at, @image, @image_sha1, @class_id, @model_version, @model_class_id, @model_confidence, @task_id, @filename)`,
+        )
+        .run({ ...record, image: Buffer.from(record.image) }),
+    );
+    return record;
+  }
+
+  async listFeedback(): Promise<FeedbackRecord[]> {
+    return this.guard(() =>
+      (this.db.prepare('SELECT * FROM feedback ORDER BY created_at, rowid').all() as (FeedbackRecord & { image: Buffer })[]).map((r) => ({ ...r, image: new Uint8Array(r.image) })),
+    );
   }
 
   async ping(): Promise<void> {

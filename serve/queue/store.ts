@@ -12,8 +12,27 @@ export interface UploadedFile {
 }
 
 export type ItemResult =
-  | { filename: string; prediction: string; class_id: number; confidence: number }
+  | { filename: string; prediction: string; class_id: number; confidence: number; model_version?: string }
   | { filename: string; error: string };
+
+/** A user's correction: the 28x28 image the model saw, the right class, and what the model had answered. */
+export interface FeedbackRecord {
+  id: string;
+  /** ms since the epoch */
+  created_at: number;
+  /** K49 28x28, 784 bytes, after the service's preprocessing */
+  image: Uint8Array;
+  /** SHA-1 of the 784 bytes: the same image corrected twice is one training example */
+  image_sha1: string;
+  class_id: number;
+  model_version: string;
+  model_class_id: number;
+  model_confidence: number;
+  /** Set when the correction is of a batch result. */
+  task_id: string | null;
+  filename: string | null;
+}
+export type NewFeedback = Omit<FeedbackRecord, 'id' | 'created_at'>;
 
 export interface TaskView {
   task_id: string;
@@ -71,6 +90,10 @@ export interface TaskStore {
   /** Deletes finished tasks (and their images) older than ttlMs. Returns how many. */
   purge(ttlMs: number): Promise<number>;
   stats(): Promise<QueueStats>;
+  /** Stores a correction (kept until deleted by an operator: never purged with tasks). */
+  addFeedback(feedback: NewFeedback): Promise<FeedbackRecord>;
+  /** Every correction, oldest first. */
+  listFeedback(): Promise<FeedbackRecord[]>;
   /** Throws when the store cannot be used (health check). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,23 +1,21 @@
 /** What the routes share: the services they use and small request helpers. */
 import type { z } from 'zod';
-import type { K49Classifier } from '../../pipeline/inference';
 import type { DynamicBatcher } from '../batcher';
 import type { ServiceConfig } from '../config';
 import { ApiError } from '../errors';
 import type { ServiceMetrics } from '../metrics';
 import type { TaskStore } from '../queue/store';
+import type { ModelHolder } from '../models';
 import type { makeUpload } from '../upload';
 
 export interface Services {
   config: ServiceConfig;
   metrics: ServiceMetrics;
   upload: ReturnType<typeof makeUpload>;
-  /** The loaded model, or a 503 ApiError saying why there is none. */
-  model(): K49Classifier;
-  batcher(): DynamicBatcher;
+  /** The served model (hot-reloadable), each with its own dynamic batcher; use() answers 503 while there is none. */
+  models: ModelHolder<DynamicBatcher>;
   /** The task store, or a 503 ApiError. */
   store(): TaskStore;
-  modelStatus(): { classifier: K49Classifier | null; reason?: string };
   storeStatus(): { store: TaskStore | null; reason?: string };
 }
 

@@ -2,9 +2,9 @@
 import type Router from '@koa/router';
 import type { z } from 'zod';
 import sharp from 'sharp';
-import { classById, NUM_CLASSES } from '../../pipeline/classes';
 import { IMAGE_SIZE } from '../../pipeline/dataset';
-import { decodeToK49 } from '../../pipeline/preprocess';
+import { topK } from '../../pipeline/inference';
+import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../../pipeline/preprocess';
 import { ApiError } from '../errors';
 import { PredictQuery, PredictResponse } from '../schemas';
 import { requireFile, parseOr400, type Services } from './common';
@@ -14,33 +14,35 @@ export function predictRoutes(router: Router, s: Services): void {
     const started = performance.now();
     const query = parseOr400(PredictQuery, ctx.query, 'query');
     const file = requireFile(ctx.file as { buffer?: Buffer; size?: number } | undefined, 'file');
-    const model = s.model();
-    const ticket = s.batcher().announce();
-    let image: Uint8Array;
-    try {
-      image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
-      if (image.every((v) => v === 0)) throw new ApiError(400, 'the image is blank: no ink was found');
-    } catch (e) {
-      ticket.cancel();
-      throw e;
-    }
-    const probs = await ticket.submit(image);
-    const order = Array.from({ length: NUM_CLASSES }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
-    const top = order.slice(0, query.top_k).map((c) => ({ class_id: c, prediction: classById(c).char, confidence: probs[c]! }));
-    const body: z.infer<typeof PredictResponse> = {
-      prediction: top[0]!.prediction,
-      class_id: top[0]!.class_id,
-      confidence: top[0]!.confidence,
-      top_k: top,
-      model_version: model.info.version,
-      time_ms: Number((performance.now() - started).toFixed(2)),
-      prediction_id: top[0]!.class_id,
-      character: top[0]!.prediction,
-    };
-    if (query.include_image) {
-      const png = await sharp(Buffer.from(image), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } }).png().toBuffer();
-      body.model_input_png = `data:image/png;base64,${png.toString('base64')}`;
-    }
+    // The request runs on the model served when it started, even if a new one is swapped in meanwhile.
+    const body = await s.models.use(async ({ classifier, extra: batcher }) => {
+      const ticket = batcher.announce();
+      let image: Uint8Array;
+      try {
+        image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
+        if (isBlank(image)) throw new ApiError(400, BLANK_IMAGE_MESSAGE);
+      } catch (e) {
+        ticket.cancel();
+        throw e;
+      }
+      const probs = await ticket.submit(image);
+      const top = topK(probs, query.top_k);
+      const answer: z.infer<typeof PredictResponse> = {
+        prediction: top[0]!.prediction,
+        class_id: top[0]!.class_id,
+        confidence: top[0]!.confidence,
+        top_k: top,
+        model_version: classifier.info.version,
+        time_ms: Number((performance.now() - started).toFixed(2)),
+        prediction_id: top[0]!.class_id,
+        character: top[0]!.prediction,
+      };
+      if (query.include_image) {
+        const png = await sharp(Buffer.from(image), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } }).png().toBuffer();
+        answer.model_input_png = `data:image/png;base64,${png.toString('base64')}`;
+      }
+      return answer;
+    });
     ctx.body = body;
   });
 }

@@ -48,7 +48,8 @@ export function statusRoutes(router: Router, s: Services): void {
   });
 
   router.get('/health', async (ctx) => {
-    const { classifier, reason: modelReason } = s.modelStatus();
+    const { served, reason: modelReason } = s.models.status();
+    const classifier = served?.classifier ?? null;
     const { store, reason: storeReason } = s.storeStatus();
     let queue: { pending: number; processing: number } | null = null;
     let reason = modelReason ?? storeReason;
@@ -74,6 +75,7 @@ export function statusRoutes(router: Router, s: Services): void {
             training_data: classifier.info.training_data,
             evaluation: classifier.info.evaluation,
             model_card: '/model',
+            loaded_at: served!.loadedAt.toISOString(),
           }
         : null,
       queue,
@@ -83,10 +85,11 @@ export function statusRoutes(router: Router, s: Services): void {
   });
 
   router.get('/model', async (ctx) => {
-    const card = path.join(s.model().dir, 'MODEL_CARD.md');
-    if (!existsSync(card)) throw new ApiError(404, `the served model ${s.model().info.version} has no MODEL_CARD.md`);
+    const { dir, info } = await s.models.use(({ classifier }) => classifier);
+    const card = path.join(dir, 'MODEL_CARD.md');
+    if (!existsSync(card)) throw new ApiError(404, `the served model ${info.version} has no MODEL_CARD.md`);
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = modelCardPage(s.model().info.version, readFileSync(card, 'utf8'));
+    ctx.body = modelCardPage(info.version, readFileSync(card, 'utf8'));
   });
 
   router.get('/metrics', async (ctx) => {

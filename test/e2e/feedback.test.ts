@@ -1,0 +1,136 @@
+/**
+ * Corrections over HTTP, on each task store: POST /feedback stores the
+ * preprocessed image, the right class and the model's own answer (of the
+ * served model, or of the batch result it corrects); bad input gets the
+ * usual JSON errors; `k49 feedback` exports them as a K49 training split
+ * (the same image once, latest label) that trains with the smoke config.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { classById } from '../../pipeline/classes';
+import { loadSplit, PIXELS } from '../../pipeline/dataset';
+import { decodeToK49 } from '../../pipeline/preprocess';
+import { DEFAULT_TRAIN, mergeConfig, train } from '../../pipeline/train';
+import { BatchAccepted, FeedbackAccepted, FeedbackStatsResponse, PredictResponse } from '../../serve/schemas';
+import { realSamplePng } from '../helpers/images';
+import { ROOT, tempDir } from '../helpers/paths';
+import { freePort, TestService, upload } from '../helpers/service';
+import { STORE_BACKENDS } from '../helpers/stores';
+import { pollTask } from '../helpers/tasks';
+
+/** POST /feedback with the image and form fields. */
+async function correct(base: string, png: Buffer, fields: Record<string, string>, name = 'x.png'): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([png], { type: 'image/png' }), name);
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  return fetch(`${base}/feedback`, { method: 'POST', body: form });
+}
+const detail = async (r: Response) => ((await r.json()) as { detail: string }).detail;
+
+for (const backend of STORE_BACKENDS) {
+  describe(`corrections (POST /feedback, export): ${backend.name} task store`, function () {
+    this.timeout(180000);
+    let svc: TestService;
+    let queueUrl: string;
+
+    before(async () => {
+      queueUrl = await backend.queueUrl();
+      svc = new TestService(await freePort(), { QUEUE_URL: queueUrl });
+      await svc.startApi();
+      svc.startWorker();
+    });
+    after(() => svc.stopAll());
+
+    it("stores a correction by class_id or by label with the served model's own answer", async () => {
+      const png = await realSamplePng(3);
+      const predicted = PredictResponse.parse(await (await upload(`${svc.url}/predict`, 'file', [{ name: 'a.png', bytes: png }])).json());
+      let r = await correct(svc.url, png, { class_id: '12' });
+      assert.equal(r.status, 201, await r.clone().text());
+      const a = FeedbackAccepted.parse(await r.json());
+      assert.deepEqual([a.class_id, a.label], [12, 'す']);
+      assert.deepEqual(a.model_answer, { class_id: predicted.class_id, prediction: predicted.prediction, confidence: a.model_answer.confidence, model_version: predicted.model_version });
+      assert.ok(Math.abs(a.model_answer.confidence - predicted.confidence) < 1e-6);
+      r = await correct(svc.url, await realSamplePng(4), { label: 'ゆ' });
+      assert.equal(r.status, 201);
+      assert.equal(FeedbackAccepted.parse(await r.json()).class_id, 36);
+    });
+
+    it('rejects invalid labels, files and fields with JSON errors', async () => {
+      const png = await realSamplePng(5);
+      const cases: [Record<string, string>, number, RegExp][] = [
+        [{}, 400, /class_id.*label/],
+        [{ class_id: '49' }, 400, /class_id/],
+        [{ class_id: '-1' }, 400, /class_id/],
+        [{ class_id: 'x' }, 400, /class_id/],
+        [{ label: 'A' }, 400, /invalid label 'A'/],
+        [{ label: 'すす' }, 400, /invalid label/],
+        [{ class_id: '0', label: 'す' }, 400, /disagree/],
+        [{ class_id: '12', colour: 'red' }, 400, /invalid form field/],
+        [{ class_id: '12', task_id: 'not-a-uuid', filename: 'a.png' }, 400, /task_id/],
+        [{ class_id: '12', task_id: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d' }, 400, /filename/],
+        [{ class_id: '12', task_id: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', filename: 'a.png' }, 404, /no task/],
+      ];
+      for (const [fields, status, message] of cases) {
+        const r = await correct(svc.url, png, fields);
+        assert.equal(r.status, status, JSON.stringify(fields));
+        assert.match(await detail(r), message, JSON.stringify(fields));
+      }
+      let r = await correct(svc.url, Buffer.from('not an image'), { class_id: '3' });
+      assert.equal(r.status, 415);
+      r = await fetch(`${svc.url}/feedback`, { method: 'POST', body: (() => { const f = new FormData(); f.append('class_id', '3'); return f; })() });
+      assert.equal(r.status, 400);
+      assert.match(await detail(r), /field 'file' is missing/);
+      const blank = await (await import('sharp')).default({ create: { width: 40, height: 40, channels: 3, background: '#fff' } }).png().toBuffer();
+      r = await correct(svc.url, blank, { class_id: '3' });
+      assert.equal(r.status, 400);
+      assert.match(await detail(r), /blank/);
+    });
+
+    it('a correction of a batch result records that result as the model answer', async () => {
+      const files = [0, 1, 2].map((i) => ({ name: `page-${i}.png`, index: 10 + i }));
+      const res = await upload(`${svc.url}/batch_predict`, 'files', await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await realSamplePng(f.index) }))));
+      const { task_id } = BatchAccepted.parse(await res.json());
+      const task = await pollTask(svc.url, task_id);
+      const result = task.results[1]!;
+      assert.ok('class_id' in result && result.model_version, JSON.stringify(result));
+      const r = await correct(svc.url, await realSamplePng(11), { label: 'を', task_id, filename: 'page-1.png' });
+      assert.equal(r.status, 201, await r.clone().text());
+      const a = FeedbackAccepted.parse(await r.json());
+      assert.deepEqual(a.model_answer, { class_id: result.class_id, prediction: result.prediction, confidence: result.confidence, model_version: result.model_version });
+      const missing = await correct(svc.url, await realSamplePng(11), { label: 'を', task_id, filename: 'nope.png' });
+      assert.equal(missing.status, 404);
+    });
+
+    it('GET /feedback/stats counts per class and the error rate; make feedback exports a training split that trains', async () => {
+      // The same image corrected twice: one training example, with the latest label.
+      const png = await realSamplePng(20);
+      assert.equal((await correct(svc.url, png, { label: 'あ' })).status, 201);
+      assert.equal((await correct(svc.url, png, { label: 'い' })).status, 201);
+      const stats = FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
+      assert.equal(stats.corrections, 5);
+      assert.equal(stats.images, 4);
+      assert.deepEqual(stats.per_class.map((c) => [c.char, c.images]), [['い', 1], ['す', 1], ['ゆ', 1], ['を', 1]]);
+      assert.ok(stats.model_error_rate !== null && stats.model_error_rate >= 0 && stats.model_error_rate <= 1);
+
+      const out = tempDir('k49-feedback-');
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--out', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, QUEUE_URL: queueUrl } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /4 corrected images \(5 corrections\)/);
+      const split = await loadSplit(out, 'train');
+      assert.equal(split.count, 4);
+      assert.deepEqual([...split.labels].map((l) => classById(l).char), ['す', 'ゆ', 'を', 'い']);
+      // What was stored is the service's preprocessing of the upload.
+      const expected = await decodeToK49(png, { maxPixels: 40_000_000 });
+      assert.deepEqual([...split.images.subarray(3 * PIXELS, 4 * PIXELS)], [...expected]);
+      const csv = readFileSync(path.join(out, 'corrections.csv'), 'utf8').trim().split('\n');
+      assert.equal(csv.length, 5);
+      assert.match(csv[4]!, /,い,.*,2$/, 'the twice-corrected image, its latest label, corrected 2 times');
+      assert.match(csv[3]!, /page-1\.png/);
+
+      const trained = await train({ data: out, out: tempDir('k49-feedback-model-'), config: mergeConfig(DEFAULT_TRAIN, JSON.parse(readFileSync(path.join(ROOT, 'configs', 'smoke.json'), 'utf8'))), progress: false, log: () => {} });
+      assert.ok(existsSync(path.join(trained.artifactDir, 'model', 'model.json')));
+    });
+  });
+}
