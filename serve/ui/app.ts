@@ -4,6 +4,7 @@
  * prediction, the top-5 candidates and the 28x28 image the model saw; or send
  * a batch and follow it to a results table with CSV/JSON download.
  */
+import { K49_CLASSES } from '../../pipeline/classes';
 import { DATA_NAMES, format, TEXT, type Lang } from './i18n';
 
 interface Candidate { class_id: number; prediction: string; confidence: number }
@@ -40,7 +41,9 @@ function applyLanguage(): void {
   $('lang-toggle').textContent = TEXT[lang].switchTo!;
   renderModelLine();
   if (shownPrediction) showPrediction(shownPrediction);
+  renderThanks();
   renderBatchLines();
+  if (batchResults.length) renderBatchTable(batchResults);
 }
 $('lang-toggle').addEventListener('click', () => {
   lang = lang === 'en' ? 'ja' : 'en';
@@ -110,6 +113,8 @@ function showError(message: string | null): void {
 /** A new action or a failure takes the previous answer off the screen. */
 function clearResult(): void {
   shownPrediction = null;
+  thanksFor = null;
+  renderThanks();
   $('result-body').hidden = true;
   $('result-empty').hidden = false;
 }
@@ -139,6 +144,8 @@ function showPrediction(p: PredictResponse): void {
   );
 }
 
+/** The image behind the answer on screen, so that "Wrong?" can send it with the correction. */
+let answeredInput: { image: Blob; name: string } | null = null;
 let latestRequest = 0;
 async function recognise(image: Blob, name: string): Promise<void> {
   const id = ++latestRequest;
@@ -151,7 +158,12 @@ async function recognise(image: Blob, name: string): Promise<void> {
     if (!res.ok) {
       clearResult();
       showError((body as { detail: string }).detail);
-    } else showPrediction(body as PredictResponse);
+    } else {
+      answeredInput = { image, name };
+      thanksFor = null;
+      renderThanks();
+      showPrediction(body as PredictResponse);
+    }
   } catch (e) {
     if (id === latestRequest) {
       clearResult();
@@ -159,6 +171,70 @@ async function recognise(image: Blob, name: string): Promise<void> {
     }
   }
 }
+
+// ---------------------------------------------------------------- corrections: a 49-character picker, POST /feedback
+interface CorrectionTarget {
+  image: Blob;
+  name: string;
+  /** When correcting a batch result. */
+  taskId?: string;
+  done: (char: string) => void;
+}
+let correcting: CorrectionTarget | null = null;
+let thanksFor: string | null = null;
+function renderThanks(): void {
+  const el = $('thanks');
+  el.hidden = thanksFor === null;
+  el.textContent = thanksFor === null ? '' : t('thanks', { char: thanksFor });
+}
+const dialog = $<HTMLDialogElement>('picker-dialog');
+$('picker').replaceChildren(
+  ...K49_CLASSES.map((c) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.lang = 'ja';
+    b.textContent = c.char;
+    b.title = c.romaji;
+    b.dataset.classId = String(c.index);
+    b.addEventListener('click', () => void sendCorrection(c.index, c.char));
+    return b;
+  }),
+);
+function openPicker(target: CorrectionTarget): void {
+  correcting = target;
+  $('picker-for').textContent = t('pickFor', { what: target.name });
+  dialog.showModal();
+}
+$('picker-cancel').addEventListener('click', () => dialog.close());
+async function sendCorrection(classId: number, char: string): Promise<void> {
+  const target = correcting;
+  if (!target) return;
+  const form = new FormData();
+  form.append('file', target.image, target.name);
+  form.append('class_id', String(classId));
+  if (target.taskId) {
+    form.append('task_id', target.taskId);
+    form.append('filename', target.name);
+  }
+  dialog.close();
+  try {
+    const res = await fetch('/feedback', { method: 'POST', body: form });
+    if (!res.ok) throw new Error(((await res.json()) as { detail: string }).detail);
+    target.done(char);
+  } catch (e) {
+    showError(t('feedbackFailed', { reason: (e as Error).message }));
+  }
+}
+$('wrong').addEventListener('click', () => {
+  if (!answeredInput) return;
+  openPicker({
+    ...answeredInput,
+    done: (char) => {
+      thanksFor = char;
+      renderThanks();
+    },
+  });
+});
 
 // ---------------------------------------------------------------- drawing (pointer events: mouse, touch, pen)
 type Stroke = { width: number; points: [number, number][] };
@@ -274,6 +350,9 @@ document.addEventListener('paste', (e) => {
 // ---------------------------------------------------------------- batch
 let batchFiles: File[] = [];
 let batchResults: TaskResult[] = [];
+let batchTaskId: string | null = null;
+/** Rows corrected by the user, by index: the character they gave. */
+const batchCorrections = new Map<number, string>();
 const isImage = (f: File) => f.type.startsWith('image/') || /\.(png|jpe?g|webp|gif|tiff?|bmp)$/i.test(f.name);
 function chooseBatch(list: FileList | null): void {
   const all = Array.from(list ?? []);
@@ -281,6 +360,11 @@ function chooseBatch(list: FileList | null): void {
   batchSelected = { n: batchFiles.length, skipped: all.filter((f) => !isImage(f)).map((f) => f.webkitRelativePath || f.name) };
   batchStatus = null;
   renderBatchLines();
+  // A new selection: the previous results (and their thumbnails) no longer apply.
+  batchResults = [];
+  batchTaskId = null;
+  $<HTMLTableElement>('batch-table').hidden = true;
+  $('batch-downloads').hidden = true;
   $<HTMLButtonElement>('batch-send').disabled = batchFiles.length === 0;
 }
 function renderBatchLines(): void {
@@ -306,7 +390,7 @@ function renderBatchTable(results: TaskResult[]): void {
     const img = document.createElement('img');
     img.alt = r.filename;
     if (batchFiles[i]) img.src = URL.createObjectURL(batchFiles[i]!);
-    const cells = [document.createElement('td'), document.createElement('td'), document.createElement('td'), document.createElement('td')];
+    const cells = Array.from({ length: 5 }, () => document.createElement('td'));
     cells[0]!.append(img);
     cells[1]!.textContent = r.filename;
     if ('error' in r) {
@@ -318,6 +402,28 @@ function renderBatchTable(results: TaskResult[]): void {
       cells[2]!.className = 'pred';
       cells[2]!.lang = 'ja';
       cells[3]!.textContent = `${(r.confidence * 100).toFixed(1)}%`;
+      const fixed = batchCorrections.get(i);
+      if (fixed) cells[4]!.textContent = t('corrected', { char: fixed });
+      else if (batchFiles[i] && batchTaskId) {
+        const fix = document.createElement('button');
+        fix.type = 'button';
+        fix.className = 'fix';
+        fix.textContent = '✎';
+        fix.setAttribute('aria-label', t('correctRow', { file: r.filename }));
+        const taskId = batchTaskId;
+        fix.addEventListener('click', () =>
+          openPicker({
+            image: batchFiles[i]!,
+            name: r.filename,
+            taskId,
+            done: (char) => {
+              batchCorrections.set(i, char);
+              renderBatchTable(batchResults);
+            },
+          }),
+        );
+        cells[4]!.append(fix);
+      }
     }
     tr.append(...cells);
     return tr;
@@ -361,6 +467,8 @@ $('batch-send').addEventListener('click', async () => {
       bar.value = task.progress.done;
       setBatchStatus('progress', { done: task.progress.done, total: task.progress.total });
       if (task.status === 'completed') {
+        batchTaskId = task.task_id;
+        batchCorrections.clear();
         batchResults = task.results;
         renderBatchTable(task.results);
         setBatchStatus('completed', { n: task.results.length });

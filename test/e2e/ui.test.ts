@@ -96,6 +96,17 @@ describe('web UI in a browser', function () {
     assert.equal(await page.textContent('#answer-char'), api.prediction);
   });
 
+  it('"Wrong?" opens a 49-character picker; a pick stores the correction and thanks the user', async () => {
+    await page.click('#wrong');
+    assert.equal(await page.isVisible('#picker-dialog'), true);
+    assert.equal(await page.locator('#picker button').count(), 49);
+    await page.click('#picker button[data-class-id="12"]');
+    await page.waitForFunction(() => !document.getElementById('thanks')!.hidden);
+    assert.match((await page.textContent('#thanks')) ?? '', /saved as す/);
+    const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { per_class: { char: string; images: number }[] };
+    assert.deepEqual(stats.per_class, [{ class_id: 12, char: 'す', images: 1 }]);
+  });
+
   it('a batch of 20 files ends in a complete results table with downloads', async () => {
     const dir = tempDir('k49-ui-batch-');
     const files: string[] = [];
@@ -116,6 +127,13 @@ describe('web UI in a browser', function () {
     });
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
     assert.equal(csv.suggestedFilename(), 'k49-results.csv');
+    // A row can be corrected: the correction is tied to the batch result.
+    await page.click('#batch-table tbody tr:nth-child(3) .fix');
+    await page.click('#picker button[data-class-id="46"]');
+    await page.waitForFunction(() => document.querySelector('#batch-table tbody tr:nth-child(3) td:nth-child(5)')?.textContent === 'corrected: を');
+    const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { corrections: number; per_class: { char: string }[] };
+    assert.equal(stats.corrections, 2);
+    assert.ok(stats.per_class.some((c) => c.char === 'を'));
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-batch.png'), fullPage: true });
   });
 
