@@ -129,7 +129,9 @@ export class RedisTaskStore implements TaskStore {
       return await fn();
     } catch (e) {
       if (e instanceof StoreUnavailableError) throw e;
-      const reason = this.redis.status === 'ready' ? (e as Error).message : `no connection (${this.redis.status})`;
+      // Just after Redis goes away ioredis may still say 'ready' while its socket is closed: that is no connection too.
+      const lost = this.redis.status !== 'ready' || /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE/.test((e as Error).message);
+      const reason = lost ? `no connection (${this.redis.status === 'ready' ? 'closed' : this.redis.status})` : (e as Error).message;
       throw new StoreUnavailableError(`task store unavailable (Redis at ${this.where()}): ${reason}`);
     }
   }

@@ -83,6 +83,7 @@ describe('hot reload of the served model', function () {
     }
     assert.ok(answers.filter((x) => x.ended < switched).every((x) => x.version === a.version), 'answered before the switch: the old model');
     assert.ok(answers.filter((x) => x.started > seen).every((x) => x.version === b.version), 'started after /health showed it: the new model');
+    await waitFor('the old model to be freed once its requests were done', async () => svc.api!.logs().some((l) => l.msg === 'previous model freed' && l.model === a.version), 10000, 100);
   });
 
   it('a worker in the middle of a batch finishes it, with one model version recorded per image', async () => {
