@@ -3,8 +3,12 @@
 #   serve      the API and the worker (same image; the command picks which), CPU TensorFlow
 #   train-gpu  `make train evaluate` on a CUDA machine with @tensorflow/tfjs-node-gpu
 # The build machine needs internet: tfjs-node's ordinary install downloads libtensorflow
-# (scripts/setup-tensorflow.sh keeps that path and only falls back offline).
+# (scripts/setup-tensorflow.sh keeps that path and only falls back offline). CI builds
+# the same file offline with podman (scripts/image.sh): NODE_IMAGE is then a Debian
+# root file system made by debootstrap with Node.js 20 copied in, and the set-up cache
+# (~/.cache/k49, the TensorFlow build) is mounted while it builds.
 
+# The base of every stage but train-gpu: any Debian bookworm with Node.js 20 and npm.
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 
 # ---- deps: npm dependencies with native addons built --------------------------------
@@ -17,7 +21,7 @@ COPY package.json package-lock.json ./
 COPY scripts/setup-tensorflow.sh scripts/setup-tensorflow.sh
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3 esbuild \
- && bash scripts/setup-tensorflow.sh \
+ && K49_TF_COPY=1 bash scripts/setup-tensorflow.sh \
  && npm prune --omit=dev --ignore-scripts \
  && npm cache clean --force
 

@@ -38,8 +38,9 @@ link_from_cache() {
   mkdir -p "$PKG/deps/lib" "$PKG/$NAPI_DIR"
   # The binding finds libtensorflow through its rpath ($ORIGIN/../../deps/lib),
   # so symlinks to the cached libraries (800 MB) are enough; no copy.
+  # K49_TF_COPY=1 copies them instead: an image build whose cache is only mounted while it builds.
   for f in libtensorflow_cc.so.2 libtensorflow_framework.so.2; do
-    ln -sfn "$CACHE/deps/lib/$f" "$PKG/deps/lib/$f"
+    if [ "${K49_TF_COPY:-0}" = 1 ]; then cp "$CACHE/deps/lib/$f" "$PKG/deps/lib/$f"; else ln -sfn "$CACHE/deps/lib/$f" "$PKG/deps/lib/$f"; fi
   done
   ln -sfn libtensorflow_cc.so.2 "$PKG/deps/lib/libtensorflow.so.2"
   ln -sfn libtensorflow_cc.so.2 "$PKG/deps/lib/libtensorflow.so"
