@@ -17,6 +17,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-pip make g++ unzip ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# Where a set-up cache (the TensorFlow build) is mounted during the build, if one is (CI: scripts/image.sh).
+ARG K49_CACHE
 COPY package.json package-lock.json ./
 COPY scripts/setup-tensorflow.sh scripts/setup-tensorflow.sh
 RUN npm ci --ignore-scripts --no-audit --no-fund \

@@ -77,6 +77,6 @@ podman build --quiet --network host -t "$BASE" "$CTX" >/dev/null
 log "podman build --target serve ($DOCKERFILE on $BASE)"
 podman build --format docker --network host --target serve \
   --build-arg NODE_IMAGE="$BASE" \
-  --volume "$CACHE_ROOT:/root/.cache/k49:ro" \
+  --build-arg K49_CACHE=/k49-cache --volume "$CACHE_ROOT:/k49-cache:ro" \
   -f "$DOCKERFILE" -t "$TAG" . >&2
 echo "$TAG"
