@@ -13,7 +13,8 @@ import { hasSplit, loadSplit, PIXELS, splitFiles } from './dataset';
 import { md5File } from './download';
 import { K49Classifier } from './inference';
 import { writeModelCard } from './model-card';
-import { balancedAccuracyInterval, classificationReport, computeMetrics, mostConfused } from './metrics';
+import { classesWithRealImages, type SourceRecord } from './sources';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, groupFigures, mostConfused, type GroupFigure } from './metrics';
 import { plotlyPage } from './report/plotly';
 import { confusionPng, galleryPng } from './report/images';
 
@@ -34,7 +35,7 @@ export interface PredictionRecord {
 function defaultTestDir(modelDir: string): string {
   const candidates = [path.join(PROJECT_ROOT, 'data', 'k49')];
   try {
-    candidates.push(fromProject(readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir));
+    candidates.push(...readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir.split(',').map(fromProject));
   } catch {
     /* no training record: only data/k49 */
   }
@@ -61,6 +62,9 @@ export async function evaluate(opts: EvaluateOptions) {
   const seconds = (Date.now() - started) / 1000;
   const metrics = computeMetrics(test.labels, predicted);
   const interval = balancedAccuracyInterval(metrics);
+  // Per group, when the model records its training sources (which classes had real images).
+  const { sources } = readJson<{ data: { sources?: SourceRecord[] } }>(path.join(modelDir, 'train.json')).data;
+  const groups = sources ? groupFigures(metrics, classesWithRealImages(sources)) : null;
   const f = splitFiles('test');
   const dataInfo = {
     dir: projectRelative(dataDir),
@@ -75,6 +79,7 @@ export async function evaluate(opts: EvaluateOptions) {
     accuracy: metrics.accuracy,
     balanced_accuracy: metrics.balanced_accuracy,
     balanced_accuracy_ci95: interval,
+    ...(groups ? { groups } : {}),
     classes_present: metrics.classes_present,
     macro_f1: metrics.macro_f1,
     count: metrics.count,
@@ -145,6 +150,11 @@ export async function evaluate(opts: EvaluateOptions) {
   log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
   log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);
   log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
+  if (groups) {
+    const line = (g: GroupFigure) => (g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes`);
+    log(`mean recall, classes with real training images     ${line(groups.real_training_images)}`);
+    log(`mean recall, classes without real training images  ${line(groups.no_real_training_images)}`);
+  }
   log(`reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
   return { metrics, outDir, modelDir };
 }

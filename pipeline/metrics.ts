@@ -124,3 +124,23 @@ export function mostConfused(m: Metrics, top = 20) {
   );
   return pairs.sort((a, b) => b.count - a.count).slice(0, top);
 }
+
+export interface GroupFigure {
+  /** Class ids of the group that are present in the evaluated set. */
+  classes: number[];
+  /** Mean recall over them (null when none is present). */
+  mean_recall: number | null;
+}
+
+/**
+ * Mean recall over the classes that had real training images and over the
+ * others: on a sample where a few classes hold most images and many hold
+ * 1-6, the balanced accuracy alone hides which group a model is good at.
+ */
+export function groupFigures(m: Metrics, withReal: Set<number>): { real_training_images: GroupFigure; no_real_training_images: GroupFigure } {
+  const group = (inGroup: boolean): GroupFigure => {
+    const present = m.per_class.filter((c) => c.support > 0 && withReal.has(c.class_id) === inGroup);
+    return { classes: present.map((c) => c.class_id), mean_recall: present.length ? present.reduce((a, c) => a + c.recall, 0) / present.length : null };
+  };
+  return { real_training_images: group(true), no_real_training_images: group(false) };
+}

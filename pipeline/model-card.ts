@@ -6,7 +6,9 @@
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from './artifacts';
-import { BOOTSTRAP_RESAMPLES } from './metrics';
+import { K49_CLASSES } from './classes';
+import { BOOTSTRAP_RESAMPLES, type GroupFigure } from './metrics';
+import { classesWithRealImages, type SourceRecord } from './sources';
 import type { TrainConfig } from './train';
 
 interface EvalRecord {
@@ -17,6 +19,8 @@ interface EvalRecord {
   balanced_accuracy_ci95?: [number, number];
   classes_present: number;
   macro_f1: number;
+  /** Present when the model records its training sources. */
+  groups?: { real_training_images: GroupFigure; no_real_training_images: GroupFigure };
 }
 
 function findEvaluations(dir: string): { where: string; m: EvalRecord }[] {
@@ -29,10 +33,31 @@ function findEvaluations(dir: string): { where: string; m: EvalRecord }[] {
   return found;
 }
 
+/** Each training source, and per class whether real (not synthetic) images were among its training data. */
+function sourceLines(sources: SourceRecord[] | undefined): string[] {
+  if (!sources) return ['- Training sources: not recorded (trained before several sources could be mixed); real images per class unknown.'];
+  const real = classesWithRealImages(sources);
+  const chars = (inReal: boolean) => K49_CLASSES.filter((c) => real.has(c.index) === inReal).map((c) => c.char).join(' ');
+  return [
+    ...sources.map((s) => `- Source \`${s.dir}\`: ${s.kind}, ${s.images.toLocaleString('en')} images, sampling weight ${s.weight}.`),
+    `- Classes with real training images (${real.size}): ${chars(true) || 'none'}.`,
+    `- Classes trained on synthetic images only (${K49_CLASSES.length - real.size}): ${chars(false) || 'none'}.`,
+  ];
+}
+
+/** Per-group figures of the evaluations that have them. */
+function groupLines(evals: { m: EvalRecord }[]): string[] {
+  const fig = (g: GroupFigure) => (g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes)`);
+  return evals
+    .filter(({ m }) => m.groups)
+    .map(({ m }) => `- On \`${m.data.name}\`: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
+    .flatMap((l, i) => (i === 0 ? ['', l] : [l]));
+}
+
 export async function writeModelCard(dir: string): Promise<void> {
   const train = readJson<{
     version: string;
-    data: { dir: string; name: string; images: number; classes_present: number; md5: Record<string, string> };
+    data: { dir: string; name: string; images: number; classes_present: number; md5: Record<string, string>; sources?: SourceRecord[] };
     split: { train: number; validation: number };
     backend: string;
     git_commit: string | null;
@@ -58,6 +83,7 @@ export async function writeModelCard(dir: string): Promise<void> {
     `- Trained on \`${train.data.name}\` (${train.data.images.toLocaleString('en')} images, ${train.data.classes_present} classes; ` +
       `${train.split.train.toLocaleString('en')} train / ${train.split.validation.toLocaleString('en')} validation, stratified).`,
     `- Data fingerprints (md5): ${Object.entries(train.data.md5).map(([f, h]) => `\`${f}\` ${h}`).join(', ')}.`,
+    ...sourceLines(train.data.sources),
     '',
     '## Architecture',
     `- ${arch}`,
@@ -80,6 +106,7 @@ export async function writeModelCard(dir: string): Promise<void> {
           e.balanced_accuracy_ci95 ? e.balanced_accuracy_ci95.map((v) => v.toFixed(3)).join(' - ') : 'not recorded'
         } | ${e.macro_f1.toFixed(4)} | \`${where}/\` |`,
     ),
+    ...groupLines(evals),
     '',
     'Balanced accuracy is the mean per-class recall over the classes present in the evaluated set, as in the K49 literature. ' +
       `The 95 % interval is a class-stratified bootstrap (${BOOTSTRAP_RESAMPLES.toLocaleString('en')} resamples of each class's images): on a set where many classes hold only a few images, it shows how much of a difference between two models is luck.`,

@@ -11,17 +11,17 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from './backend';
-import { ARTIFACTS_DIR, CANDIDATE, gitCommit, MODEL_SUBDIR, newVersion, pointLink, projectRelative, readJson, writeArtifactBasics, writeJson } from './artifacts';
+import { ARTIFACTS_DIR, CANDIDATE, gitCommit, MODEL_SUBDIR, newVersion, pointLink, readJson, writeArtifactBasics, writeJson } from './artifacts';
 import { augmentBatch, type AugmentConfig } from './augment-batch';
 import { NUM_CLASSES } from './classes';
-import { classCounts, hasSplit, loadSplit, PIXELS, splitFiles, type LabelledImages } from './dataset';
-import { md5File } from './download';
+import { classCounts, PIXELS, type LabelledImages } from './dataset';
 import { WeightAverage } from './ema';
 import { computeMetrics } from './metrics';
 import { buildModel, type ModelConfig } from './model';
 import { writeNpz, readNpz } from './npz';
 import { toModelInput } from './preprocess';
 import { Random } from './random';
+import { loadSources, parseSources } from './sources';
 
 export interface TrainConfig {
   seed: number;
@@ -140,14 +140,19 @@ export function stratifiedSplit(labels: Uint8Array, fraction: number, rng: Rando
   return { train, val };
 }
 
-/** An epoch's worth of indices, drawn with class-balanced weights. */
-function sampleEpoch(train: number[], labels: Uint8Array, exponent: number, rng: Random): number[] {
-  if (exponent === 0) return rng.shuffle([...train]);
+/**
+ * An epoch's worth of indices, drawn with class-balanced weights over all
+ * sources together (n_class^-exponent), each image's also multiplied by its
+ * source's weight.
+ */
+export function sampleEpoch(train: number[], labels: Uint8Array, exponent: number, rng: Random, sourceWeight: (i: number) => number = () => 1): number[] {
+  const uniform = train.every((i) => sourceWeight(i) === sourceWeight(train[0]!));
+  if (exponent === 0 && uniform) return rng.shuffle([...train]);
   const counts = classCounts(Uint8Array.from(train, (i) => labels[i]!));
   const cumulative = new Float64Array(train.length);
   let total = 0;
   train.forEach((i, k) => {
-    total += Math.pow(counts[labels[i]!]!, -exponent);
+    total += sourceWeight(i) * Math.pow(counts[labels[i]!]!, -exponent);
     cumulative[k] = total;
   });
   return train.map(() => {
@@ -216,12 +221,6 @@ async function saveCheckpoint(dir: string, model: TF.LayersModel, optimizer: TF.
   await fs.rename(tmp, dir);
 }
 
-async function dataFingerprints(dir: string): Promise<Record<string, string>> {
-  const files = [splitFiles('train').images, splitFiles('train').labels];
-  const out: Record<string, string> = {};
-  for (const f of files) out[f] = await md5File(path.join(dir, f));
-  return out;
-}
 
 export interface TrainResult {
   artifactDir: string;
@@ -234,9 +233,8 @@ export interface TrainResult {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const { tf, name: backend } = loadTf();
-  if (!hasSplit(opts.data, 'train')) {
-    throw new Error(`${opts.data} has no ${splitFiles('train').images} and ${splitFiles('train').labels}; run \`make data\` or \`make synth\`, or pass DATA=<dir>.`);
-  }
+  // DATA may name several sources (`a,b:2`); their training splits are joined.
+  const all = await loadSources(parseSources(opts.data));
   let cfg = opts.config ?? DEFAULT_TRAIN;
   const outDir = path.resolve(opts.out ?? path.join(ARTIFACTS_DIR, newVersion(cfg.model.architecture)));
   const ckptDir = path.join(outDir, 'checkpoints');
@@ -253,19 +251,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await writeArtifactBasics(outDir);
   await writeJson(path.join(outDir, 'config.json'), cfg);
 
-  const all = await loadSplit(opts.data, 'train');
   if (cfg.maxTrainImages > 0 && all.count > cfg.maxTrainImages) {
     const keep = new Random(`${cfg.seed}:subset`).shuffle(Array.from({ length: all.count }, (_, i) => i)).slice(0, cfg.maxTrainImages).sort((a, b) => a - b);
-    const g = { images: new Uint8Array(keep.length * PIXELS), labels: new Uint8Array(keep.length), count: keep.length };
+    const g = { images: new Uint8Array(keep.length * PIXELS), labels: new Uint8Array(keep.length), source: new Uint8Array(keep.length), count: keep.length };
     keep.forEach((i, k) => {
       g.images.set(all.images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);
       g.labels[k] = all.labels[i]!;
+      g.source[k] = all.source[i]!;
     });
     Object.assign(all, g);
   }
   const split = stratifiedSplit(all.labels, cfg.validationFraction, new Random(`${cfg.seed}:split`));
   const classesPresent = classCounts(all.labels).filter((c) => c > 0).length;
-  log(`data ${opts.data}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
+  log(`data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
   const valImages = new Uint8Array(split.val.length * PIXELS);
   split.val.forEach((i, k) => valImages.set(all.images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS));
   const valLabels = Uint8Array.from(split.val, (i) => all.labels[i]!);
@@ -297,7 +295,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let patienceLeft = cfg.earlyStoppingPatience - (state.epoch - state.bestEpoch);
   for (let e = state.epoch + 1; e <= cfg.epochs; e++) {
     const rng = new Random(`${cfg.seed}:epoch:${e}`);
-    const order = sampleEpoch(split.train, all.labels, cfg.balanceExponent, rng);
+    const order = sampleEpoch(split.train, all.labels, cfg.balanceExponent, rng, (i) => all.sources[all.source[i]!]!.weight);
     const bar = opts.progress === false ? null : new SingleBar({
       format: `epoch ${e}/${cfg.epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
       noTTYOutput: true,
@@ -375,7 +373,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const imagesPerSecond = state.history.reduce((a, r) => a + r.images_per_second, 0) / Math.max(1, state.history.length);
   await writeJson(path.join(outDir, 'train.json'), {
     version: path.basename(outDir),
-    data: { dir: projectRelative(opts.data), name: path.basename(path.resolve(opts.data)), images: all.count, classes_present: classesPresent, md5: await dataFingerprints(opts.data) },
+    data: {
+      dir: all.sources.map((s) => s.dir).join(','),
+      name: all.sources.map((s) => s.name).join('+'),
+      images: all.count,
+      classes_present: classesPresent,
+      md5: all.sources.length === 1 ? all.sources[0]!.md5 : Object.fromEntries(all.sources.flatMap((s) => Object.entries(s.md5).map(([f, m]) => [`${s.name}/${f}`, m]))),
+      sources: all.sources,
+    },
     split: { train: split.train.length, validation: split.val.length },
     backend,
     git_commit: gitCommit(),
