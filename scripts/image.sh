@@ -20,16 +20,9 @@ CACHE_ROOT="${K49_CACHE:-$HOME/.cache/k49}"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/deploy/podman/containers.conf}"
 log() { echo "[image] $*" >&2; }
 
-missing=()
-for p in podman runc debootstrap; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/debian-packages.sh
+. "$ROOT/scripts/debian-packages.sh"
+ensure_debian_packages podman runc debootstrap
 
 DEBIAN="localhost/k49-debian:bookworm-minbase"
 if podman image exists "$DEBIAN"; then

@@ -4,15 +4,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-missing=()
-for p in jupyter-nbconvert python3-nbclient python3-ipykernel; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/debian-packages.sh
+. "$ROOT/scripts/debian-packages.sh"
+ensure_debian_packages jupyter-nbconvert python3-nbclient python3-ipykernel
 # The kernel spec points at this checkout's tslab.
 npx --no-install tslab install --python=/usr/bin/python3 --binary="$ROOT/node_modules/.bin/tslab" >/dev/null
 # In place by default (the committed notebooks carry their outputs);

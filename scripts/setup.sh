@@ -30,18 +30,9 @@ APT_PACKAGES=(
   fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo
   ${K49_EXTRA_APT:-}
 )
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  log "Debian packages: all present"
-fi
+# shellcheck source=scripts/debian-packages.sh
+. "$ROOT/scripts/debian-packages.sh"
+ensure_debian_packages "${APT_PACKAGES[@]}"
 
 # --- 2. npm dependencies -----------------------------------------------------
 LOCK_HASH="$(sha256sum package-lock.json | cut -c1-16)"
