@@ -107,9 +107,6 @@ export interface Prediction {
 
 export interface ModelInfo {
   version: string;
-  trained_on: string;
-  balanced_accuracy: number | null;
-  evaluated_on: string | null;
   /** What it was trained on, for people: the data set's name and size. */
   training_data: { name: string; images: number };
   /** Its own evaluation (metrics.json of the artifact): the data set and the plain and balanced accuracy. */
@@ -147,9 +144,6 @@ export class K49Classifier {
     }
     const info: ModelInfo = {
       version: train.version,
-      trained_on: `${train.data.name} (${train.data.images} images)`,
-      balanced_accuracy: metrics?.balanced_accuracy ?? null,
-      evaluated_on: metrics?.data?.name ?? null,
       training_data: { name: train.data.name, images: train.data.images },
       evaluation: metrics ? { data: metrics.data.name, images: metrics.data.images, accuracy: metrics.accuracy, balanced_accuracy: metrics.balanced_accuracy } : null,
     };

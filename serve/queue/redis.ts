@@ -83,10 +83,17 @@ type CommandRedis = Redis & {
   liftGuard(numberOfKeys: number, ...keys: string[]): Promise<number>;
 };
 
-/** Runs a MULTI, failing on the first command that failed (ioredis reports those per command, not by throwing). */
-async function exec(tx: ReturnType<Redis['multi']>): Promise<void> {
-  const failed = ((await tx.exec()) ?? []).find(([err]) => err);
+/**
+ * Runs a MULTI or pipeline and returns each command's reply, failing on the first command that
+ * failed (ioredis reports those per command, not by throwing) or, when `commands` is given, on a
+ * reply of another length.
+ */
+async function exec(batch: ReturnType<Redis['multi']> | ReturnType<Redis['pipeline']>, commands?: number): Promise<unknown[]> {
+  const replies = (await batch.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
   if (failed) throw failed[0]!;
+  if (commands !== undefined && replies.length !== commands) throw new Error(`incomplete reply from Redis (${replies.length} of ${commands})`);
+  return replies.map(([, value]) => value);
 }
 
 export class RedisTaskStore implements TaskStore {
@@ -180,11 +187,8 @@ export class RedisTaskStore implements TaskStore {
       const where = await this.redis.get(fileKey(fileId));
       if (!where) return null;
       const [taskId, index] = where.split('/') as [string, string];
-      const replies = await this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index).exec();
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) throw failed?.[0] ?? new Error('no reply from Redis');
-      const [status, error] = replies[0]![1] as (string | null)[];
-      const result = replies[1]![1] as string | null;
+      const [task, result] = (await exec(this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index), 2)) as [(string | null)[], string | null];
+      const [status, error] = task;
       if (!status) return null;
       return { taskId, taskStatus: status as TaskView['status'], result: result ? (JSON.parse(result) as ItemResult) : null, ...(error ? { error } : {}) };
     });
@@ -244,15 +248,13 @@ export class RedisTaskStore implements TaskStore {
         pipe.hexists(resultsKey(j.data.taskId), String(j.data.index));
         pipe.exists(taskKey(j.data.taskId));
       }
-      const replies = (await pipe.exec()) ?? [];
-      const failed = replies.find(([err]) => err);
       // Leases taken here run out by themselves and the jobs come back: nothing is decided on a partial reply.
-      if (failed || replies.length !== jobs.length * 3) throw failed?.[0] ?? new Error('incomplete reply from Redis');
+      const replies = await exec(pipe, jobs.length * 3);
       const claimed: ClaimedItem[] = [];
       for (const [k, job] of jobs.entries()) {
-        const bytes = replies[3 * k]![1] as Buffer | null;
-        const answered = replies[3 * k + 1]![1] === 1;
-        const taskExists = replies[3 * k + 2]![1] === 1;
+        const bytes = replies[3 * k] as Buffer | null;
+        const answered = replies[3 * k + 1] === 1;
+        const taskExists = replies[3 * k + 2] === 1;
         const { taskId, index, filename } = job.data;
         let verdict: ItemResult | null = null;
         if (!answered && taskExists) {
@@ -295,8 +297,7 @@ export class RedisTaskStore implements TaskStore {
     await this.guard(async () => {
       const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { recordResult: (...args: unknown[]) => unknown };
       for (const r of results) pipe.recordResult(...this.recordArgs(r.taskId, r.index, r.result));
-      const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
-      if (failed) throw failed[0]!;
+      await exec(pipe, results.length);
       // A lease that ran out was taken over; the result above is kept either way.
       await Promise.all(leases.map((lease) => lease?.job.moveToCompleted(null, lease.token, false).catch(() => {})));
     });
@@ -334,7 +335,7 @@ export class RedisTaskStore implements TaskStore {
       const fields: Record<string, string | number | Buffer> = { ...rest, image: Buffer.from(image) };
       if (task_id !== null) fields.task_id = task_id;
       if (filename !== null) fields.filename = filename;
-      await exec(this.redis.multi().hset(feedbackKey(record.id), fields).rpush(FEEDBACK_IDS, record.id));
+      await exec(this.redis.multi().hset(feedbackKey(record.id), fields).rpush(FEEDBACK_IDS, record.id), 2);
     });
     return record;
   }
@@ -344,10 +345,7 @@ export class RedisTaskStore implements TaskStore {
       const ids = await this.redis.lrange(FEEDBACK_IDS, 0, -1);
       const pipe = this.redis.pipeline();
       for (const id of ids) pipe.hgetallBuffer(feedbackKey(id));
-      const replies = (await pipe.exec()) ?? [];
-      const failed = replies.find(([err]) => err);
-      if (failed) throw failed[0]!;
-      return replies.map(([, raw]) => {
+      return (await exec(pipe, ids.length)).map((raw) => {
         const h = raw as Record<string, Buffer>;
         const text = (k: string) => h[k]?.toString('utf8') ?? null;
         return {

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ApiError } from '../errors';
 import type { FileView } from '../queue/store';
 import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../schemas';
-import type { Services } from './common';
+import { storeFirst, type Services } from './common';
 
 /** File names are echoed back as data, never used as paths; keep them printable and bounded. */
 export function safeFilename(name: string | undefined, index: number): string {
@@ -13,11 +13,7 @@ export function safeFilename(name: string | undefined, index: number): string {
 }
 
 export function batchRoutes(router: Router, s: Services): void {
-  router.post('/batch_predict', async (ctx, next) => {
-    // Fail before reading the body when the store is down.
-    s.store();
-    await next();
-  }, s.upload.array('files'), async (ctx) => {
+  router.post('/batch_predict', storeFirst(s), s.upload.array('files'), async (ctx) => {
     const files = (ctx.files as { originalname?: string; buffer?: Buffer }[] | undefined) ?? [];
     if (files.length === 0) {
       throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");

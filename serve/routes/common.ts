@@ -1,5 +1,7 @@
 /** What the routes share: the services they use and small request helpers. */
+import type { Middleware } from 'koa';
 import type { z } from 'zod';
+import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../../pipeline/preprocess';
 import type { DynamicBatcher } from '../batcher';
 import type { ServiceConfig } from '../config';
 import { ApiError } from '../errors';
@@ -34,4 +36,19 @@ export function requireFile(file: { buffer?: Buffer; size?: number } | undefined
   }
   if (file.buffer.length === 0) throw new ApiError(400, `field '${field}' is an empty file`);
   return { buffer: file.buffer };
+}
+
+/** Route middleware: answers 503 before the body is read when the task store is down. */
+export function storeFirst(s: Services): Middleware {
+  return async function storeFirst(_ctx, next) {
+    s.store();
+    await next();
+  };
+}
+
+/** An upload as the model sees it (the one preprocessing), or the error a client gets: 4xx for an undecodable or blank image. */
+export async function modelInput(s: Services, bytes: Buffer): Promise<Uint8Array> {
+  const image = await decodeToK49(bytes, { maxPixels: s.config.maxPixels });
+  if (isBlank(image)) throw new ApiError(400, BLANK_IMAGE_MESSAGE);
+  return image;
 }

@@ -4,12 +4,11 @@ import type Router from '@koa/router';
 import type { z } from 'zod';
 import { classByChar, classById } from '../../pipeline/classes';
 import { topK } from '../../pipeline/inference';
-import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../../pipeline/preprocess';
 import { ApiError } from '../errors';
 import { feedbackStats } from '../feedback';
 import type { NewFeedback } from '../queue/store';
 import { FeedbackAccepted, FeedbackFields } from '../schemas';
-import { parseOr400, requireFile, type Services } from './common';
+import { modelInput, parseOr400, requireFile, storeFirst, type Services } from './common';
 
 /** The class a correction names: `class_id` or `label` (or both, agreeing). */
 function correctedClass(fields: z.infer<typeof FeedbackFields>): number {
@@ -23,15 +22,11 @@ function correctedClass(fields: z.infer<typeof FeedbackFields>): number {
 }
 
 export function feedbackRoutes(router: Router, s: Services): void {
-  router.post('/feedback', async (ctx, next) => {
-    s.store(); // fail before reading the body when the store is down
-    await next();
-  }, s.upload.single('file'), async (ctx) => {
+  router.post('/feedback', storeFirst(s), s.upload.single('file'), async (ctx) => {
     const file = requireFile(ctx.file as { buffer?: Buffer } | undefined, 'file');
     const fields = parseOr400(FeedbackFields, (ctx.request as { body?: unknown }).body ?? {}, 'form field');
     const classId = correctedClass(fields);
-    const image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
-    if (isBlank(image)) throw new ApiError(400, BLANK_IMAGE_MESSAGE);
+    const image = await modelInput(s, file.buffer);
 
     // The model's own answer: the batch result being corrected, or what the served model says now.
     let answer: { class_id: number; confidence: number; model_version: string };

@@ -4,10 +4,8 @@ import type { z } from 'zod';
 import sharp from 'sharp';
 import { IMAGE_SIZE } from '../../pipeline/dataset';
 import { topK } from '../../pipeline/inference';
-import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../../pipeline/preprocess';
-import { ApiError } from '../errors';
 import { PredictQuery, PredictResponse } from '../schemas';
-import { requireFile, parseOr400, type Services } from './common';
+import { modelInput, parseOr400, requireFile, type Services } from './common';
 
 export function predictRoutes(router: Router, s: Services): void {
   router.post('/predict', s.upload.single('file'), async (ctx) => {
@@ -19,8 +17,7 @@ export function predictRoutes(router: Router, s: Services): void {
       const ticket = batcher.announce();
       let image: Uint8Array;
       try {
-        image = await decodeToK49(file.buffer, { maxPixels: s.config.maxPixels });
-        if (isBlank(image)) throw new ApiError(400, BLANK_IMAGE_MESSAGE);
+        image = await modelInput(s, file.buffer);
       } catch (e) {
         ticket.cancel();
         throw e;

@@ -70,8 +70,8 @@ export function statusRoutes(router: Router, s: Services): void {
       model: classifier
         ? {
             version: classifier.info.version,
-            trained_on: classifier.info.trained_on,
-            balanced_accuracy: classifier.info.balanced_accuracy,
+            trained_on: `${classifier.info.training_data.name} (${classifier.info.training_data.images} images)`,
+            balanced_accuracy: classifier.info.evaluation?.balanced_accuracy ?? null,
             training_data: classifier.info.training_data,
             evaluation: classifier.info.evaluation,
             model_card: '/model',
