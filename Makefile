@@ -1,20 +1,22 @@
-# Every target is a thin wrapper over the `k49` command (bin/cli.ts), so
-# `make X` and `npx k49 X` agree. Variables: DATA=, MODEL=, OUT=, CONFIG=.
+# Every command target is `k49 <target>` (bin/cli.ts), whose options each read
+# a variable of the same name, e.g. `make train DATA=data/synth CONFIG=configs/smoke.json RESUME=1`:
+# make passes variables given on its command line on to the command in the
+# environment, so the command's own table (`make help`) is the only list of them.
 SHELL := /bin/bash
 K49 := node bin/k49.js
-MODEL ?=
+COMMANDS := data synth eda train evaluate run serve worker feedback notebooks bench soak
 
-opt = $(if $(2),--$(1) $(2))
-ARGS = $(call opt,data,$(DATA)) $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
+.PHONY: help setup test $(COMMANDS)
 
-.PHONY: help setup run serve worker test data synth eda train evaluate feedback notebooks bench soak
-
-# Plain `make` lists the targets: the k49 command's own help, so the two never disagree.
+# Plain `make` lists the targets and their variables: the k49 command's own help.
 help:
 	@if [ -d node_modules/commander ]; then $(K49) --help; \
 	else echo "Dependencies are not installed yet: run 'make setup' (or 'make run' / 'make test', which set up first), then 'make help' lists every target."; fi
 	@echo
-	@echo "make <command> runs 'k49 <command>'; variables: DATA=dir MODEL=dir OUT=dir CONFIG=file (e.g. make evaluate DATA=../shared/data/real-sample MODEL=artifacts/latest)"
+	@echo "make <command> runs 'k49 <command>'; 'make help-<command>' lists its variables (e.g. make help-train)."
+
+help-%: setup
+	@$(K49) $* --help
 
 setup:
 	bash scripts/setup.sh
@@ -22,38 +24,5 @@ setup:
 test:
 	bash scripts/test.sh
 
-data: setup
-	$(K49) data $(call opt,data,$(DATA))
-
-synth: setup
-	$(K49) synth $(call opt,out,$(OUT)) $(call opt,config,$(CONFIG))
-
-eda: setup
-	$(K49) eda $(call opt,data,$(DATA)) $(call opt,out,$(OUT))
-
-train: setup
-	$(K49) train $(ARGS)
-
-evaluate: setup
-	$(K49) evaluate $(call opt,data,$(DATA)) $(call opt,model,$(MODEL)) $(call opt,out,$(OUT))
-
-run: setup
-	$(K49) run $(call opt,model,$(MODEL))
-
-serve: setup
-	$(K49) serve $(call opt,model,$(MODEL))
-
-worker: setup
-	$(K49) worker $(call opt,model,$(MODEL))
-
-feedback: setup
-	$(K49) feedback $(call opt,out,$(OUT))
-
-notebooks: setup
-	$(K49) notebooks
-
-bench: setup
-	$(K49) bench $(call opt,out,$(OUT))
-
-soak: setup
-	$(K49) soak $(call opt,out,$(OUT)) $(call opt,seconds,$(SECONDS))
+$(COMMANDS): setup
+	$(K49) $@

@@ -10,11 +10,9 @@ import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import { loadSplit, PIXELS } from '../pipeline/dataset';
+import { loadSplit, PIXELS } from '../pipeline/core/dataset';
+import { CLI, LATEST, PROJECT_ROOT, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 
-const ROOT = path.resolve(__dirname, '..');
-/** The 2,092 real K49 test images beside the project (../shared/data/real-sample). */
-export const REAL_SAMPLE_DIR = path.resolve(ROOT, '..', 'shared', 'data', 'real-sample');
 
 let sample: Promise<Awaited<ReturnType<typeof loadSplit>>> | null = null;
 /** The real sample, loaded once per process. */
@@ -31,7 +29,7 @@ export async function realSamplePng(index: number): Promise<Buffer> {
 }
 const tempDir = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
 
-export const TEST_MODEL = process.env.K49_TEST_MODEL ?? path.join(ROOT, 'artifacts', 'latest');
+export const TEST_MODEL = process.env.K49_TEST_MODEL ?? LATEST;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,8 +51,8 @@ export interface Proc {
 }
 
 export function startProcess(command: 'serve' | 'worker' | 'run', env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), command], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [CLI, command], {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, MODEL: TEST_MODEL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,14 +4,11 @@
  * the markers, and a test checks the README still matches the results file.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { benchModel } from '../pipeline/bench';
+import { BENCH_RESULTS as RESULTS, README, SOAK_RESULTS } from '../pipeline/core/paths';
+import type { benchModel } from './model';
 import type { benchServing } from './serve';
 import type { runSoak } from './soak';
 
-export const README = path.join(__dirname, '..', 'README.md');
-export const RESULTS = path.join(__dirname, 'results.json');
-export const SOAK_RESULTS = path.join(__dirname, 'soak.json');
 export const BLOCK_START = '<!-- bench:start: written by `make bench` from bench/results.json and bench/soak.json; do not edit by hand -->';
 export const BLOCK_END = '<!-- bench:end -->';
 

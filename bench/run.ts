@@ -1,25 +1,28 @@
 /**
  * `make bench`: the model benchmark (training, inference) and the serving
- * benchmark, written to bench/results.json with the machine and the date.
+ * benchmark, written to bench/results.json with the machine and the date;
+ * `make soak`. Both rewrite the README's Performance table from their results.
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveModelDir } from '../pipeline/artifacts';
-import { benchModel } from '../pipeline/bench';
-import { RESULTS, updateReadme } from './report';
+import { resolveModelDir } from '../pipeline/core/artifacts';
+import { BENCH_RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
+import { benchModel } from './model';
+import { updateReadme } from './report';
 import { benchServing } from './serve';
+import { runSoak, type SoakOptions } from './soak';
 
-export async function runBench(opts: { out?: string; only?: 'model' | 'serve'; seconds?: number }) {
-  const out = path.resolve(opts.out ?? path.join(__dirname, 'results.json'));
+export async function runBench(opts: { out?: string; model?: string; only?: 'model' | 'serve'; duration?: number }) {
+  const out = path.resolve(opts.out ?? BENCH_RESULTS);
   let previous: Record<string, unknown> = {};
   try {
     previous = JSON.parse(readFileSync(out, 'utf8'));
   } catch {
     previous = {};
   }
-  const modelDir = resolveModelDir(process.env.MODEL);
+  const modelDir = resolveModelDir(opts.model);
   const results: Record<string, unknown> = {
     ...previous,
     date: new Date().toISOString(),
@@ -40,12 +43,19 @@ export async function runBench(opts: { out?: string; only?: 'model' | 'serve'; s
     commands: { model: 'make bench (k49 bench --only model)', serve: 'make bench (k49 bench --only serve)' },
   };
   if (opts.only !== 'serve') results.model = await benchModel(modelDir);
-  if (opts.only !== 'model') results.serve = await benchServing(console.error, opts.seconds ?? 10);
+  if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10);
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`benchmark results written to ${out}`);
-  if (out === RESULTS) {
+  if (out === BENCH_RESULTS) {
     updateReadme();
     console.log('README.md Performance table updated from it');
   }
   return results;
+}
+
+/** `make soak`: the soak run, then the README's Performance table (which carries the last soak run) when it wrote bench/soak.json. */
+export async function runSoakAndReport(opts: SoakOptions) {
+  const result = await runSoak(opts);
+  if (path.resolve(opts.out ?? SOAK_RESULTS) === SOAK_RESULTS) updateReadme();
+  return result;
 }

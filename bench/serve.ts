@@ -37,13 +37,13 @@ function serverSide(before: MetricSample[], after: MetricSample[]) {
   };
 }
 
-export async function benchServing(log = console.error, seconds = 10) {
+export async function benchServing(modelDir: string, log = console.error, seconds = 10) {
   const sample = await realSample();
   const { body, contentType } = multipartBody('file', 'sample.png', await realSamplePng(0));
 
   const predict: Record<string, unknown>[] = [];
   for (const windowMs of [2, 0]) {
-    const svc = new TestService(await freePort(), { BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
+    const svc = new TestService(await freePort(), { MODEL: modelDir, BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
     await svc.startApi();
     try {
       await load(`${svc.url}/predict`, 4, 2, body, contentType); // warm-up
@@ -65,7 +65,7 @@ export async function benchServing(log = console.error, seconds = 10) {
 
   // 10,000 images through the queue with one worker.
   const n = 10000;
-  const svc = new TestService(await freePort(), { MAX_BATCH_FILES: String(n), MAX_REQUEST_BYTES: String(200 * 1024 * 1024), LOG_LEVEL: 'warn' });
+  const svc = new TestService(await freePort(), { MODEL: modelDir, MAX_BATCH_FILES: String(n), MAX_REQUEST_BYTES: String(200 * 1024 * 1024), LOG_LEVEL: 'warn' });
   await svc.startApi();
   try {
     const worker = svc.startWorker({ LOG_LEVEL: 'info' });

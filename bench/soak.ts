@@ -12,10 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { TaskResponse } from '../serve/schemas';
 import { freePort, metricValue, realSamplePng, scrapeMetrics, TestService, upload, waitFor } from './harness';
-import { SOAK_RESULTS, updateReadme } from './report';
+import { SOAK_RESULTS } from '../pipeline/core/paths';
 
 export interface SoakOptions {
-  seconds?: number;
+  duration?: number;
+  /** The artifact to serve (default the test model, artifacts/latest). */
+  model?: string;
   /** /predict requests per second. */
   rate?: number;
   batchEverySeconds?: number;
@@ -37,13 +39,13 @@ function rssOf(pid: number | undefined): number {
 }
 
 export async function runSoak(opts: SoakOptions = {}, log = console.error) {
-  const seconds = opts.seconds ?? 180;
+  const seconds = opts.duration ?? 180;
   const rate = opts.rate ?? 20;
   const batchEvery = opts.batchEverySeconds ?? 10;
   const batchImages = opts.batchImages ?? 100;
   const pngs = await Promise.all(Array.from({ length: 200 }, (_, i) => realSamplePng(i)));
 
-  const svc = new TestService(await freePort(), { LOG_LEVEL: 'warn', MAX_BATCH_FILES: String(Math.max(1000, batchImages)) });
+  const svc = new TestService(await freePort(), { ...(opts.model ? { MODEL: path.resolve(opts.model) } : {}), LOG_LEVEL: 'warn', MAX_BATCH_FILES: String(Math.max(1000, batchImages)) });
   await svc.startApi();
   const worker = svc.startWorker({ LOG_LEVEL: 'info' });
   await waitFor('the worker to be ready', async () => worker.logs().some((l) => l.msg === 'worker ready'), 60_000);
@@ -130,10 +132,8 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
     errors: { count: errors.length, first: errors.slice(0, 10) },
     memory,
   };
-  const out = path.resolve(opts.out ?? path.join(__dirname, 'soak.json'));
+  const out = path.resolve(opts.out ?? SOAK_RESULTS);
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  // The README's Performance table carries the last soak run (bench/report.ts).
-  if (out === SOAK_RESULTS) updateReadme();
   const first = memory[0]!, last = memory.at(-1)!;
   log(
     `soak done: ${result.predict.answered}/${sent} /predict answered, p50 ${result.predict.p50_ms} ms, p99 ${result.predict.p99_ms} ms; ` +

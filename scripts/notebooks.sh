@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make notebooks`: installs Jupyter's headless runner (Debian) and the tslab
-# kernel, then executes every notebook in place; fails on any cell error.
+# `make notebooks`: builds notebooks/*.ipynb from their TypeScript sources
+# (notebooks/*.ts, type-checked by `tsc -p notebooks`), installs Jupyter's
+# headless runner (Debian) and the tslab kernel, then executes every notebook;
+# fails on any cell error.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,13 +11,21 @@ cd "$ROOT"
 ensure_debian_packages jupyter-nbconvert python3-nbclient python3-ipykernel
 # The kernel spec points at this checkout's tslab.
 npx --no-install tslab install --python=/usr/bin/python3 --binary="$ROOT/node_modules/.bin/tslab" >/dev/null
-# In place by default (the committed notebooks carry their outputs);
-# K49_NOTEBOOK_OUT=dir writes the executed copies there instead (tests).
-if [ -n "${K49_NOTEBOOK_OUT:-}" ]; then WHERE=(--output-dir "$K49_NOTEBOOK_OUT"); else WHERE=(--inplace); fi
-for nb in notebooks/*.ipynb; do
-  echo "[notebooks] executing $nb"
+for src in notebooks/[0-9]*.ts; do
+  name="$(basename "$src" .ts)"
+  # In place by default (the committed notebooks carry their outputs);
+  # K49_NOTEBOOK_OUT=dir writes the executed copies there instead (tests), built
+  # beside the committed ones so that relative paths resolve the same.
+  if [ -n "${K49_NOTEBOOK_OUT:-}" ]; then
+    built="notebooks/.$name.build.ipynb"; WHERE=(--output-dir "$K49_NOTEBOOK_OUT" --output "$name.ipynb")
+  else
+    built="notebooks/$name.ipynb"; WHERE=(--inplace)
+  fi
+  npx --no-install tsx scripts/build-notebooks.ts "$src" "$built"
+  echo "[notebooks] executing $name.ipynb (built from $src)"
   (cd notebooks && TF_CPP_MIN_LOG_LEVEL=2 jupyter nbconvert --to notebook --execute "${WHERE[@]}" \
-     --ExecutePreprocessor.timeout="${K49_NOTEBOOK_TIMEOUT:-900}" --ExecutePreprocessor.kernel_name=tslab "$(basename "$nb")" 2>&1 \
-     | grep -v MissingIDFieldWarning)
+     --ExecutePreprocessor.timeout="${K49_NOTEBOOK_TIMEOUT:-900}" --ExecutePreprocessor.kernel_name=tslab "$(basename "$built")" 2>&1 \
+     | grep -v MissingIDFieldWarning) || { [ "$built" != "notebooks/$name.ipynb" ] && rm -f "$built"; exit 1; }
+  if [ "$built" != "notebooks/$name.ipynb" ]; then rm -f "$built"; fi
 done
 echo "[notebooks] all executed without errors"

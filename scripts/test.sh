@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 echo "[test] type-checking (tsc --noEmit, strict)"
-npx tsc --noEmit -p . && npx tsc --noEmit -p serve/ui
+npx tsc --noEmit -p . && npx tsc --noEmit -p serve/ui && npx tsc --noEmit -p notebooks
 echo "[test] mocha"
 npx mocha "$@"

@@ -1,13 +1,13 @@
 /**
  * Dynamic batching for /predict: requests arriving within a short window
- * (BATCH_WINDOW_MS, about 2 ms) are run as one model call of up to
+ * (BATCH_WINDOW_MS) are run as one model call of up to
  * MAX_BATCH_SIZE images. Each request announces itself before it decodes its
  * image, so the batcher knows whether more images are on their way: when
  * none is, the batch runs at once (a lone request never waits for the
  * window); a full batch runs at once too. With a window of 0 every request
  * runs alone.
  */
-import { PIXELS } from '../pipeline/dataset';
+import { PIXELS } from '../pipeline/core/dataset';
 
 type Run = (images: Uint8Array) => Float32Array;
 

@@ -1,18 +1,42 @@
 /**
- * Service settings from the environment, with the defaults the README states.
- * Every limit is explicit and configurable.
+ * The service's settings, read from the environment through one zod schema
+ * with the defaults the README states (a test checks the README's table
+ * against it). A wrong value is an error naming the variable, at start-up.
  */
-import path from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../pipeline/core/config';
+import { DEFAULT_QUEUE_URL, LATEST } from '../pipeline/core/paths';
 
-const ROOT = path.resolve(__dirname, '..');
+/** An unset or empty variable takes the default. */
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+const number = (fallback: number, min = 0) =>
+  z.preprocess(unsetIfEmpty, z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number').transform(Number).pipe(z.number().min(min)).default(fallback));
+const text = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback));
 
-function int(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min) throw new Error(`${name} must be a number >= ${min}; got '${raw}'`);
-  return v;
-}
+/** Every variable the API and the worker read, with its default. */
+export const ServiceEnv = z.object({
+  PORT: number(8339),
+  HOST: text('0.0.0.0'),
+  MODEL: text(LATEST),
+  MODEL_POLL_MS: number(1000, 50),
+  QUEUE_URL: text(DEFAULT_QUEUE_URL),
+  MAX_FILE_BYTES: number(10 * 1024 * 1024, 1),
+  MAX_BATCH_FILES: number(1000, 1),
+  MAX_REQUEST_BYTES: number(200 * 1024 * 1024, 1),
+  MAX_PIXELS: number(40_000_000, 1),
+  NODE_ENV: text('production'),
+  BATCH_WINDOW_MS: number(2),
+  MAX_BATCH_SIZE: number(64, 1),
+  TASK_TTL: number(24 * 3600, 1),
+  LEASE_SECONDS: number(30, 1),
+  WORKER_BATCH_SIZE: number(128, 1),
+  WORKER_POLL_MS: number(50, 1),
+  MAX_ATTEMPTS: number(3, 1),
+  LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  API_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
+  CORS_ORIGINS: text(''),
+  TRUST_PROXY: z.preprocess(unsetIfEmpty, z.enum(['0', '1']).default('0')),
+});
 
 export interface ServiceConfig {
   port: number;
@@ -39,30 +63,35 @@ export interface ServiceConfig {
   modelPollMs: number;
   /** NODE_ENV, reported as `mode` by /health (as the FastAPI version did). */
   mode: string;
+  logLevel: z.infer<typeof ServiceEnv>['LOG_LEVEL'];
+  /** Behind a reverse proxy: client addresses from X-Forwarded-For. */
+  trustProxy: boolean;
 }
 
-export function loadConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
-  const maxFileBytes = int('MAX_FILE_BYTES', 10 * 1024 * 1024, 1);
+export function loadConfig(overrides: Partial<ServiceConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const e = parseOrThrow(ServiceEnv, env, 'service settings (environment)');
   return {
-    port: int('PORT', 8339),
-    host: process.env.HOST ?? '0.0.0.0',
-    modelDir: process.env.MODEL ?? path.join(ROOT, 'artifacts', 'latest'),
-    queueUrl: process.env.QUEUE_URL ?? 'sqlite:var/tasks.db',
-    maxFileBytes,
-    maxBatchFiles: int('MAX_BATCH_FILES', 1000, 1),
-    maxRequestBytes: int('MAX_REQUEST_BYTES', 200 * 1024 * 1024, 1),
-    maxPixels: int('MAX_PIXELS', 40_000_000, 1),
-    batchWindowMs: int('BATCH_WINDOW_MS', 2),
-    maxBatchSize: int('MAX_BATCH_SIZE', 64, 1),
-    taskTtlSeconds: int('TASK_TTL', 24 * 3600, 1),
-    leaseSeconds: int('LEASE_SECONDS', 30, 1),
-    workerBatchSize: int('WORKER_BATCH_SIZE', 128, 1),
-    workerPollMs: int('WORKER_POLL_MS', 50, 1),
-    maxAttempts: int('MAX_ATTEMPTS', 3, 1),
-    apiKey: process.env.API_KEY ? process.env.API_KEY : null,
-    corsOrigins: (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
-    modelPollMs: int('MODEL_POLL_MS', 1000, 50),
-    mode: process.env.NODE_ENV || 'production',
+    port: e.PORT,
+    host: e.HOST,
+    modelDir: e.MODEL,
+    queueUrl: e.QUEUE_URL,
+    maxFileBytes: e.MAX_FILE_BYTES,
+    maxBatchFiles: e.MAX_BATCH_FILES,
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
+    maxPixels: e.MAX_PIXELS,
+    batchWindowMs: e.BATCH_WINDOW_MS,
+    maxBatchSize: e.MAX_BATCH_SIZE,
+    taskTtlSeconds: e.TASK_TTL,
+    leaseSeconds: e.LEASE_SECONDS,
+    workerBatchSize: e.WORKER_BATCH_SIZE,
+    workerPollMs: e.WORKER_POLL_MS,
+    maxAttempts: e.MAX_ATTEMPTS,
+    apiKey: e.API_KEY ?? null,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    modelPollMs: e.MODEL_POLL_MS,
+    mode: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY === '1',
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@
  * `{"detail": "..."}` with the right status. No stack trace reaches a client.
  */
 import type { Context, Next } from 'koa';
-import { ImageDecodeError } from '../pipeline/preprocess';
+import { ImageDecodeError } from '../pipeline/core/preprocess';
 import { ModelUnavailableError } from './models';
 import { StoreUnavailableError } from './queue/store';
 import { UploadTooLargeError } from './upload';
@@ -34,7 +34,7 @@ function toApiError(err: unknown, expectedField: string | undefined): ApiError |
   if (err instanceof ModelUnavailableError) return new ApiError(503, `${err.message}. An operator must provide a model artifact (MODEL=).`);
   if (err instanceof StoreUnavailableError) return new ApiError(503, `${err.message}. Retry later; an operator must fix the task store.`);
   if (err instanceof ImageDecodeError) {
-    const status = err.kind === 'too_large' ? 413 : err.kind === 'empty' ? 400 : 415;
+    const status = err.kind === 'too_large' ? 413 : err.kind === 'empty' || err.kind === 'blank' ? 400 : 415;
     return new ApiError(status, err.message);
   }
   const e = err as { name?: string; code?: string; field?: string; message?: string; status?: number; expose?: boolean };
@@ -53,7 +53,7 @@ function toApiError(err: unknown, expectedField: string | undefined): ApiError |
 
 /** Koa middleware: maps errors to JSON; unknown ones become a logged 500. */
 export function errorHandler(log: (obj: object, msg: string) => void) {
-  return async (ctx: Context, next: Next) => {
+  return async function errorHandler(ctx: Context, next: Next) {
     try {
       await next();
     } catch (err) {

@@ -9,8 +9,8 @@
  */
 import { realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { resolveModelDir } from '../pipeline/artifacts';
-import { K49Classifier } from '../pipeline/inference';
+import { resolveModelDir } from '../pipeline/core/artifacts';
+import { K49Classifier } from '../pipeline/core/inference';
 
 export interface ServedModel<Extra> {
   classifier: K49Classifier;

@@ -4,12 +4,10 @@
  * cleanly; if either dies, the other is stopped and the exit code is non-zero.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-
-const K49 = path.join(__dirname, '..', 'bin', 'k49.js');
+import { CLI } from '../pipeline/core/paths';
 
 export function runAll(): void {
-  const children: ChildProcess[] = ['serve', 'worker'].map((cmd) => spawn(process.execPath, [K49, cmd], { stdio: 'inherit', env: process.env }));
+  const children: ChildProcess[] = ['serve', 'worker'].map((cmd) => spawn(process.execPath, [CLI, cmd], { stdio: 'inherit', env: process.env }));
   let exitCode = 0;
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {

@@ -5,7 +5,7 @@
  */
 import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { NUM_CLASSES } from '../pipeline/classes';
+import { NUM_CLASSES } from '../pipeline/core/classes';
 
 extendZodWithOpenApi(z);
 
@@ -156,6 +156,19 @@ export const HealthResponse = z
   .openapi('Health');
 
 export const RootResponse = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Root');
+
+/** The response types, inferred from the schemas above: the one definition the routes, the task store and the web page use. */
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+export type Candidate = z.infer<typeof Candidate>;
+export type PredictResponse = z.infer<typeof PredictResponse>;
+export type BatchAccepted = z.infer<typeof BatchAccepted>;
+export type TaskResult = z.infer<typeof TaskResult>;
+export type TaskResponse = z.infer<typeof TaskResponse>;
+export type FileResult = z.infer<typeof FileResult>;
+export type FileTaskResponse = z.infer<typeof FileTaskResponse>;
+export type FeedbackAccepted = z.infer<typeof FeedbackAccepted>;
+export type FeedbackStatsResponse = z.infer<typeof FeedbackStatsResponse>;
+export type HealthResponse = z.infer<typeof HealthResponse>;
 
 const errors = (codes: number[]) =>
   Object.fromEntries(

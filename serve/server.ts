@@ -9,11 +9,12 @@ import { createApp } from './app';
 import { DynamicBatcher } from './batcher';
 import { loadConfig, storeOptions, type ServiceConfig } from './config';
 import { ApiError } from './errors';
-import { openStore, type TaskStore } from './queue/store';
+import { openStore } from './queue/open';
+import type { TaskStore } from './queue/store';
 import type { Services } from './routes/common';
 import { makeUpload } from './upload';
-import { NUM_CLASSES } from '../pipeline/classes';
-import { PIXELS } from '../pipeline/dataset';
+import { NUM_CLASSES } from '../pipeline/core/classes';
+import { PIXELS } from '../pipeline/core/dataset';
 import { ServiceMetrics } from './metrics';
 import { ModelHolder } from './models';
 
@@ -27,7 +28,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServiceConfig = loadConfig()): Promise<RunningServer> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'api' } });
+  const logger = pino({ level: config.logLevel, base: { proc: 'api' } });
   let store: TaskStore | null = null;
   let storeReason: string | undefined;
   const metrics = new ServiceMetrics(() => store);
@@ -92,17 +93,4 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
       logger.info('stopped');
     })());
   return { server, services, close };
-}
-
-if (require.main === module) {
-  startServer()
-    .then((running) => {
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-        process.once(sig, () => running.close().then(() => process.exit(0)));
-      }
-    })
-    .catch((e: Error) => {
-      console.error(`cannot start the API: ${e.message}`);
-      process.exit(1);
-    });
 }

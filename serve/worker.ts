@@ -8,13 +8,14 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { PIXELS } from '../pipeline/dataset';
-import type { K49Classifier } from '../pipeline/inference';
-import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../pipeline/preprocess';
-import { classById } from '../pipeline/classes';
+import { PIXELS } from '../pipeline/core/dataset';
+import type { K49Classifier } from '../pipeline/core/inference';
+import { decodeForModel } from '../pipeline/core/preprocess';
+import { classById } from '../pipeline/core/classes';
 import { loadConfig, storeOptions, type ServiceConfig } from './config';
 import { ModelHolder } from './models';
-import { openStore, type ClaimedItem, type ItemResult, type TaskStore } from './queue/store';
+import { openStore } from './queue/open';
+import type { ClaimedItem, ItemResult, TaskStore } from './queue/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -29,9 +30,7 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
   const decoded = await Promise.all(
     items.map(async (item) => {
       try {
-        const image = await decodeToK49(item.bytes, { maxPixels: config.maxPixels });
-        if (isBlank(image)) return { item, error: BLANK_IMAGE_MESSAGE };
-        return { item, image };
+        return { item, image: await decodeForModel(item.bytes, { maxPixels: config.maxPixels }) };
       } catch (e) {
         return { item, error: (e as Error).message };
       }
@@ -51,7 +50,7 @@ export async function processBatch(items: ClaimedItem[], classifier: K49Classifi
 
 export async function runWorker(config: ServiceConfig = loadConfig()): Promise<void> {
   const workerId = `${hostname()}:${process.pid}`;
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { proc: 'worker', worker: workerId } });
+  const logger = pino({ level: config.logLevel, base: { proc: 'worker', worker: workerId } });
   const models = new ModelHolder(config.modelDir, logger, () => undefined);
   await models.reload();
   const { served, reason } = models.status();
@@ -99,14 +98,4 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
   await store.release(workerId).catch(() => {});
   await store.close();
   logger.info('worker stopped');
-}
-
-if (require.main === module) {
-  runWorker().then(
-    () => process.exit(0),
-    (e: Error) => {
-      console.error(`worker failed to start: ${e.message}`);
-      process.exit(1);
-    },
-  );
 }

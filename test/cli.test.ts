@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSplit } from '../pipeline/dataset';
+import { loadSplit } from '../pipeline/core/dataset';
 import { ROOT, tempDir } from './helpers/paths';
 
 function k49(args: string[], env: Record<string, string> = {}) {
@@ -27,9 +27,11 @@ describe('k49 command line', () => {
       const r = spawnSync('make', args, { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.stdout.startsWith(cliHelp), `make ${args.join(' ')} prints the CLI help`);
-      assert.match(r.stdout, /DATA=dir MODEL=dir OUT=dir CONFIG=file/);
+      assert.match(r.stdout, /^  train +DATA= CONFIG= OUT= RESUME= BASELINE=$/m, 'the help lists each command\'s variables');
     }
-    const targets = [...readFileSync(path.join(ROOT, 'Makefile'), 'utf8').matchAll(/^([a-z]+):/gm)].map((m) => m[1]!).filter((t) => t !== 'help');
+    const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
+    const targets = [...makefile.matchAll(/^([a-z]+):/gm)].map((m) => m[1]!).filter((t) => t !== 'help');
+    targets.push(.../^COMMANDS := (.+)$/m.exec(makefile)![1]!.split(/\s+/));
     for (const t of targets) assert.match(cliHelp, new RegExp(`^  ${t}\\b`, 'm'), `make ${t} is in the help`);
     const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(k49(['--version']).stdout.trim(), version);
@@ -53,7 +55,7 @@ describe('k49 command line', () => {
 
   it('`k49 synth` writes K49-format files for all 49 classes', async () => {
     const dir = tempDir();
-    const r = k49(['synth', '--out', dir, '--train-per-class', '2', '--test-per-class', '1']);
+    const r = k49(['synth', '--data', dir, '--train-per-class', '2', '--test-per-class', '1']);
     assert.equal(r.status, 0, r.stderr);
     const train = await loadSplit(dir, 'train');
     assert.equal(new Set(train.labels).size, 49);

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PredictionRecord } from '../pipeline/evaluate';
+import type { PredictionRecord } from '../pipeline/evaluate/evaluate';
 import { BatchAccepted, PredictResponse } from '../serve/schemas';
 import { realSamplePng } from './helpers/images';
 import { ROOT, tempDir } from './helpers/paths';

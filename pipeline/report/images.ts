@@ -1,7 +1,7 @@
 /** PNG figures drawn with @napi-rs/canvas: heatmaps and image galleries. */
 import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
-import { IMAGE_SIZE, PIXELS } from '../dataset';
+import { IMAGE_SIZE, PIXELS } from '../core/dataset';
 
 const LABEL_FONT = 'K49Label';
 const FONT_FILES = ['/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf', '/usr/share/fonts/truetype/vlgothic/VL-Gothic-Regular.ttf'];

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as fontkit from 'fontkit';
-import { classByChar, K49_CLASSES } from '../classes';
+import { classByChar, K49_CLASSES } from '../core/classes';
 import hentaiganaNames from './hentaigana-names.json';
 
 export type FontStyle = 'brush' | 'handwriting' | 'mincho' | 'gothic';

@@ -5,28 +5,12 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES, classMapCsv, NUM_CLASSES } from '../classes';
-import { PIXELS, saveSplit, type Split } from '../dataset';
-import { Random } from '../random';
+import { K49_CLASSES, classMapCsv, NUM_CLASSES } from '../core/classes';
+import { PIXELS, saveSplit, type Split } from '../core/dataset';
+import { Random } from '../core/random';
 import { glyphSources, scanFonts, FONT_PACKAGES, type GlyphSource } from './fonts';
-import { DEFAULT_RENDER, GlyphRenderer, type RenderParams } from './render';
-
-export interface SynthConfig {
-  seed: number;
-  trainPerClass: number;
-  testPerClass: number;
-  /** Share of a class's samples drawn from hentaigana forms when the class has any. */
-  hentaiganaShare: number;
-  render: RenderParams;
-}
-
-export const DEFAULT_SYNTH: SynthConfig = {
-  seed: 49,
-  trainPerClass: 2000,
-  testPerClass: 200,
-  hentaiganaShare: 0.5,
-  render: DEFAULT_RENDER,
-};
+import { DEFAULT_SYNTH, type SynthConfig } from './config';
+import { GlyphRenderer } from './render';
 
 export interface SynthReport {
   config: SynthConfig;

@@ -5,48 +5,12 @@
  * like a scan (blur, ink contrast, noise, neighbour fragments, erasing).
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
-import { fitToK49 } from '../preprocess';
-import { PIXELS, IMAGE_SIZE } from '../dataset';
-import type { Random } from '../random';
+import { fitToK49 } from '../core/preprocess';
+import { PIXELS, IMAGE_SIZE } from '../core/dataset';
+import type { Random } from '../core/random';
 import { elastic, eraseRectangle, gaussianBlur, inkAndNoise, pasteNeighbourStrip, strokeWidth } from './augment';
+import { DEFAULT_RENDER, type RenderParams } from './config';
 import type { GlyphSource } from './fonts';
-
-/** Every knob of the synthetic rendering; saved with the data set. */
-export interface RenderParams {
-  /** Working canvas side (px) before fitting to 28x28. */
-  workSize: number;
-  rotationStdDeg: number;
-  shearMax: number;
-  aspectJitter: number;
-  /** Target stroke width in the final 28x28 image: mean, std, min, max (px). Real K49: median 2.8. */
-  strokeWidth: [number, number, number, number];
-  elasticSigma: [number, number];
-  blurProb: number;
-  blurSigma: [number, number];
-  gamma: [number, number];
-  noiseProb: number;
-  noiseStd: [number, number];
-  neighbourProb: number;
-  neighbourRows: [number, number];
-  eraseProb: number;
-}
-
-export const DEFAULT_RENDER: RenderParams = {
-  workSize: 64,
-  rotationStdDeg: 5,
-  shearMax: 0.25,
-  aspectJitter: 0.15,
-  strokeWidth: [2.9, 0.6, 1.6, 4.6],
-  elasticSigma: [0.5, 3],
-  blurProb: 0.6,
-  blurSigma: [0.3, 0.9],
-  gamma: [0.7, 1.4],
-  noiseProb: 0.3,
-  noiseStd: [2, 8],
-  neighbourProb: 0.35,
-  neighbourRows: [2, 6],
-  eraseProb: 0.15,
-};
 
 /** 2D affine matrix in canvas order: x' = a x + c y + e, y' = b x + d y + f. */
 interface Affine {

@@ -3,17 +3,17 @@
  * the API (which enqueues) and the workers (which claim, process, complete).
  * Implementations: SQLite (embedded default, serve/queue/sqlite.ts) and
  * Redis through BullMQ (several hosts, serve/queue/redis.ts), chosen by
- * QUEUE_URL. The API and worker only see this interface.
+ * QUEUE_URL (serve/queue/open.ts). The API and worker only see this interface.
  */
+import type { TaskResponse, TaskResult } from '../schemas';
 
 export interface UploadedFile {
   filename: string;
   bytes: Buffer;
 }
 
-export type ItemResult =
-  | { filename: string; prediction: string; class_id: number; confidence: number; model_version?: string }
-  | { filename: string; error: string };
+/** One file's result, as GET /tasks/{id} shows it. */
+export type ItemResult = TaskResult;
 
 /** A user's correction: the 28x28 image the model saw, the right class, and what the model had answered. */
 export interface FeedbackRecord {
@@ -34,13 +34,8 @@ export interface FeedbackRecord {
 }
 export type NewFeedback = Omit<FeedbackRecord, 'id' | 'created_at'>;
 
-export interface TaskView {
-  task_id: string;
-  status: 'processing' | 'completed' | 'failed';
-  progress: { done: number; total: number };
-  results: ItemResult[];
-  error?: string;
-}
+/** A task as GET /tasks/{id} shows it. */
+export type TaskView = TaskResponse;
 
 /** A stored task: its id and one id per file, in upload order (each resolvable on its own). */
 export interface CreatedTask {
@@ -109,20 +104,4 @@ export interface StoreOptions {
   maxAttempts: number;
   /** Finished tasks are kept this long (TASK_TTL). */
   ttlMs: number;
-}
-
-/** Opens the store named by QUEUE_URL: `sqlite:PATH` or `redis://[user:password@]host:port[/db]`. */
-export async function openStore(url: string, options: StoreOptions): Promise<TaskStore> {
-  // Each implementation is loaded on demand: a Redis deployment never needs the SQLite addon, and vice versa.
-  if (url.startsWith('sqlite:')) {
-    const { SqliteTaskStore } = require('./sqlite') as typeof import('./sqlite');
-    return new SqliteTaskStore(url.slice('sqlite:'.length), options);
-  }
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
-    const { RedisTaskStore } = require('./redis') as typeof import('./redis');
-    const store = new RedisTaskStore(url, options);
-    await store.connect();
-    return store;
-  }
-  throw new Error(`unsupported QUEUE_URL '${url}': use sqlite:PATH or redis://host:port/db`);
 }

@@ -1,7 +1,7 @@
 /** What the routes share: the services they use and small request helpers. */
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
-import { BLANK_IMAGE_MESSAGE, decodeToK49, isBlank } from '../../pipeline/preprocess';
+import { decodeForModel } from '../../pipeline/core/preprocess';
 import type { DynamicBatcher } from '../batcher';
 import type { ServiceConfig } from '../config';
 import { ApiError } from '../errors';
@@ -46,9 +46,7 @@ export function storeFirst(s: Services): Middleware {
   };
 }
 
-/** An upload as the model sees it (the one preprocessing), or the error a client gets: 4xx for an undecodable or blank image. */
-export async function modelInput(s: Services, bytes: Buffer): Promise<Uint8Array> {
-  const image = await decodeToK49(bytes, { maxPixels: s.config.maxPixels });
-  if (isBlank(image)) throw new ApiError(400, BLANK_IMAGE_MESSAGE);
-  return image;
+/** An upload as the model sees it (the one preprocessing and blank rule); an undecodable or blank image becomes a 4xx (errors.ts). */
+export function modelInput(s: Services, bytes: Buffer): Promise<Uint8Array> {
+  return decodeForModel(bytes, { maxPixels: s.config.maxPixels });
 }

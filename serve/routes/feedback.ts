@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { z } from 'zod';
-import { classByChar, classById } from '../../pipeline/classes';
-import { topK } from '../../pipeline/inference';
+import { classByChar, classById } from '../../pipeline/core/classes';
+import { topK } from '../../pipeline/core/inference';
 import { ApiError } from '../errors';
 import { feedbackStats } from '../feedback';
 import type { NewFeedback } from '../queue/store';

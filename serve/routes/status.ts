@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import { ApiError } from '../errors';
 import { API_VERSION, openApiDocument } from '../schemas';
 import type { Services } from './common';
-import { UI_DIR } from './ui';
+import { UI_DIR } from '../../pipeline/core/paths';
 
 const SWAGGER_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 const SWAGGER_FILES: Record<string, string> = {

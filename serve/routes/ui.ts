@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { buildSync } from 'esbuild';
+import { UI_DIR } from '../../pipeline/core/paths';
 
-export const UI_DIR = path.join(__dirname, '..', 'ui');
 
 let bundle: string | null = null;
 function appBundle(): string {

@@ -4,23 +4,11 @@
  * prediction, the top-5 candidates and the 28x28 image the model saw; or send
  * a batch and follow it to a results table with CSV/JSON download.
  */
-import { K49_CLASSES } from '../../pipeline/classes';
+import { K49_CLASSES } from '../../pipeline/core/classes';
 import { DATA_NAMES, format, TEXT, type Lang } from './i18n';
 
-interface Candidate { class_id: number; prediction: string; confidence: number }
-interface PredictResponse { prediction: string; class_id: number; confidence: number; top_k: Candidate[]; model_version: string; time_ms: number; model_input_png?: string }
-type TaskResult = { filename: string; prediction: string; class_id: number; confidence: number } | { filename: string; error: string };
-interface Task { task_id: string; status: 'processing' | 'completed' | 'failed'; progress: { done: number; total: number }; results: TaskResult[]; error?: string }
-interface Health {
-  status: string;
-  model: {
-    version: string;
-    training_data: { name: string; images: number };
-    evaluation: { data: string; images: number; accuracy: number; balanced_accuracy: number } | null;
-    model_card: string;
-  } | null;
-  reason?: string;
-}
+// The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
+import type { BatchAccepted, ErrorResponse, HealthResponse as Health, PredictResponse, TaskResponse as Task, TaskResult } from '../schemas';
 
 const LOW_CONFIDENCE = 0.5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -157,7 +145,7 @@ async function recognise(image: Blob, name: string): Promise<void> {
     if (id !== latestRequest) return; // a newer stroke already asked
     if (!res.ok) {
       clearResult();
-      showError((body as { detail: string }).detail);
+      showError((body as ErrorResponse).detail);
     } else {
       answeredInput = { image, name };
       thanksFor = null;
@@ -219,7 +207,7 @@ async function sendCorrection(classId: number, char: string): Promise<void> {
   dialog.close();
   try {
     const res = await fetch('/feedback', { method: 'POST', body: form });
-    if (!res.ok) throw new Error(((await res.json()) as { detail: string }).detail);
+    if (!res.ok) throw new Error(((await res.json()) as ErrorResponse).detail);
     target.done(char);
   } catch (e) {
     showError(t('feedbackFailed', { reason: (e as Error).message }));
@@ -458,7 +446,7 @@ $('batch-send').addEventListener('click', async () => {
     const form = new FormData();
     for (const f of batchFiles) form.append('files', f, f.webkitRelativePath || f.name);
     const res = await fetch('/batch_predict', { method: 'POST', body: form });
-    const accepted = (await res.json()) as { task_id?: string; detail?: string };
+    const accepted = (await res.json()) as Partial<BatchAccepted & ErrorResponse>;
     if (!res.ok || !accepted.task_id) throw new Error(accepted.detail ?? res.statusText);
     bar.hidden = false;
     for (;;) {

@@ -6,7 +6,7 @@
  * for Redis, the Redis server restarted in the middle of a batch.
  */
 import assert from 'node:assert/strict';
-import type { PredictionRecord } from '../../pipeline/evaluate';
+import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { BatchAccepted, HealthResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { RedisServer } from '../helpers/redis';

@@ -10,8 +10,8 @@
  *                           | {"status": "failed", "error"}; 404 {"detail"} for an unknown id
  */
 import assert from 'node:assert/strict';
-import type { PredictionRecord } from '../../pipeline/evaluate';
-import { classById } from '../../pipeline/classes';
+import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
+import { classById } from '../../pipeline/core/classes';
 import { BatchAccepted, FileTaskResponse, PredictResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { freePort, TestService, upload, waitFor } from '../helpers/service';

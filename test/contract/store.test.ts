@@ -4,7 +4,8 @@
  * poison items, release, and expiry of finished tasks.
  */
 import assert from 'node:assert/strict';
-import { openStore, type ItemResult, type TaskStore } from '../../serve/queue/store';
+import { openStore } from '../../serve/queue/open';
+import type { ItemResult, TaskStore } from '../../serve/queue/store';
 import { waitFor } from '../helpers/service';
 import { STORE_BACKENDS } from '../helpers/stores';
 

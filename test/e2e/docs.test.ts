@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { runEda } from '../../pipeline/eda';
+import { runEda } from '../../pipeline/eda/eda';
 import { REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 import { freePort, TestService } from '../helpers/service';
 

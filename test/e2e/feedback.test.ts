@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { classById } from '../../pipeline/classes';
-import { loadSplit, PIXELS } from '../../pipeline/dataset';
-import { decodeToK49 } from '../../pipeline/preprocess';
-import { DEFAULT_TRAIN, mergeConfig, train } from '../../pipeline/train';
+import { classById } from '../../pipeline/core/classes';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
+import { decodeToK49 } from '../../pipeline/core/preprocess';
+import { DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
+import { train } from '../../pipeline/train/loop';
 import { BatchAccepted, FeedbackAccepted, FeedbackStatsResponse, PredictResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { ROOT, tempDir } from '../helpers/paths';
@@ -115,7 +116,7 @@ for (const backend of STORE_BACKENDS) {
       assert.ok(stats.model_error_rate !== null && stats.model_error_rate >= 0 && stats.model_error_rate <= 1);
 
       const out = tempDir('k49-feedback-');
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--out', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, QUEUE_URL: queueUrl } });
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--data', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, QUEUE_URL: queueUrl } });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /4 corrected images \(5 corrections\)/);
       const split = await loadSplit(out, 'train');
@@ -129,7 +130,7 @@ for (const backend of STORE_BACKENDS) {
       assert.match(csv[4]!, /,い,.*,2$/, 'the twice-corrected image, its latest label, corrected 2 times');
       assert.match(csv[3]!, /page-1\.png/);
 
-      const trained = await train({ data: out, out: tempDir('k49-feedback-model-'), config: mergeConfig(DEFAULT_TRAIN, JSON.parse(readFileSync(path.join(ROOT, 'configs', 'smoke.json'), 'utf8'))), progress: false, log: () => {} });
+      const trained = await train({ data: out, out: tempDir('k49-feedback-model-'), config: mergeTrainConfig(DEFAULT_TRAIN, JSON.parse(readFileSync(path.join(ROOT, 'configs', 'smoke.json'), 'utf8'))), progress: false, log: () => {} });
       assert.ok(existsSync(path.join(trained.artifactDir, 'model', 'model.json')));
     });
   });

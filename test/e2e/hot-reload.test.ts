@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pointLink } from '../../pipeline/artifacts';
+import { pointLink } from '../../pipeline/core/artifacts';
 import { BatchAccepted, HealthResponse, PredictResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';

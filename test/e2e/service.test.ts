@@ -3,7 +3,7 @@
  * here, every row of the contract and every error code.
  */
 import assert from 'node:assert/strict';
-import type { PredictionRecord } from '../../pipeline/evaluate';
+import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { HealthResponse, PredictResponse } from '../../serve/schemas';
 import { decompressionBombPng } from '../helpers/bomb';
 import { glyphVariants, realSample, realSamplePng } from '../helpers/images';

@@ -1,6 +1,6 @@
 /** Test images: real K49 samples encoded as files, and variants of one glyph. */
 import sharp from 'sharp';
-import { PIXELS } from '../../pipeline/dataset';
+import { PIXELS } from '../../pipeline/core/dataset';
 import { realSample } from '../../bench/harness';
 
 export { realSample, realSamplePng } from '../../bench/harness';

@@ -16,14 +16,14 @@ function vmHwm(): number {
 }
 
 if (process.argv[3] === 'write') {
-  const { writeNpz } = require('../../pipeline/npz') as typeof import('../../pipeline/npz');
+  const { writeNpz } = require('../../pipeline/core/npz') as typeof import('../../pipeline/core/npz');
   // Sparse bright strokes on black, compressing about like real K49 images.
   const images = new Uint8Array(N * 784);
   for (let i = 0; i < images.length; i += 13) images[i] = (i * 7919) % 256;
   writeNpz(path.join(dir, 'k49-train-imgs.npz'), { arr_0: { data: images, shape: [N, 28, 28] } });
 } else {
   execFileSync(process.execPath, ['--require', 'tsx/cjs', __filename, dir, 'write']);
-  const { loadImages } = require('../../pipeline/dataset') as typeof import('../../pipeline/dataset');
+  const { loadImages } = require('../../pipeline/core/dataset') as typeof import('../../pipeline/core/dataset');
   const before = vmHwm();
   loadImages(dir, 'train').then((images) => {
     const peakGrowth = vmHwm() - before;

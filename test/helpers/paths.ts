@@ -1,12 +1,13 @@
-/** Locations shared by the tests. */
+/** Locations shared by the tests: the project's own (pipeline/core/paths.ts), and temporary folders. */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT, REAL_SAMPLE_DIR, SHARED_DATA_DIR } from '../../pipeline/core/paths';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const SHARED_DATA = path.resolve(ROOT, '..', 'shared', 'data');
+export const ROOT = PROJECT_ROOT;
+export const SHARED_DATA = SHARED_DATA_DIR;
 export const OFFICIAL_DIR = path.join(SHARED_DATA, 'k49');
-export { REAL_SAMPLE_DIR } from '../../bench/harness';
+export { REAL_SAMPLE_DIR };
 
 export function tempDir(prefix = 'k49-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));

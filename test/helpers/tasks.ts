@@ -1,7 +1,7 @@
 /** Helpers for the batch tests: polling a task, the predictions `make evaluate` makes on the real sample. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { evaluate, type PredictionRecord } from '../../pipeline/evaluate';
+import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { TaskResponse } from '../../serve/schemas';
 import { REAL_SAMPLE_DIR, tempDir } from './paths';
 import { TEST_MODEL, waitFor } from './service';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type * as TF from '@tensorflow/tfjs-node';
-import { loadTf } from '../../pipeline/backend';
+import { loadTf } from '../../pipeline/core/backend';
 
 describe('TensorFlow backend', () => {
   it("runs on native TensorFlow ('tensorflow' backend), not the pure-JS one", () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES, NUM_CLASSES, classById, classByChar, classMapCsv } from '../../pipeline/classes';
+import { K49_CLASSES, NUM_CLASSES, classById, classByChar, classMapCsv } from '../../pipeline/core/classes';
 import { OFFICIAL_DIR } from '../helpers/paths';
 
 describe('class map', () => {

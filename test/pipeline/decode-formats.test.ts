@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { PIXELS } from '../../pipeline/dataset';
-import { K49Classifier } from '../../pipeline/inference';
-import { decodeToK49, ImageDecodeError } from '../../pipeline/preprocess';
+import { PIXELS } from '../../pipeline/core/dataset';
+import { K49Classifier } from '../../pipeline/core/inference';
+import { decodeToK49, ImageDecodeError } from '../../pipeline/core/preprocess';
 import { realSample } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 

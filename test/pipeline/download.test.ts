@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DownloadError, downloadK49, K49_FILES, md5File } from '../../pipeline/download';
+import { md5File } from '../../pipeline/core/checksum';
+import { DownloadError, downloadK49, K49_FILES } from '../../pipeline/data/download';
 import { OFFICIAL_DIR, tempDir } from '../helpers/paths';
 
 /**

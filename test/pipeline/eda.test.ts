@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES } from '../../pipeline/classes';
-import { type EdaReport, pixelStats, runEda } from '../../pipeline/eda';
+import { K49_CLASSES } from '../../pipeline/core/classes';
+import { type EdaReport, pixelStats, runEda } from '../../pipeline/eda/eda';
 import { classDistributionPng } from '../../pipeline/report/images';
-import { DEFAULT_SYNTH, generateSynthetic } from '../../pipeline/synth/generate';
+import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
+import { generateSynthetic } from '../../pipeline/synth/generate';
 import { OFFICIAL_DIR, REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
 
 const quiet = () => {};

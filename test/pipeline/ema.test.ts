@@ -1,7 +1,7 @@
-/** Weight averaging (pipeline/ema.ts): the average follows the TensorFlow EMA rule and leaves the trained weights alone. */
+/** Weight averaging (pipeline/train/ema.ts): the average follows the TensorFlow EMA rule and leaves the trained weights alone. */
 import assert from 'node:assert/strict';
-import { loadTf } from '../../pipeline/backend';
-import { WeightAverage } from '../../pipeline/ema';
+import { loadTf } from '../../pipeline/core/backend';
+import { WeightAverage } from '../../pipeline/train/ema';
 
 describe('weight averaging', () => {
   it('averages with decay min(d, (1+step)/(10+step)), swaps the average in only inside withAveraged', async () => {

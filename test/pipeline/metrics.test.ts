@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { balancedAccuracyInterval, classificationReport, computeMetrics, mostConfused } from '../../pipeline/metrics';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, mostConfused } from '../../pipeline/core/metrics';
 
 describe('metrics', () => {
   // true:      0 0 0 0 1 1 2 2 2 2

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { classCounts, loadLabels, loadSplit, saveSplit, splitFiles } from '../../pipeline/dataset';
-import { NpzFormatError, readNpz, readNpzArray, writeNpz } from '../../pipeline/npz';
+import { classCounts, loadLabels, loadSplit, saveSplit, splitFiles } from '../../pipeline/core/dataset';
+import { NpzFormatError, readNpz, readNpzArray, writeNpz } from '../../pipeline/core/npz';
 import { OFFICIAL_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 describe('npz loader', () => {

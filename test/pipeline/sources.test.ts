@@ -7,12 +7,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { classById } from '../../pipeline/classes';
-import { evaluate } from '../../pipeline/evaluate';
-import { classesWithRealImages, loadSources, parseSources, type SourceRecord } from '../../pipeline/sources';
-import { DEFAULT_SYNTH, generateSynthetic } from '../../pipeline/synth/generate';
-import { DEFAULT_TRAIN, mergeConfig, sampleEpoch, train } from '../../pipeline/train';
-import { Random } from '../../pipeline/random';
+import { classById } from '../../pipeline/core/classes';
+import { evaluate } from '../../pipeline/evaluate/evaluate';
+import { classesWithRealImages, type SourceRecord } from '../../pipeline/core/records';
+import { loadSources, parseSources } from '../../pipeline/data/sources';
+import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
+import { generateSynthetic } from '../../pipeline/synth/generate';
+import { DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
+import { train } from '../../pipeline/train/loop';
+import { sampleEpoch } from '../../pipeline/train/sampling';
+import { Random } from '../../pipeline/core/random';
 import { REAL_SAMPLE_DIR, SHARED_DATA, tempDir } from '../helpers/paths';
 
 const KMNIST_REAL = path.join(SHARED_DATA, 'kmnist-real');
@@ -62,7 +66,7 @@ describe('training data from several sources', function () {
 
   it('a model trained on synthetic + real records its sources; make evaluate reports both groups and its card names them', async () => {
     const out = path.join(tempDir('k49-art-'), 'mixed');
-    const config = mergeConfig(DEFAULT_TRAIN, { epochs: 1, maxTrainImages: 1500, model: { widths: [8, 16, 16], denseUnits: 32 }, batchSize: 64 });
+    const config = mergeTrainConfig(DEFAULT_TRAIN, { epochs: 1, maxTrainImages: 1500, model: { widths: [8, 16, 16], denseUnits: 32 }, batchSize: 64 });
     await train({ data: `${synth},${KMNIST_REAL}:2`, out, config, progress: false, log: () => {} });
     const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8')) as { data: { name: string; sources: SourceRecord[] } };
     assert.equal(record.data.name, `${path.basename(synth)}+kmnist-real`);

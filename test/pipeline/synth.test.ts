@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { classById } from '../../pipeline/classes';
-import { classCounts, loadSplit } from '../../pipeline/dataset';
+import { classById } from '../../pipeline/core/classes';
+import { classCounts, loadSplit } from '../../pipeline/core/dataset';
 import { FONT_CATALOGUE, HENTAIGANA, hentaiganaClass, scanFonts } from '../../pipeline/synth/fonts';
-import { DEFAULT_SYNTH, generateSynthetic } from '../../pipeline/synth/generate';
+import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
+import { generateSynthetic } from '../../pipeline/synth/generate';
 import { tempDir } from '../helpers/paths';
 
 describe('synthetic K49 data', () => {

@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
-import { loadTf } from '../../pipeline/backend';
-import { loadSplit, PIXELS } from '../../pipeline/dataset';
-import { evaluate, type PredictionRecord } from '../../pipeline/evaluate';
-import { compileInference, K49Classifier } from '../../pipeline/inference';
-import { computeMetrics } from '../../pipeline/metrics';
-import { DEFAULT_SYNTH, generateSynthetic } from '../../pipeline/synth/generate';
-import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeConfig, train } from '../../pipeline/train';
+import { loadTf } from '../../pipeline/core/backend';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
+import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
+import { NUM_CLASSES } from '../../pipeline/core/classes';
+import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
+import { computeMetrics } from '../../pipeline/core/metrics';
+import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
+import { generateSynthetic } from '../../pipeline/synth/generate';
+import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
+import { train } from '../../pipeline/train/loop';
 import { REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 /** A smoke configuration: tiny model and data, a couple of epochs. */
-const SMOKE = mergeConfig(DEFAULT_TRAIN, {
+const SMOKE = mergeTrainConfig(DEFAULT_TRAIN, {
   epochs: 2,
   model: { widths: [8, 16, 16], denseUnits: 32 },
   batchSize: 64,
@@ -110,7 +113,7 @@ describe('training and evaluation', function () {
     assert.equal(r.history.length, 1);
     assert.equal(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).model.architecture, 'baseline');
     const c = await K49Classifier.load(out);
-    assert.equal(c.predict(new Uint8Array(PIXELS))[0]!.length, 5);
+    assert.equal(topK(c.probabilities(new Uint8Array(PIXELS)), 5).length, 5);
   });
 });
 
@@ -121,12 +124,16 @@ describe('the bundled default model', () => {
     this.timeout(60000);
     const c = await K49Classifier.load(latest);
     const { images, labels } = await loadSplit(REAL_SAMPLE_DIR, 'test');
-    const preds = c.predict(images.subarray(0, 100 * PIXELS));
-    assert.equal(preds.length, 100);
-    for (const p of preds) {
+    const first100 = images.subarray(0, 100 * PIXELS);
+    const probs = c.probabilities(first100);
+    const preds = Array.from({ length: 100 }, (_, i) => topK(probs.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES), 5));
+    const { classes, confidences } = c.classify(first100);
+    preds.forEach((p, i) => {
       assert.equal(p.length, 5);
       assert.ok(p[0]!.confidence >= p[1]!.confidence);
-    }
+      // The one argmax (evaluation, worker) and the one top-k (API) agree.
+      assert.deepEqual([p[0]!.class_id, p[0]!.confidence], [classes[i], confidences[i]]);
+    });
     const metrics = JSON.parse(readFileSync(path.join(latest, 'metrics.json'), 'utf8'));
     assert.equal(metrics.data.name, 'real-sample');
     assert.equal(metrics.data.images, 2092);

@@ -12,7 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import sharp from 'sharp';
-import { decodeToK49, ImageDecodeError } from '../../pipeline/preprocess';
+import { decodeToK49, ImageDecodeError } from '../../pipeline/core/preprocess';
 import { BatchAccepted } from '../../serve/schemas';
 import { decompressionBombPng } from '../helpers/bomb';
 import { realSamplePng } from '../helpers/images';

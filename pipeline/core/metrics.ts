@@ -105,9 +105,19 @@ export function classificationReport(m: Metrics): string {
   return lines.join('\n') + '\n';
 }
 
+/** One off-diagonal cell of the confusion matrix (confused_pairs.json). */
+export interface ConfusedPair {
+  true_id: number;
+  true_char: string;
+  predicted_id: number;
+  predicted_char: string;
+  count: number;
+  share_of_true: number;
+}
+
 /** The most frequent off-diagonal (true, predicted) pairs. */
-export function mostConfused(m: Metrics, top = 20) {
-  const pairs: { true_id: number; true_char: string; predicted_id: number; predicted_char: string; count: number; share_of_true: number }[] = [];
+export function mostConfused(m: Metrics, top = 20): ConfusedPair[] {
+  const pairs: ConfusedPair[] = [];
   m.confusion.forEach((row, t) =>
     row.forEach((n, p) => {
       if (t !== p && n > 0) {

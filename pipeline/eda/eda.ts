@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES, NUM_CLASSES } from './classes';
-import { classCounts, hasSplit, loadImages, loadLabels, PIXELS, type Split } from './dataset';
-import { inkBox } from './preprocess';
-import { Random } from './random';
-import { classDistributionPng, galleryPng } from './report/images';
-import { plotlyPage, type PlotlyFigure } from './report/plotly';
+import { K49_CLASSES, NUM_CLASSES } from '../core/classes';
+import { classCounts, hasSplit, loadImages, loadLabels, PIXELS, type Split } from '../core/dataset';
+import { EDA_DIR } from '../core/paths';
+import { inkBox } from '../core/preprocess';
+import { Random } from '../core/random';
+import { classDistributionPng, galleryPng } from '../report/images';
+import { plotlyPage, type PlotlyFigure } from '../report/plotly';
 
 export interface SplitStats {
   split: Split;
@@ -215,5 +216,5 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
 }
 
 export function defaultEdaOut(dataDir: string): string {
-  return path.join(path.resolve(__dirname, '..'), 'artifacts', 'eda', path.basename(path.resolve(dataDir)));
+  return path.join(EDA_DIR, path.basename(path.resolve(dataDir)));
 }

@@ -2,17 +2,18 @@
  * The classifier used by evaluation, the API and the worker: loads an artifact
  * and runs it through a compiled inference path. Batch normalisation is folded
  * into the preceding convolution or dense weights and each layer becomes one
- * fused native op (conv + bias + ReLU), which halves single-image latency
- * against tfjs-layers' predict(). One code path everywhere, so the service
+ * fused native op (conv + bias + ReLU), cheaper than tfjs-layers' predict()
+ * for single images (figures in bench/results.json). One code path everywhere, so the service
  * predicts exactly what `make evaluate` reports.
  */
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from './backend';
-import { checkArtifactCompatible, MODEL_SUBDIR, readJson } from './artifacts';
-import { K49_CLASSES } from './classes';
+import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
+import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 import { toModelInput } from './preprocess';
+import { readEvalRecord, readTrainRecord } from './records';
 
 type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
@@ -135,17 +136,12 @@ export class K49Classifier {
     const model = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
     const owned: TF.Tensor[] = [];
     const steps = compileInference(tf, model, owned);
-    const train = readJson<{ version: string; data: { name: string; images: number } }>(path.join(dir, 'train.json'));
-    let metrics: { accuracy: number; balanced_accuracy: number; data: { name: string; images: number } } | null = null;
-    try {
-      metrics = readJson(path.join(dir, 'metrics.json'));
-    } catch {
-      metrics = null;
-    }
+    const train = readTrainRecord(dir);
+    const own = readEvalRecord(dir);
     const info: ModelInfo = {
       version: train.version,
       training_data: { name: train.data.name, images: train.data.images },
-      evaluation: metrics ? { data: metrics.data.name, images: metrics.data.images, accuracy: metrics.accuracy, balanced_accuracy: metrics.balanced_accuracy } : null,
+      evaluation: own ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy } : null,
     };
     const classifier = new K49Classifier(tf, steps, info, dir, { model, owned });
     classifier.warmUp();
@@ -168,33 +164,38 @@ export class K49Classifier {
     });
   }
 
-  /** Best class and its confidence for many images, in fixed batches (evaluation). */
+  /** Best class and its confidence for many images, in fixed batches (evaluation, worker). */
   classify(images: Uint8Array, batch = 256): { classes: Int32Array; confidences: Float32Array } {
     const n = images.length / PIXELS;
-    const classes = new Int32Array(n);
-    const confidences = new Float32Array(n);
+    const probs = new Float32Array(n * NUM_CLASSES);
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
-      const probs = this.probabilities(images.subarray(start * PIXELS, end * PIXELS));
-      for (let i = 0; i < end - start; i++) {
-        let best = 0;
-        for (let c = 1; c < K49_CLASSES.length; c++) if (probs[i * K49_CLASSES.length + c]! > probs[i * K49_CLASSES.length + best]!) best = c;
-        classes[start + i] = best;
-        confidences[start + i] = probs[i * K49_CLASSES.length + best]!;
-      }
+      probs.set(this.probabilities(images.subarray(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
     }
-    return { classes, confidences };
-  }
-
-  /** Top-k predictions per image, best first. */
-  predict(images: Uint8Array, k = 5): Prediction[][] {
-    const probs = this.probabilities(images);
-    const n = images.length / PIXELS;
-    return Array.from({ length: n }, (_, i) => topK(probs.subarray(i * K49_CLASSES.length, (i + 1) * K49_CLASSES.length), k));
+    return bestClasses(probs);
   }
 }
 
-/** The k most probable classes of one image's 49 probabilities, best first (the one top-k of the system). */
+/**
+ * The best class and its probability for each image of `probs` (49 per
+ * image): the one argmax of the system, used by training validation,
+ * evaluation and the worker; the API's topK puts the same class first.
+ */
+export function bestClasses(probs: Float32Array): { classes: Int32Array; confidences: Float32Array } {
+  const n = probs.length / NUM_CLASSES;
+  const classes = new Int32Array(n);
+  const confidences = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = i * NUM_CLASSES;
+    let best = 0;
+    for (let c = 1; c < NUM_CLASSES; c++) if (probs[row + c]! > probs[row + best]!) best = c;
+    classes[i] = best;
+    confidences[i] = probs[row + best]!;
+  }
+  return { classes, confidences };
+}
+
+/** The k most probable classes of one image's 49 probabilities, best first (the one top-k of the system; its first is bestClasses'). */
 export function topK(probs: Float32Array, k: number): Prediction[] {
   const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
   return order.slice(0, k).map((c) => ({ class_id: c, prediction: K49_CLASSES[c]!.char, confidence: probs[c]! }));

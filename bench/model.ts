@@ -5,15 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { loadTf } from './backend';
-import { PIXELS } from './dataset';
-import { augmentBatch } from './augment-batch';
-import { K49Classifier } from './inference';
-import { buildModel } from './model';
-import { Random } from './random';
-import { DEFAULT_TRAIN } from './train';
-import { NUM_CLASSES } from './classes';
-import { toModelInput } from './preprocess';
+import { loadTf } from '../pipeline/core/backend';
+import { PIXELS } from '../pipeline/core/dataset';
+import { augmentBatch } from '../pipeline/train/augment-batch';
+import { K49Classifier } from '../pipeline/core/inference';
+import { buildModel } from '../pipeline/train/model';
+import { Random } from '../pipeline/core/random';
+import { DEFAULT_TRAIN } from '../pipeline/train/config';
+import { NUM_CLASSES } from '../pipeline/core/classes';
+import { toModelInput } from '../pipeline/core/preprocess';
 
 function peakRssMb(): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];

@@ -1,44 +1,32 @@
 /**
- * CNN architectures for 28x28 K49 images.
+ * CNN architectures for 28x28 K49 images, and how each is described in the
+ * model card. Adding an architecture: its name in ModelConfigSchema
+ * (train/config.ts), its layers in buildModel, its sentence in
+ * describeArchitecture.
  *
  * `k49net` (default): a VGG-style network with batch normalisation: three
- * stages of 3x3 convolutions (32, 64, 128 channels; 28 -> 14 -> 7 -> 3, one
- * convolution per stage by default, configurable), the 3x3x128 map flattened
- * into a dense head of 256 units with dropout. Why: on this 2-core CPU the native
- * TensorFlow build runs ~10-35 GFLOP/s, so the default is sized by measurement
- * (see MODEL_CARD.md): single-image inference through the BN-folded fused path
- * (pipeline/inference.ts) at ~2 ms and ~340 training img/s, while BN,
- * augmentation, label smoothing and class-balanced sampling carry accuracy.
- * Flattening (rather than global average pooling) keeps where each stroke is:
- * the last convolutions see only part of the 28 px glyph, so averaging over
- * positions would reduce the character to a bag of stroke pieces (measured:
- * see the bundled model's card). Two convolutions per stage (the bundled
- * synthetic-data model, configs/default-synth.json) cost about 2x in training
- * and inference and generalised better from font renderings to real scans;
- * the default stays at one so that a small real run fits its time budget.
- * Wider/deeper settings (configs/k49-full.json) are for full-data training
- * on faster hardware.
+ * stages of 3x3 convolutions (28 -> 14 -> 7 -> 3; widths and convolutions
+ * per stage configurable), the last map flattened into a dense head with
+ * dropout. Flattening (rather than global average pooling) keeps where each
+ * stroke is: the last convolutions see only part of the glyph, so averaging
+ * over positions reduces the character to a bag of stroke pieces. The
+ * default is sized for CPU training and single-image latency here; the
+ * measured trade-offs are in the bundled model's card.
  *
  * `baseline`: the replaced system's recipe (2 conv layers + FC128), kept so
- * the comparison the training issue asks for can be rerun on any data.
+ * the comparison with it can be rerun on any data.
  */
-import type { Tf } from './backend';
-import { IMAGE_SIZE } from './dataset';
-import { NUM_CLASSES } from './classes';
+import type { Tf } from '../core/backend';
+import { IMAGE_SIZE } from '../core/dataset';
+import { NUM_CLASSES } from '../core/classes';
+import type { ModelConfig } from './config';
 
-export type Architecture = 'k49net' | 'baseline';
-
-export interface ModelConfig {
-  architecture: Architecture;
-  /** Channels of the three convolution stages (k49net). */
-  widths: [number, number, number];
-  /** 3x3 convolutions in each stage (k49net). */
-  convsPerStage: [number, number, number];
-  /** How the last feature map meets the dense head: 'flatten' keeps the layout of the 3x3 map, 'gap' averages it. */
-  head: 'flatten' | 'gap';
-  denseUnits: number;
-  dropout: number;
-  l2: number;
+/** One sentence for the model card: the layers `buildModel` makes from `cfg`. */
+export function describeArchitecture(m: ModelConfig): string {
+  if (m.architecture === 'baseline') {
+    return 'baseline: conv 3x3x32 + ReLU, max-pool, conv 3x3x64 + ReLU, max-pool, dense 128 + ReLU, dense 49 softmax (the replaced system).';
+  }
+  return `k49net: ${m.widths.map((w, i) => `${m.convsPerStage[i]}x (conv 3x3x${w} + BN + ReLU) + max-pool`).join(', ')}, ${m.head === 'gap' ? 'global average pooling' : 'flatten'}, dense ${m.denseUnits} + BN + ReLU + dropout ${m.dropout}, dense 49 softmax; L2 ${m.l2}.`;
 }
 
 export function buildModel(tf: Tf, cfg: ModelConfig, seed: number) {

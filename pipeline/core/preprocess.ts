@@ -3,11 +3,13 @@
  * 28x28 image (white ink on black, cropped to the ink, longer side scaled to
  * 28 keeping the aspect ratio, centred). Training data synthesis,
  * evaluation, the API and the worker all go through `fitToK49`; the API and
- * worker reach it through `decodeToK49` (serve side decoding with sharp).
+ * worker reach it through `decodeForModel` (decoding with sharp, and the
+ * blank-image rule).
  *
- * Real K49 images have their glyph's longer side at the full 28 px (98% of
- * the real sample), so fitting is close to the identity on them; an input
- * that already is a 28x28 light-on-dark image is passed through untouched.
+ * Real K49 images have their glyph's longer side at the full 28 px almost
+ * always (see `make eda`), so fitting is close to the identity on them; an
+ * input that already is a 28x28 light-on-dark image is passed through
+ * untouched.
  */
 import { decode as decodeBmp } from 'bmp-ts';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
@@ -132,9 +134,9 @@ export function fitToK49(img: GrayImage): Uint8Array {
   return out;
 }
 
-/** The one blank-image rule (API, worker, corrections): a preprocessed image with no ink cannot be classified. */
-export const BLANK_IMAGE_MESSAGE = 'the image is blank: no ink was found';
-export function isBlank(image: Uint8Array): boolean {
+/** The one blank-image rule (decodeForModel: API, worker, corrections): a preprocessed image with no ink cannot be classified. */
+const BLANK_IMAGE_MESSAGE = 'the image is blank: no ink was found';
+function isBlank(image: Uint8Array): boolean {
   return image.every((v) => v === 0);
 }
 
@@ -159,7 +161,7 @@ const MAGIC: { format: string; test: (b: Buffer) => boolean }[] = [
   { format: 'bmp', test: (b) => b.subarray(0, 2).toString('latin1') === 'BM' },
 ];
 
-export type DecodeErrorKind = 'unsupported' | 'too_large' | 'corrupt' | 'empty';
+export type DecodeErrorKind = 'unsupported' | 'too_large' | 'corrupt' | 'empty' | 'blank';
 
 /** Why an upload cannot become a K49 image; `kind` maps to an HTTP status in the API. */
 export class ImageDecodeError extends Error {
@@ -193,6 +195,13 @@ export function sniffFormat(bytes: Buffer): string | null {
  * decoding (they can reference local files); the pixel limit is checked from
  * the header before decoding.
  */
+/** An upload as the model sees it: decoded by decodeToK49, and refused when blank. The API, the worker and corrections all use this. */
+export async function decodeForModel(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
+  const image = await decodeToK49(bytes, limits);
+  if (isBlank(image)) throw new ImageDecodeError('blank', BLANK_IMAGE_MESSAGE);
+  return image;
+}
+
 export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
   if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
   const format = sniffFormat(bytes);

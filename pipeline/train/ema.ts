@@ -3,7 +3,7 @@
  * statistics included), kept in TensorFlow variables beside the model.
  */
 import type * as TF from '@tensorflow/tfjs-node';
-import type { Tf } from './backend';
+import type { Tf } from '../core/backend';
 
 export class WeightAverage {
   private readonly averages: TF.Variable[];

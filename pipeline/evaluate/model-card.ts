@@ -3,35 +3,13 @@
  * config, every evaluation found in the artifact) plus optional hand-written
  * notes in NOTES.md, so the card never states a figure that was not measured.
  */
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readJson } from './artifacts';
-import { K49_CLASSES } from './classes';
-import { BOOTSTRAP_RESAMPLES, type GroupFigure } from './metrics';
-import { classesWithRealImages, type SourceRecord } from './sources';
-import type { TrainConfig } from './train';
-
-interface EvalRecord {
-  data: { dir: string; name: string; images: number };
-  accuracy: number;
-  balanced_accuracy: number;
-  /** Absent in evaluations written before the interval was recorded. */
-  balanced_accuracy_ci95?: [number, number];
-  classes_present: number;
-  macro_f1: number;
-  /** Present when the model records its training sources. */
-  groups?: { real_training_images: GroupFigure; no_real_training_images: GroupFigure };
-}
-
-function findEvaluations(dir: string): { where: string; m: EvalRecord }[] {
-  const found: { where: string; m: EvalRecord }[] = [];
-  if (existsSync(path.join(dir, 'metrics.json'))) found.push({ where: '.', m: readJson(path.join(dir, 'metrics.json')) });
-  for (const sub of readdirSync(dir, { withFileTypes: true })) {
-    const f = path.join(dir, sub.name, 'metrics.json');
-    if (sub.isDirectory() && existsSync(f)) found.push({ where: sub.name, m: readJson(f) });
-  }
-  return found;
-}
+import { K49_CLASSES } from '../core/classes';
+import { BOOTSTRAP_RESAMPLES, type GroupFigure } from '../core/metrics';
+import { classesWithRealImages, readEvalRecords, readTrainRecord, type EvalRecord, type SourceRecord } from '../core/records';
+import { readTrainConfig } from '../train/config';
+import { describeArchitecture } from '../train/model';
 
 /** Each training source, and per class whether real (not synthetic) images were among its training data. */
 function sourceLines(sources: SourceRecord[] | undefined): string[] {
@@ -46,36 +24,19 @@ function sourceLines(sources: SourceRecord[] | undefined): string[] {
 }
 
 /** Per-group figures of the evaluations that have them. */
-function groupLines(evals: { m: EvalRecord }[]): string[] {
+function groupLines(evals: { record: EvalRecord }[]): string[] {
   const fig = (g: GroupFigure) => (g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes)`);
   return evals
-    .filter(({ m }) => m.groups)
-    .map(({ m }) => `- On \`${m.data.name}\`: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
+    .filter(({ record }) => record.groups)
+    .map(({ record: m }) => `- On \`${m.data.name}\`: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
     .flatMap((l, i) => (i === 0 ? ['', l] : [l]));
 }
 
 export async function writeModelCard(dir: string): Promise<void> {
-  const train = readJson<{
-    version: string;
-    data: { dir: string; name: string; images: number; classes_present: number; md5: Record<string, string>; sources?: SourceRecord[] };
-    split: { train: number; validation: number };
-    backend: string;
-    git_commit: string | null;
-    parameters: number;
-    best_epoch: number;
-    best_val_balanced_accuracy: number;
-    epochs_run: number;
-    train_seconds: number;
-    images_per_second: number;
-  }>(path.join(dir, 'train.json'));
-  const cfg = readJson<TrainConfig>(path.join(dir, 'config.json'));
-  const evals = findEvaluations(dir);
+  const train = readTrainRecord(dir);
+  const cfg = readTrainConfig(dir);
+  const evals = readEvalRecords(dir);
   const notes = existsSync(path.join(dir, 'NOTES.md')) ? await fs.readFile(path.join(dir, 'NOTES.md'), 'utf8') : '';
-  const m = cfg.model;
-  const arch =
-    m.architecture === 'baseline'
-      ? 'baseline: conv 3x3x32 + ReLU, max-pool, conv 3x3x64 + ReLU, max-pool, dense 128 + ReLU, dense 49 softmax (the replaced system).'
-      : `k49net: ${m.widths.map((w, i) => `${m.convsPerStage[i]}x (conv 3x3x${w} + BN + ReLU) + max-pool`).join(', ')}, ${m.head === 'gap' ? 'global average pooling' : 'flatten'}, dense ${m.denseUnits} + BN + ReLU + dropout ${m.dropout}, dense 49 softmax; L2 ${m.l2}.`;
   const lines = [
     `# Model card: ${train.version}`,
     '',
@@ -86,8 +47,8 @@ export async function writeModelCard(dir: string): Promise<void> {
     ...sourceLines(train.data.sources),
     '',
     '## Architecture',
-    `- ${arch}`,
-    `- ${train.parameters.toLocaleString('en')} parameters. Inference folds batch normalisation into the convolutions and runs one fused native op per layer (pipeline/inference.ts).`,
+    `- ${describeArchitecture(cfg.model)}`,
+    `- ${train.parameters.toLocaleString('en')} parameters. Inference folds batch normalisation into the convolutions and runs one fused native op per layer (pipeline/core/inference.ts).`,
     '',
     '## Training',
     `- Adam, learning rate ${cfg.learningRate} (${cfg.schedule}${cfg.schedule === 'cosine' ? ` to ${cfg.minLearningRate}` : ''}, warm-up ${cfg.warmupEpochs} epoch), batch ${cfg.batchSize}, ` +
@@ -101,7 +62,7 @@ export async function writeModelCard(dir: string): Promise<void> {
     '| evaluated on | images | classes present | accuracy | balanced accuracy | 95 % interval | macro F1 | reports |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...evals.map(
-      ({ where, m: e }) =>
+      ({ where, record: e }) =>
         `| \`${e.data.name}\` | ${e.data.images.toLocaleString('en')} | ${e.classes_present} | ${e.accuracy.toFixed(4)} | ${e.balanced_accuracy.toFixed(4)} | ${
           e.balanced_accuracy_ci95 ? e.balanced_accuracy_ci95.map((v) => v.toFixed(3)).join(' - ') : 'not recorded'
         } | ${e.macro_f1.toFixed(4)} | \`${where}/\` |`,

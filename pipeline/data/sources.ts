@@ -9,9 +9,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { projectRelative } from './artifacts';
-import { classCounts, hasSplit, loadSplit, PIXELS, splitFiles, type LabelledImages } from './dataset';
-import { md5File } from './download';
+import { projectRelative } from '../core/paths';
+import type { SourceKind, SourceRecord } from '../core/records';
+import { classCounts, hasSplit, loadSplit, PIXELS, splitFiles, type LabelledImages } from '../core/dataset';
+import { md5File } from '../core/checksum';
 
 export interface SourceSpec {
   dir: string;
@@ -30,24 +31,10 @@ export function parseSources(spec: string): SourceSpec[] {
   });
 }
 
-export type SourceKind = 'synthetic' | 'real';
 
 /** `k49 synth` writes synth.json beside the files it renders; any other K49-format directory holds real images. */
 export function sourceKind(dir: string): SourceKind {
   return existsSync(path.join(dir, 'synth.json')) ? 'synthetic' : 'real';
-}
-
-/** What the artifact records of each source. */
-export interface SourceRecord {
-  /** Relative to the project. */
-  dir: string;
-  name: string;
-  kind: SourceKind;
-  weight: number;
-  images: number;
-  /** Training images per class id (49). */
-  class_counts: number[];
-  md5: Record<string, string>;
 }
 
 export interface MixedSplit extends LabelledImages {
@@ -89,9 +76,3 @@ export async function loadSources(specs: SourceSpec[]): Promise<MixedSplit> {
   return mixed;
 }
 
-/** Class ids that had real (not synthetic) training images, from an artifact's source records. */
-export function classesWithRealImages(sources: SourceRecord[]): Set<number> {
-  const out = new Set<number>();
-  for (const s of sources) if (s.kind === 'real') s.class_counts.forEach((n, c) => n > 0 && out.add(c));
-  return out;
-}

@@ -7,16 +7,17 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CANDIDATE, fromProject, LATEST, pointLink, PROJECT_ROOT, projectRelative, readJson, resolveModelDir, writeJson } from './artifacts';
-import { K49_CLASSES } from './classes';
-import { hasSplit, loadSplit, PIXELS, splitFiles } from './dataset';
-import { md5File } from './download';
-import { K49Classifier } from './inference';
+import { pointLink, resolveModelDir, writeJson } from '../core/artifacts';
+import { K49_CLASSES } from '../core/classes';
+import { hasSplit, loadSplit, PIXELS, splitFiles } from '../core/dataset';
+import { md5File } from '../core/checksum';
+import { K49Classifier } from '../core/inference';
+import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative } from '../core/paths';
+import { classesWithRealImages, readTrainRecord, writeEvalRecord, type EvalRecord } from '../core/records';
 import { writeModelCard } from './model-card';
-import { classesWithRealImages, type SourceRecord } from './sources';
-import { balancedAccuracyInterval, classificationReport, computeMetrics, groupFigures, mostConfused, type GroupFigure } from './metrics';
-import { plotlyPage } from './report/plotly';
-import { confusionPng, galleryPng } from './report/images';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, groupFigures, mostConfused, type GroupFigure } from '../core/metrics';
+import { plotlyPage } from '../report/plotly';
+import { confusionPng, galleryPng } from '../report/images';
 
 export interface EvaluateOptions {
   data?: string;
@@ -33,9 +34,9 @@ export interface PredictionRecord {
 }
 
 function defaultTestDir(modelDir: string): string {
-  const candidates = [path.join(PROJECT_ROOT, 'data', 'k49')];
+  const candidates = [OFFICIAL_DATA_DIR];
   try {
-    candidates.push(...readJson<{ data: { dir: string } }>(path.join(modelDir, 'train.json')).data.dir.split(',').map(fromProject));
+    candidates.push(...readTrainRecord(modelDir).data.dir.split(',').map(fromProject));
   } catch {
     /* no training record: only data/k49 */
   }
@@ -63,7 +64,7 @@ export async function evaluate(opts: EvaluateOptions) {
   const metrics = computeMetrics(test.labels, predicted);
   const interval = balancedAccuracyInterval(metrics);
   // Per group, when the model records its training sources (which classes had real images).
-  const { sources } = readJson<{ data: { sources?: SourceRecord[] } }>(path.join(modelDir, 'train.json')).data;
+  const { sources } = readTrainRecord(modelDir).data;
   const groups = sources ? groupFigures(metrics, classesWithRealImages(sources)) : null;
   const f = splitFiles('test');
   const dataInfo = {
@@ -72,8 +73,7 @@ export async function evaluate(opts: EvaluateOptions) {
     images: test.count,
     md5: { [f.images]: await md5File(path.join(dataDir, f.images)), [f.labels]: await md5File(path.join(dataDir, f.labels)) },
   };
-  // Results only, no time or duration: evaluating again on the same data rewrites the files byte for byte.
-  await writeJson(path.join(outDir, 'metrics.json'), {
+  const record: EvalRecord = {
     model_version: classifier.info.version,
     data: dataInfo,
     accuracy: metrics.accuracy,
@@ -85,7 +85,8 @@ export async function evaluate(opts: EvaluateOptions) {
     count: metrics.count,
     per_class: metrics.per_class,
     confusion: metrics.confusion,
-  });
+  };
+  await writeEvalRecord(outDir, record);
   const predictions: PredictionRecord[] = Array.from(predicted, (p, i) => ({
     index: i,
     true_class: test.labels[i]!,

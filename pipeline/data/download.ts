@@ -3,13 +3,13 @@
  * verifies md5 against the official sums and renames into place atomically.
  * Files already present and verified are not fetched again.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar } from 'cli-progress';
+import { md5File } from '../core/checksum';
 
 export const OFFICIAL_BASE_URL = 'http://codh.rois.ac.jp/kmnist/dataset/k49/';
 
@@ -36,12 +36,6 @@ export interface DownloadOptions {
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
-}
-
-export async function md5File(file: string): Promise<string> {
-  const hash = createHash('md5');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
 }
 
 async function sizeOf(file: string): Promise<number> {
@@ -138,7 +132,7 @@ const isNetworkFailure = (e: unknown) =>
 export async function downloadK49(dir: string, options: DownloadOptions = {}): Promise<string[]> {
   const opts: Required<DownloadOptions> = {
     files: options.files ?? K49_FILES,
-    baseUrl: options.baseUrl ?? process.env.K49_BASE_URL ?? OFFICIAL_BASE_URL,
+    baseUrl: options.baseUrl ?? OFFICIAL_BASE_URL,
     timeoutMs: options.timeoutMs ?? 8000,
     retries: options.retries ?? 3,
     progress: options.progress ?? true,

@@ -10,23 +10,8 @@ import { execSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { classMapCsv, K49_CLASSES } from './classes';
+import { CANDIDATE, LATEST, PROJECT_ROOT } from './paths';
 import { PREPROCESS } from './preprocess';
-
-/** The project's root. Records store paths relative to it, so they hold nothing of the machine they were made on. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
-export const ARTIFACTS_DIR = path.join(PROJECT_ROOT, 'artifacts');
-
-/** A path as records store it: relative to the project root (e.g. `data/synth`, `../shared/data/real-sample`). */
-export function projectRelative(p: string): string {
-  return path.relative(PROJECT_ROOT, path.resolve(p)) || '.';
-}
-
-/** A path read from a record, made absolute again (older records hold absolute paths: those stay as they are). */
-export function fromProject(p: string): string {
-  return path.resolve(PROJECT_ROOT, p);
-}
-export const LATEST = path.join(ARTIFACTS_DIR, 'latest');
-export const CANDIDATE = path.join(ARTIFACTS_DIR, 'candidate');
 
 export const MODEL_SUBDIR = 'model';
 
@@ -37,8 +22,8 @@ export function newVersion(architecture: string, now = new Date()): string {
 
 export function gitCommit(): string | null {
   try {
-    const sha = execSync('git rev-parse HEAD', { cwd: ARTIFACTS_DIR, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ARTIFACTS_DIR, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const sha = execSync('git rev-parse HEAD', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${sha}-dirty` : sha;
   } catch {
     return null;

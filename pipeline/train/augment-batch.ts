@@ -5,22 +5,13 @@
  * erosion) and random erasing. Parameters come from a seeded Random, so an
  * epoch's augmentation is reproducible.
  */
-import type { Tf } from './backend';
-import { IMAGE_SIZE } from './dataset';
-import type { Random } from './random';
-import { affineWarp } from './synth/augment';
+import type { Tf } from '../core/backend';
+import { IMAGE_SIZE } from '../core/dataset';
+import type { Random } from '../core/random';
+import { affineWarp } from '../core/warp';
 import type * as TF from '@tensorflow/tfjs-node';
+import type { AugmentConfig } from './config';
 
-export interface AugmentConfig {
-  enabled: boolean;
-  rotationDeg: number;
-  scale: [number, number];
-  shear: number;
-  translatePx: number;
-  /** Probability of thickening and of thinning the strokes (each). */
-  strokeProb: number;
-  eraseProb: number;
-}
 
 /** Inverse affine (output pixel -> input pixel) as [a, b, c, d, e, f] for affineWarp. */
 function transformRow(rng: Random, cfg: AugmentConfig): number[] {

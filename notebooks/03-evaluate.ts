@@ -1,0 +1,56 @@
+// %% [markdown]
+// # Evaluating the bundled model
+//
+// `pipeline/evaluate/evaluate.ts` on the real sample (2,092 real K49 test images, 41 classes) with the bundled
+// default model (`artifacts/latest`, trained on synthetic font renderings only).
+
+// %%
+// The pipeline modules are TypeScript: register tsx first, then load them (one source of truth, no copies).
+import 'tsx/cjs';
+import * as tslab from 'tslab';
+import * as dfd from 'danfojs-node';
+import { plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
+// Plotly is inlined once here (no CDN); later cells draw into it.
+tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
+
+// %%
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { evaluate } from '../pipeline/evaluate/evaluate';
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'k49-nb-eval-'));
+const { metrics } = await evaluate({ data: '../../shared/data/real-sample', model: '../artifacts/latest', out, log: (l) => console.log(l) });
+
+// %%
+const report = new dfd.DataFrame(
+  metrics.per_class
+    .filter((c) => c.support > 0)
+    .map((c) => ({ class_id: c.class_id, char: c.char, precision: +c.precision.toFixed(3), recall: +c.recall.toFixed(3), f1: +c.f1.toFixed(3), support: c.support })),
+);
+report.sortValues('support', { ascending: false, inplace: true });
+report.head(12).setIndex({ column: 'char', drop: true }).print();
+console.log(fs.readFileSync(path.join(out, 'classification_report.txt'), 'utf8').split('\n').slice(-6).join('\n'));
+
+// %%
+import { K49_CLASSES } from '../pipeline/core/classes';
+const chars = K49_CLASSES.map((c) => c.char);
+const z = metrics.confusion.map((row) => {
+  const t = row.reduce((a, b) => a + b, 0);
+  return row.map((v) => (t ? v / t : null));
+});
+tslab.display.html(
+  plotlyDiv('cm', {
+    title: 'Confusion matrix, row-normalised',
+    data: [{ type: 'heatmap', z, x: chars, y: chars, colorscale: 'Blues' }],
+    layout: { height: 700, xaxis: { type: 'category' }, yaxis: { type: 'category', autorange: 'reversed' } },
+  }),
+);
+tslab.display.png(fs.readFileSync(path.join(out, 'confusion_matrix.png')));
+
+// %%
+import { mostConfused } from '../pipeline/core/metrics';
+// The pairs of confused_pairs.json, recounted from the metrics.
+const pairs = mostConfused(metrics);
+const top = pairs.slice(0, 10).map((p) => ({ true: p.true_char, predicted: p.predicted_char, count: p.count, share: +p.share_of_true.toFixed(3) }));
+new dfd.DataFrame(top, { index: top.map((_, i) => `#${i + 1}`) }).print();
+tslab.display.png(fs.readFileSync(path.join(out, 'misclassified.png')));

@@ -1,0 +1,130 @@
+/**
+ * Every training hyperparameter, as one zod schema: the defaults, the
+ * replaced system's recipe (`--baseline`), and CONFIG= files merged over
+ * them. The artifact keeps the full config as `config.json`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { readJson } from '../core/artifacts';
+import { deepMerge, loadConfigFile, parseOrThrow } from '../core/config';
+
+const pair = z.tuple([z.number(), z.number()]);
+const triple = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
+const probability = z.number().min(0).max(1);
+
+export const ModelConfigSchema = z.strictObject({
+  architecture: z.enum(['k49net', 'baseline']),
+  /** Channels of the three convolution stages (k49net). */
+  widths: triple,
+  /** 3x3 convolutions in each stage (k49net). */
+  convsPerStage: triple,
+  /** How the last feature map meets the dense head: 'flatten' keeps the layout of the 3x3 map, 'gap' averages it. */
+  head: z.enum(['flatten', 'gap']),
+  denseUnits: z.number().int().positive(),
+  dropout: z.number().min(0).max(0.95),
+  l2: z.number().min(0),
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type Architecture = ModelConfig['architecture'];
+
+export const AugmentConfigSchema = z.strictObject({
+  enabled: z.boolean(),
+  rotationDeg: z.number().min(0),
+  scale: pair,
+  shear: z.number().min(0),
+  translatePx: z.number().min(0),
+  /** Probability of thickening and of thinning the strokes (each). */
+  strokeProb: probability,
+  eraseProb: probability,
+});
+export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
+
+export const TrainConfigSchema = z.strictObject({
+  seed: z.number().int(),
+  model: ModelConfigSchema,
+  epochs: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  learningRate: z.number().positive(),
+  minLearningRate: z.number().min(0),
+  warmupEpochs: z.number().min(0),
+  schedule: z.enum(['cosine', 'constant']),
+  labelSmoothing: z.number().min(0).max(1),
+  validationFraction: z.number().min(0).max(0.9),
+  /** Stop when validation balanced accuracy has not improved for this many epochs (0 = never). */
+  earlyStoppingPatience: z.number().int().min(0),
+  /**
+   * Class-balanced sampling: each epoch draws training images with weight
+   * n_class^-exponent (0 = natural frequencies, 1 = every class equally often).
+   */
+  balanceExponent: z.number().min(0).max(1),
+  augment: AugmentConfigSchema,
+  /** Cap on training images (0 = all); for smoke runs. */
+  maxTrainImages: z.number().int().min(0),
+  /**
+   * Exponential moving average of the weights, updated after every step
+   * (0 = off). Validation, early stopping and the artifact use the averaged
+   * weights, which swing less from epoch to epoch (figures in the bundled
+   * model's card).
+   */
+  emaDecay: z.number().min(0).max(1),
+});
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  seed: 42,
+  model: { architecture: 'k49net', widths: [32, 64, 128], convsPerStage: [1, 1, 1], head: 'flatten', denseUnits: 256, dropout: 0.3, l2: 1e-4 },
+  epochs: 40,
+  batchSize: 128,
+  learningRate: 2e-3,
+  minLearningRate: 2e-5,
+  warmupEpochs: 1,
+  schedule: 'cosine',
+  labelSmoothing: 0.1,
+  validationFraction: 0.1,
+  earlyStoppingPatience: 8,
+  balanceExponent: 0.5,
+  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2 },
+  maxTrainImages: 0,
+  emaDecay: 0.999,
+};
+
+/** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
+export const BASELINE_TRAIN: TrainConfig = {
+  ...DEFAULT_TRAIN,
+  model: { architecture: 'baseline', widths: [32, 64, 128], convsPerStage: [1, 1, 1], head: 'flatten', denseUnits: 128, dropout: 0, l2: 0 },
+  epochs: 12,
+  learningRate: 1e-3,
+  warmupEpochs: 0,
+  schedule: 'constant',
+  labelSmoothing: 0,
+  earlyStoppingPatience: 0,
+  balanceExponent: 0,
+  augment: { ...DEFAULT_TRAIN.augment, enabled: false },
+  emaDecay: 0,
+};
+
+/** The recipe (`--baseline` or the default) with CONFIG=file's keys merged over it. */
+export function loadTrainConfig(file: string | undefined, baseline = false): TrainConfig {
+  return loadConfigFile(TrainConfigSchema, baseline ? BASELINE_TRAIN : DEFAULT_TRAIN, file, 'training config');
+}
+
+export const CONFIG_RECORD = 'config.json';
+
+/** The config an artifact was trained with (runs from before weight averaging had none). */
+export function readTrainConfig(artifactDir: string): TrainConfig {
+  const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
+  return parseOrThrow(TrainConfigSchema, { ...saved, emaDecay: saved.emaDecay ?? 0 }, `${artifactDir}/${CONFIG_RECORD}`);
+}
+
+/** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */
+export function mergeTrainConfig(base: TrainConfig, override: Record<string, unknown>): TrainConfig {
+  return parseOrThrow(TrainConfigSchema, deepMerge(base, override), 'training config');
+}
+
+/** Learning rate at `progress` epochs into training: linear warm-up, then constant or cosine decay. */
+export function learningRateAt(cfg: TrainConfig, progress: number): number {
+  if (progress < cfg.warmupEpochs) return cfg.learningRate * Math.max(0.05, progress / cfg.warmupEpochs);
+  if (cfg.schedule === 'constant') return cfg.learningRate;
+  const t = (progress - cfg.warmupEpochs) / Math.max(1e-9, cfg.epochs - cfg.warmupEpochs);
+  return cfg.minLearningRate + 0.5 * (cfg.learningRate - cfg.minLearningRate) * (1 + Math.cos(Math.PI * Math.min(1, t)));
+}
