@@ -72,6 +72,7 @@ export function notebookFromSource(source: string, name: string): { cells: Cell[
 if (require.main === module) {
   const [source, out] = process.argv.slice(2);
   if (!source || !out) throw new Error('usage: build-notebooks.ts <notebooks/NAME.ts> <OUT.ipynb>');
-  const nb = notebookFromSource(readFileSync(source, 'utf8'), path.basename(out));
+  // Cell ids come from the source's name (01-eda.ts -> 01-0, 01-1, ...), wherever the notebook is written.
+  const nb = notebookFromSource(readFileSync(source, 'utf8'), path.basename(source));
   writeFileSync(out, JSON.stringify(nb, null, 1) + '\n');
 }

@@ -97,7 +97,7 @@ describe('project structure', () => {
     assert.equal(sources.length, 3);
     for (const src of sources) {
       const name = src.replace(/\.ts$/, '.ipynb');
-      const built = notebookFromSource(readFileSync(path.join(ROOT, 'notebooks', src), 'utf8'), name);
+      const built = notebookFromSource(readFileSync(path.join(ROOT, 'notebooks', src), 'utf8'), src);
       const committed = JSON.parse(readFileSync(path.join(ROOT, 'notebooks', name), 'utf8')) as { cells: { cell_type: string; source: string[] }[] };
       assert.deepEqual(
         committed.cells.map((c) => [c.cell_type, c.source.join('')]),
