@@ -1,19 +1,29 @@
 /**
- * Training and inference benchmark (`make bench`, model part): training
- * images/s of the default recipe (augmentation included), inference images/s
- * at batch 1 and 256 through the serving inference path, and peak memory.
+ * Training and inference benchmark (`make bench`, model part).
+ * Training, for the default architecture (one convolution per stage) and the
+ * bundled one (two): the full recipe as `make train` runs it (class-balanced
+ * sampling, batch gathering, augmentation, the training step, weight
+ * averaging: `trainEpoch` itself, on real images), the bare training step on
+ * one prepared batch, their ratio (what the loop around the step costs), and
+ * tfjs-layers' trainOnBatch on the same model for reference. Inference:
+ * images/s at batch 1 and 256 through the serving path, and peak memory.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { loadTf } from '../pipeline/core/backend';
-import { PIXELS } from '../pipeline/core/dataset';
-import { augmentBatch } from '../pipeline/train/augment-batch';
-import { K49Classifier } from '../pipeline/core/inference';
-import { buildModel } from '../pipeline/train/model';
-import { Random } from '../pipeline/core/random';
-import { DEFAULT_TRAIN } from '../pipeline/train/config';
+import path from 'node:path';
+import type * as TF from '@tensorflow/tfjs-node';
+import { loadTf, type Tf } from '../pipeline/core/backend';
 import { NUM_CLASSES } from '../pipeline/core/classes';
+import { loadSplit, PIXELS } from '../pipeline/core/dataset';
+import { K49Classifier } from '../pipeline/core/inference';
+import { PROJECT_ROOT, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { toModelInput } from '../pipeline/core/preprocess';
+import { Random } from '../pipeline/core/random';
+import type { MixedSplit } from '../pipeline/data/sources';
+import { augmentBatch } from '../pipeline/train/augment-batch';
+import { DEFAULT_TRAIN, loadTrainConfig, type TrainConfig } from '../pipeline/train/config';
+import { modelFor, trainEpoch } from '../pipeline/train/loop';
+import { buildModel } from '../pipeline/train/model';
 
 function peakRssMb(): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
@@ -22,35 +32,77 @@ function peakRssMb(): number {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
+/** The architectures whose training speed is reported: the training default, and the bundled model's. */
+const ARCHITECTURES: { name: string; config: () => TrainConfig }[] = [
+  { name: 'k49net, 1 conv per stage (training default)', config: () => DEFAULT_TRAIN },
+  { name: 'k49net, 2 convs per stage (bundled, configs/default-synth.json)', config: () => loadTrainConfig(path.join(PROJECT_ROOT, 'configs', 'default-synth.json')) },
+];
+
+/** Training images: the real sample (real strokes, as training sees them), else random ink. */
+async function trainingImages(rng: Random): Promise<MixedSplit> {
+  const n = 2048;
+  const images = existsSync(REAL_SAMPLE_DIR) ? (await loadSplit(REAL_SAMPLE_DIR, 'test')).images.subarray(0, n * PIXELS) : Uint8Array.from({ length: n * PIXELS }, () => (rng.chance(0.2) ? rng.int(128, 256) : 0));
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % NUM_CLASSES);
+  return { images, labels, count: n, source: new Uint8Array(n), sources: [{ dir: '.', name: 'bench', kind: 'real', weight: 1, images: n, class_counts: [], md5: {} }] };
+}
+
+async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Random) {
+  const all = Array.from({ length: data.count }, (_, i) => i);
+  // Full recipe: trainEpoch as `make train` runs it (16 steps of 128), after a warm-up epoch of 3 steps.
+  const run = await modelFor(tf, cfg, null);
+  await trainEpoch(tf, run, cfg, data, all.slice(0, 3 * cfg.batchSize), 1, false);
+  const full = await trainEpoch(tf, run, cfg, data, all.slice(0, 16 * cfg.batchSize), 2, false);
+
+  // Bare step: the same training step, on one batch prepared beforehand (no sampling, augmentation or averaging).
+  const x = augmentBatch(tf, toModelInput(data.images.subarray(0, cfg.batchSize * PIXELS)), rng, cfg.augment);
+  const y = Int32Array.from(data.labels.subarray(0, cfg.batchSize));
+  const timeSteps = async (step: (k: number) => unknown, steps: number) => {
+    for (let k = 0; k < 3; k++) await step(k);
+    const started = performance.now();
+    for (let k = 0; k < steps; k++) await step(k);
+    return (steps * cfg.batchSize) / ((performance.now() - started) / 1000);
+  };
+  const bare = await timeSteps((k) => run.step.run(x, y, k), 16);
+
+  // tfjs-layers' own trainOnBatch on the same architecture (the step the training loop used before).
+  const layers = buildModel(tf, cfg.model, cfg.seed);
+  layers.compile({ optimizer: tf.train.adam(cfg.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const yHot = tf.oneHot(tf.tensor1d(y, 'int32'), NUM_CLASSES).toFloat();
+  const layersIps = await timeSteps(() => layers.trainOnBatch(x, yHot), 6);
+  tf.dispose([x, yHot]);
+  layers.dispose();
+  run.model.dispose();
+  return {
+    full_recipe_images_per_second: Math.round(full.imagesPerSecond),
+    bare_step_images_per_second: Math.round(bare),
+    overhead_ratio: Number((full.imagesPerSecond / bare).toFixed(3)),
+    layers_train_on_batch_images_per_second: Math.round(layersIps),
+  };
+}
+
 export async function benchModel(modelDir: string, log = console.error) {
   const { tf, name: backend } = loadTf();
   const rng = new Random('bench');
   const images = Uint8Array.from({ length: 1024 * PIXELS }, () => (rng.chance(0.2) ? rng.int(128, 256) : 0));
 
-  // Training throughput: the default architecture, batch size and augmentation.
-  const cfg = DEFAULT_TRAIN;
-  const model = buildModel(tf, cfg.model, cfg.seed);
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const bs = cfg.batchSize;
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: bs }, (_, i) => i % NUM_CLASSES), 'int32'), NUM_CLASSES).toFloat();
-  const step = async (k: number) => {
-    const x = toModelInput(images.subarray((k % 8) * bs * PIXELS, ((k % 8) + 1) * bs * PIXELS));
-    const xa = augmentBatch(tf, x, rng, cfg.augment);
-    await model.trainOnBatch(xa, y);
-    xa.dispose();
-  };
-  for (let k = 0; k < 3; k++) await step(k);
-  const steps = 20;
-  let t = performance.now();
-  for (let k = 0; k < steps; k++) await step(k);
-  const trainIps = (steps * bs) / ((performance.now() - t) / 1000);
-  log(`training: ${trainIps.toFixed(0)} img/s (batch ${bs}, augmentation on)`);
+  const data = await trainingImages(rng);
+  const training = [];
+  for (const arch of ARCHITECTURES) {
+    const cfg = arch.config();
+    const r = await benchTraining(tf, cfg, data, rng);
+    training.push({ architecture: arch.name, batch_size: cfg.batchSize, ...r });
+    log(
+      `training, ${arch.name}: full recipe ${r.full_recipe_images_per_second} img/s, bare step ${r.bare_step_images_per_second} img/s ` +
+        `(ratio ${r.overhead_ratio}); tfjs-layers trainOnBatch ${r.layers_train_on_batch_images_per_second} img/s`,
+    );
+  }
 
   // Inference through the service's path.
   const classifier = await K49Classifier.load(modelDir);
   const one = images.subarray(0, PIXELS);
   for (let i = 0; i < 50; i++) classifier.probabilities(one);
   const lat: number[] = [];
+  let t = 0;
   for (let i = 0; i < 500; i++) {
     t = performance.now();
     classifier.probabilities(images.subarray((i % 1024) * PIXELS, ((i % 1024) + 1) * PIXELS));
@@ -65,7 +117,7 @@ export async function benchModel(modelDir: string, log = console.error) {
   const result = {
     backend,
     model_version: classifier.info.version,
-    training_images_per_second: Math.round(trainIps),
+    training,
     inference_batch1: {
       p50_ms: Number(percentile(lat, 0.5).toFixed(3)),
       p99_ms: Number(percentile(lat, 0.99).toFixed(3)),

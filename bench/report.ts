@@ -32,7 +32,12 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
   ];
   if (r.model) {
     const b1 = r.model.inference_batch1;
-    lines.push(`| training, default recipe (batch 128, augmentation) | ${r.model.training_images_per_second} img/s | | |`);
+    for (const t of r.model.training) {
+      lines.push(
+        `| training, ${t.architecture}: full recipe (sampling, augmentation, step, weight averaging; batch ${t.batch_size}) | ${t.full_recipe_images_per_second} img/s | | ` +
+          `bare step ${t.bare_step_images_per_second} img/s: ratio ${t.overhead_ratio}; tfjs-layers trainOnBatch ${t.layers_train_on_batch_images_per_second} img/s |`,
+      );
+    }
     lines.push(`| inference, batch 1 (fused path) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | |`);
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
   }

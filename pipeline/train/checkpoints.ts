@@ -58,7 +58,7 @@ export function loadCheckpointModel(tf: Tf, dir: string): Promise<TF.LayersModel
   return tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
 }
 
-/** Puts the saved Adam moments back into `optimizer` (after the model was compiled with it). */
+/** Puts the saved Adam moments back into `optimizer` (matched to the model's trainable weights by order, as Adam keeps them). */
 export async function restoreOptimizer(tf: Tf, dir: string, optimizer: TF.Optimizer): Promise<void> {
   const names = readJson<string[]>(path.join(dir, 'optimizer-names.json'));
   const arrays = await readNpz(path.join(dir, 'optimizer.npz'));

@@ -15,7 +15,7 @@ import { loadTf, type Tf } from '../core/backend';
 import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, writeArtifactBasics, writeJson } from '../core/artifacts';
 import { NUM_CLASSES } from '../core/classes';
 import { classCounts, IMAGE_SIZE, PIXELS } from '../core/dataset';
-import { bestClasses } from '../core/inference';
+import { bestClasses, compileInference } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
 import { ARTIFACTS_DIR, CANDIDATE } from '../core/paths';
 import { toModelInput } from '../core/preprocess';
@@ -28,6 +28,7 @@ import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type Tra
 import { WeightAverage } from './ema';
 import { buildModel } from './model';
 import { gatherBatch, pick, sampleEpoch, stratifiedSplit } from './sampling';
+import { TrainingStep } from './step';
 
 export interface TrainOptions {
   data: string;
@@ -46,15 +47,22 @@ export interface TrainResult {
   imagesPerSecond: number;
 }
 
-/** Predicted class of each image, in batches (validation between epochs). */
+/** Predicted class of each image with the model's current weights, through the serving inference path (validation between epochs). */
 export function predictClasses(tf: Tf, model: TF.LayersModel, images: Uint8Array, batch = 512): { classes: Int32Array; confidences: Float32Array } {
+  const owned: TF.Tensor[] = [];
+  const steps = compileInference(tf, model, owned);
   const n = images.length / PIXELS;
   const probs = new Float32Array(n * NUM_CLASSES);
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
-    const p = tf.tidy(() => (model.predict(tf.tensor4d(toModelInput(images.subarray(start * PIXELS, end * PIXELS)), [end - start, IMAGE_SIZE, IMAGE_SIZE, 1])) as TF.Tensor).dataSync());
+    const p = tf.tidy(() => {
+      let x: TF.Tensor = tf.tensor4d(toModelInput(images.subarray(start * PIXELS, end * PIXELS)), [end - start, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      for (const step of steps) x = step(tf, x);
+      return x.dataSync();
+    });
     probs.set(p as Float32Array, start * NUM_CLASSES);
   }
+  tf.dispose(owned);
   return bestClasses(probs);
 }
 
@@ -69,11 +77,19 @@ async function prepareData(dataSpec: string, cfg: TrainConfig) {
   return { all, split, validation: pick(all, split.val), classesPresent: classCounts(all.labels).filter((c) => c > 0).length };
 }
 
+/** What a run trains with: the model, its optimizer and training step, and the weight average. */
+export interface TrainingRun {
+  model: TF.LayersModel;
+  optimizer: TF.Optimizer;
+  step: TrainingStep;
+  average?: WeightAverage;
+}
+
 /** A new model, or the one of the last checkpoint (with its optimizer moments and weight average) when resuming. */
-async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | null) {
+export async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | null): Promise<TrainingRun> {
   const optimizer = tf.train.adam(cfg.learningRate);
   const model = resumeFrom ? await loadCheckpointModel(tf, resumeFrom) : buildModel(tf, cfg.model, cfg.seed);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const step = new TrainingStep(tf, model, optimizer, cfg.labelSmoothing);
   if (resumeFrom) await restoreOptimizer(tf, resumeFrom, optimizer);
   let average: WeightAverage | undefined;
   if (cfg.emaDecay > 0) {
@@ -81,13 +97,13 @@ async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | null) {
     average = new WeightAverage(tf, model, cfg.emaDecay, saved);
     if (saved) tf.dispose(saved);
   }
-  return { model, optimizer, average };
+  return { model, optimizer, step, average };
 }
 
-/** One epoch of training steps; returns the mean loss and accuracy and the last learning rate. */
-async function trainEpoch(
+/** One epoch of training steps over `train` (indices into `data`); returns the mean loss and accuracy and the last learning rate. */
+export async function trainEpoch(
   tf: Tf,
-  run: { model: TF.LayersModel; optimizer: TF.Optimizer; average?: WeightAverage },
+  run: TrainingRun,
   cfg: TrainConfig,
   data: MixedSplit,
   train: number[],
@@ -115,12 +131,11 @@ async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), NUM_CLASSES).toFloat().mul(1 - cfg.labelSmoothing).add(cfg.labelSmoothing / NUM_CLASSES));
-    const [loss, acc] = (await run.model.trainOnBatch(xa, ys)) as number[];
-    tf.dispose([xa, ys]);
+    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1));
+    xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
-    lossSum += loss! * idx.length;
-    accSum += acc! * idx.length;
+    lossSum += loss * idx.length;
+    accSum += accuracy * idx.length;
     seen += idx.length;
     const ips = seen / Math.max(0.001, (Date.now() - started) / 1000);
     bar?.update(step + 1, { loss: (lossSum / seen).toFixed(4), acc: (accSum / seen).toFixed(4), ips: ips.toFixed(0) });
