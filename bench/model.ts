@@ -11,7 +11,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from '../pipeline/core/backend';
 import { NUM_CLASSES } from '../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
@@ -46,36 +45,51 @@ async function trainingImages(rng: Random): Promise<MixedSplit> {
   return { images, labels, count: n, source: new Uint8Array(n), sources: [{ dir: '.', name: 'bench', kind: 'real', weight: 1, images: n, class_counts: [], md5: {} }] };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * Full recipe and bare step measured in alternation (ROUNDS rounds of 16
+ * batches each), each figure the median of its rounds: this VM's speed
+ * drifts by 10-20 % from second to second, which would otherwise decide the ratio.
+ */
+const ROUNDS = 5;
+
 async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Random) {
   const all = Array.from({ length: data.count }, (_, i) => i);
-  // Full recipe: trainEpoch as `make train` runs it (16 steps of 128), after a warm-up epoch of 3 steps.
+  const batches = 16;
   const run = await modelFor(tf, cfg, null);
-  await trainEpoch(tf, run, cfg, data, all.slice(0, 3 * cfg.batchSize), 1, false);
-  const full = await trainEpoch(tf, run, cfg, data, all.slice(0, 16 * cfg.batchSize), 2, false);
-
   // Bare step: the same training step, on one batch prepared beforehand (no sampling, augmentation or averaging).
   const x = augmentBatch(tf, toModelInput(data.images.subarray(0, cfg.batchSize * PIXELS)), rng, cfg.augment);
   const y = Int32Array.from(data.labels.subarray(0, cfg.batchSize));
-  const timeSteps = async (step: (k: number) => unknown, steps: number) => {
-    for (let k = 0; k < 3; k++) await step(k);
+  const bareRound = () => {
     const started = performance.now();
-    for (let k = 0; k < steps; k++) await step(k);
-    return (steps * cfg.batchSize) / ((performance.now() - started) / 1000);
+    for (let k = 0; k < batches; k++) run.step.run(x, y, k);
+    return (batches * cfg.batchSize) / ((performance.now() - started) / 1000);
   };
-  const bare = await timeSteps((k) => run.step.run(x, y, k), 16);
+  // Full recipe: trainEpoch as `make train` runs it, on `batches` batches; a short warm-up epoch first.
+  await trainEpoch(tf, run, cfg, data, all.slice(0, 3 * cfg.batchSize), 1, false);
+  bareRound();
+  const full: number[] = [], bare: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    full.push((await trainEpoch(tf, run, cfg, data, all.slice(0, batches * cfg.batchSize), 2 + r, false)).imagesPerSecond);
+    bare.push(bareRound());
+  }
 
   // tfjs-layers' own trainOnBatch on the same architecture (the step the training loop used before).
   const layers = buildModel(tf, cfg.model, cfg.seed);
   layers.compile({ optimizer: tf.train.adam(cfg.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const yHot = tf.oneHot(tf.tensor1d(y, 'int32'), NUM_CLASSES).toFloat();
-  const layersIps = await timeSteps(() => layers.trainOnBatch(x, yHot), 6);
+  for (let k = 0; k < 2; k++) await layers.trainOnBatch(x, yHot);
+  const started = performance.now();
+  for (let k = 0; k < 6; k++) await layers.trainOnBatch(x, yHot);
+  const layersIps = (6 * cfg.batchSize) / ((performance.now() - started) / 1000);
   tf.dispose([x, yHot]);
   layers.dispose();
   run.model.dispose();
   return {
-    full_recipe_images_per_second: Math.round(full.imagesPerSecond),
-    bare_step_images_per_second: Math.round(bare),
-    overhead_ratio: Number((full.imagesPerSecond / bare).toFixed(3)),
+    full_recipe_images_per_second: Math.round(median(full)),
+    bare_step_images_per_second: Math.round(median(bare)),
+    overhead_ratio: Number((median(full) / median(bare)).toFixed(3)),
     layers_train_on_batch_images_per_second: Math.round(layersIps),
   };
 }

@@ -15,7 +15,7 @@ import { IMAGE_SIZE, PIXELS } from './dataset';
 import { toModelInput } from './preprocess';
 import { readEvalRecord, readTrainRecord } from './records';
 
-type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
+export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
 interface LayerLike {
   getClassName(): string;
@@ -155,25 +155,34 @@ export class K49Classifier {
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. */
   probabilities(images: Uint8Array): Float32Array {
-    const n = images.length / PIXELS;
-    const tf = this.tf;
-    return tf.tidy(() => {
-      let x: TF.Tensor = tf.tensor4d(toModelInput(images), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      for (const step of this.steps) x = step(tf, x);
-      return x.dataSync() as Float32Array;
-    });
+    return runSteps(this.tf, this.steps, images);
   }
 
   /** Best class and its confidence for many images, in fixed batches (evaluation, worker). */
   classify(images: Uint8Array, batch = 256): { classes: Int32Array; confidences: Float32Array } {
-    const n = images.length / PIXELS;
-    const probs = new Float32Array(n * NUM_CLASSES);
-    for (let start = 0; start < n; start += batch) {
-      const end = Math.min(n, start + batch);
-      probs.set(this.probabilities(images.subarray(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
-    }
-    return bestClasses(probs);
+    return classifyInBatches((part) => this.probabilities(part), images, batch);
   }
+}
+
+/** Class probabilities for N K49 images through compiled inference steps. */
+export function runSteps(tf: Tf, steps: Step[], images: Uint8Array): Float32Array {
+  const n = images.length / PIXELS;
+  return tf.tidy(() => {
+    let x: TF.Tensor = tf.tensor4d(toModelInput(images), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
+    for (const step of steps) x = step(tf, x);
+    return x.dataSync() as Float32Array;
+  });
+}
+
+/** Best class and confidence of many images, `batch` images per call of `probabilities`. */
+export function classifyInBatches(probabilities: (images: Uint8Array) => Float32Array, images: Uint8Array, batch: number): { classes: Int32Array; confidences: Float32Array } {
+  const n = images.length / PIXELS;
+  const probs = new Float32Array(n * NUM_CLASSES);
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
+    probs.set(probabilities(images.subarray(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
+  }
+  return bestClasses(probs);
 }
 
 /**

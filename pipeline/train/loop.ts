@@ -13,12 +13,10 @@ import { SingleBar } from 'cli-progress';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from '../core/backend';
 import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, writeArtifactBasics, writeJson } from '../core/artifacts';
-import { NUM_CLASSES } from '../core/classes';
-import { classCounts, IMAGE_SIZE, PIXELS } from '../core/dataset';
-import { bestClasses, compileInference } from '../core/inference';
+import { classCounts } from '../core/dataset';
+import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
 import { ARTIFACTS_DIR, CANDIDATE } from '../core/paths';
-import { toModelInput } from '../core/preprocess';
 import { Random } from '../core/random';
 import { writeTrainRecord, type EpochRecord, type TrainRecord } from '../core/records';
 import { loadSources, parseSources, type MixedSplit } from '../data/sources';
@@ -51,19 +49,11 @@ export interface TrainResult {
 export function predictClasses(tf: Tf, model: TF.LayersModel, images: Uint8Array, batch = 512): { classes: Int32Array; confidences: Float32Array } {
   const owned: TF.Tensor[] = [];
   const steps = compileInference(tf, model, owned);
-  const n = images.length / PIXELS;
-  const probs = new Float32Array(n * NUM_CLASSES);
-  for (let start = 0; start < n; start += batch) {
-    const end = Math.min(n, start + batch);
-    const p = tf.tidy(() => {
-      let x: TF.Tensor = tf.tensor4d(toModelInput(images.subarray(start * PIXELS, end * PIXELS)), [end - start, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      for (const step of steps) x = step(tf, x);
-      return x.dataSync();
-    });
-    probs.set(p as Float32Array, start * NUM_CLASSES);
+  try {
+    return classifyInBatches((part) => runSteps(tf, steps, part), images, batch);
+  } finally {
+    tf.dispose(owned);
   }
-  tf.dispose(owned);
-  return bestClasses(probs);
 }
 
 /** The data a run trains on: every source, capped to maxTrainImages, split into train and validation. */
