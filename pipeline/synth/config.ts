@@ -48,6 +48,8 @@ export const DEFAULT_RENDER: RenderParams = {
 
 export const SynthConfigSchema = z.strictObject({
   seed: z.number().int(),
+  /** Which font sets to render from: Debian packages, and the npm brush/hentaigana designs (pipeline/synth/fonts.ts). */
+  fontSets: z.array(z.enum(['debian', 'npm'])).min(1),
   trainPerClass: z.number().int().min(0),
   testPerClass: z.number().int().min(0),
   /** Share of a class's samples drawn from hentaigana forms when the class has any. */
@@ -58,6 +60,8 @@ export type SynthConfig = z.infer<typeof SynthConfigSchema>;
 
 export const DEFAULT_SYNTH: SynthConfig = {
   seed: 49,
+  // Debian's fonts only: the bundled model's data set (`make synth`) stays reproducible; configs/synth-npm-fonts.json adds the npm set.
+  fontSets: ['debian'],
   trainPerClass: 2000,
   testPerClass: 200,
   hentaiganaShare: 0.5,

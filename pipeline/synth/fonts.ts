@@ -1,31 +1,54 @@
 /**
- * Fonts the synthetic K49 data is rendered from (Debian packages), and the
- * glyph sources of each class: the modern kana in every font, plus the
- * Unicode hentaigana (variant kana) of fonts that have them, mapped to their
- * modern class by their Unicode names.
+ * Fonts the synthetic K49 data is rendered from, and the glyph sources of
+ * each class: the modern kana in every font, plus the Unicode hentaigana
+ * (variant kana) of fonts that have them, mapped to their modern class by
+ * their Unicode names. Two sets: Debian font packages (`make setup` installs
+ * them) and brush, handwriting and hentaigana designs from the npm registry
+ * (`@fontsource/*`, woff2 files sliced by Unicode range: a font is the set of
+ * its slices). `Yuji Hentaigana Akebono` draws hentaigana at the modern
+ * code points, so its glyphs count as hentaigana forms.
  *
  * Test fonts are held out of the train split, so synthetic test figures
  * measure generalisation to unseen designs, not memorised ones.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import * as fontkit from 'fontkit';
 import { classByChar, K49_CLASSES } from '../core/classes';
+import { PROJECT_ROOT } from '../core/paths';
 import hentaiganaNames from './hentaigana-names.json';
 
 export type FontStyle = 'brush' | 'handwriting' | 'mincho' | 'gothic';
 
+export type FontSet = 'debian' | 'npm';
+
 export interface FontSpec {
+  /** A font file (Debian), or the folder of an npm package's woff2 slices. */
   file: string;
-  debianPackage: string;
+  set: FontSet;
+  /** The Debian or npm package that provides it. */
+  package: string;
   style: FontStyle;
   split: 'train' | 'test';
+  /** The font draws hentaigana at the modern kana's code points. */
+  modernAsHentaigana?: boolean;
 }
 
 const F = (file: string, debianPackage: string, style: FontStyle, split: 'train' | 'test' = 'train'): FontSpec => ({
   file: `/usr/share/fonts/${file}`,
-  debianPackage,
+  set: 'debian',
+  package: debianPackage,
   style,
   split,
+});
+
+const N = (name: string, style: FontStyle, split: 'train' | 'test' = 'train', modernAsHentaigana = false): FontSpec => ({
+  file: path.join(PROJECT_ROOT, 'node_modules', '@fontsource', name, 'files'),
+  set: 'npm',
+  package: `@fontsource/${name}`,
+  style,
+  split,
+  ...(modernAsHentaigana ? { modernAsHentaigana } : {}),
 });
 
 /** Near-identical variants (P/proportional twins, weight twins) are left out on purpose. */
@@ -59,10 +82,22 @@ export const FONT_CATALOGUE: readonly FontSpec[] = [
   F('truetype/vlgothic/VL-Gothic-Regular.ttf', 'fonts-vlgothic', 'gothic'),
   F('truetype/horai-umefont/ume-pgc4.ttf', 'fonts-horai-umefont', 'gothic', 'test'),
   F('truetype/monapo/monapo.ttf', 'fonts-monapo', 'gothic'),
+  // npm (devDependencies): brush, handwriting and old-print designs; three held out for the test split.
+  N('yuji-hentaigana-akebono', 'brush', 'train', true),
+  N('yuji-syuku', 'brush'),
+  N('yuji-boku', 'brush'),
+  N('yuji-mai', 'brush', 'test'),
+  N('zen-kurenaido', 'handwriting'),
+  N('new-tegomin', 'mincho'),
+  N('kaisei-tokumin', 'mincho'),
+  N('kaisei-harunoumi', 'mincho', 'test'),
+  N('hina-mincho', 'mincho'),
+  N('zen-antique', 'mincho'),
+  N('shippori-antique', 'gothic', 'test'),
 ];
 
-/** The Debian packages that provide the catalogue (what `make setup` installs). */
-export const FONT_PACKAGES = [...new Set(FONT_CATALOGUE.map((f) => f.debianPackage))];
+/** The Debian packages that provide the catalogue's Debian fonts (what `make setup` installs). */
+export const FONT_PACKAGES = [...new Set(FONT_CATALOGUE.filter((f) => f.set === 'debian').map((f) => f.package))];
 
 /** Unicode names use Kunrei-shiki syllables; K49 classes follow the kana. */
 const KUNREI_TO_KANA: Record<string, string> = {
@@ -101,7 +136,13 @@ export interface GlyphSource {
   bbox: { minX: number; minY: number; maxX: number; maxY: number };
 }
 
-function openFont(file: string): fontkit.Font {
+/** What glyphSources needs of a font: a glyph per code point. */
+interface GlyphLookup {
+  hasGlyphForCodePoint(codePoint: number): boolean;
+  glyphForCodePoint(codePoint: number): fontkit.Glyph;
+}
+
+function openFile(file: string): fontkit.Font {
   const opened = fontkit.openSync(file);
   if ('fonts' in opened) {
     // Collections (.ttc): the Japanese member.
@@ -110,15 +151,35 @@ function openFont(file: string): fontkit.Font {
   return opened;
 }
 
+/** An npm font: its regular (400, normal) woff2 slices, each code point looked up in the slice that has it. */
+function openSlices(dir: string): GlyphLookup {
+  const slices = readdirSync(dir)
+    .filter((f) => /-400-normal\.woff2$/.test(f))
+    .sort()
+    .map((f) => openFile(path.join(dir, f)));
+  if (slices.length === 0) throw new Error(`${dir} holds no regular woff2 files`);
+  const sliceOf = (cp: number) => slices.find((f) => f.hasGlyphForCodePoint(cp));
+  return {
+    hasGlyphForCodePoint: (cp) => sliceOf(cp) !== undefined,
+    glyphForCodePoint: (cp) => sliceOf(cp)!.glyphForCodePoint(cp),
+  };
+}
+
+function openFont(spec: FontSpec): GlyphLookup {
+  return spec.set === 'npm' ? openSlices(spec.file) : openFile(spec.file);
+}
+
 export interface FontScan {
   available: FontSpec[];
   missing: FontSpec[];
 }
 
-export function scanFonts(catalogue: readonly FontSpec[] = FONT_CATALOGUE): FontScan {
+/** The catalogue's fonts of the given sets, split into those installed and those missing. */
+export function scanFonts(sets: readonly FontSet[] = ['debian'], catalogue: readonly FontSpec[] = FONT_CATALOGUE): FontScan {
+  const wanted = catalogue.filter((f) => sets.includes(f.set));
   return {
-    available: catalogue.filter((f) => existsSync(f.file)),
-    missing: catalogue.filter((f) => !existsSync(f.file)),
+    available: wanted.filter((f) => existsSync(f.file)),
+    missing: wanted.filter((f) => !existsSync(f.file)),
   };
 }
 
@@ -126,7 +187,7 @@ export function scanFonts(catalogue: readonly FontSpec[] = FONT_CATALOGUE): Font
 export function glyphSources(fonts: readonly FontSpec[]): GlyphSource[][] {
   const perClass: GlyphSource[][] = K49_CLASSES.map(() => []);
   for (const spec of fonts) {
-    const font = openFont(spec.file);
+    const font = openFont(spec);
     const wanted = [
       ...K49_CLASSES.map((c) => ({ classId: c.index, codepoint: c.char.codePointAt(0)!, kind: 'modern' as const })),
       ...HENTAIGANA.map((h) => ({ classId: h.classId, codepoint: h.codepoint, kind: 'hentaigana' as const })),
@@ -136,7 +197,8 @@ export function glyphSources(fonts: readonly FontSpec[]): GlyphSource[][] {
       const glyph = font.glyphForCodePoint(w.codepoint);
       const bbox = glyph.path.bbox;
       if (!(bbox.width > 0 && bbox.height > 0)) continue;
-      perClass[w.classId]!.push({ ...w, font: spec, svgPath: glyph.path.toSVG(), bbox });
+      const kind = w.kind === 'modern' && spec.modernAsHentaigana ? 'hentaigana' : w.kind;
+      perClass[w.classId]!.push({ ...w, kind, font: spec, svgPath: glyph.path.toSVG(), bbox });
     }
   }
   return perClass;

@@ -8,17 +8,22 @@ import path from 'node:path';
 import { K49_CLASSES, classMapCsv, NUM_CLASSES } from '../core/classes';
 import { PIXELS, saveSplit, type Split } from '../core/dataset';
 import { Random } from '../core/random';
-import { glyphSources, scanFonts, FONT_PACKAGES, type GlyphSource } from './fonts';
+import { glyphSources, scanFonts, FONT_PACKAGES, type FontSpec, type GlyphSource } from './fonts';
 import { DEFAULT_SYNTH, type SynthConfig } from './config';
 import { GlyphRenderer } from './render';
 
 export interface SynthReport {
   config: SynthConfig;
   fonts: { train: string[]; test: string[]; missing: string[] };
+  /** Per font: the classes it gave glyphs for, by kind (the synthetic data's provenance). */
+  glyphs_by_font: { font: string; package: string; split: 'train' | 'test'; modern: string; hentaigana: string }[];
   sources: { classId: number; char: string; train: { modern: number; hentaigana: number }; test: { modern: number; hentaigana: number } }[];
   counts: Record<Split, number>;
   seconds: number;
 }
+
+/** A font's name in records: the file name (Debian) or the package (npm). */
+const fontName = (f: FontSpec) => (f.set === 'npm' ? f.package : path.basename(f.file));
 
 function countKinds(sources: GlyphSource[]) {
   return {
@@ -59,7 +64,7 @@ function renderSplit(perClass: GlyphSource[][], count: number, config: SynthConf
 
 export async function generateSynthetic(outDir: string, config: SynthConfig = DEFAULT_SYNTH, log = console.error): Promise<SynthReport> {
   const started = Date.now();
-  const { available, missing } = scanFonts();
+  const { available, missing } = scanFonts(config.fontSets);
   const train = available.filter((f) => f.split === 'train');
   const test = available.filter((f) => f.split === 'test');
   if (train.length === 0 || test.length === 0) {
@@ -68,7 +73,7 @@ export async function generateSynthetic(outDir: string, config: SynthConfig = DE
         `(Debian packages: ${FONT_PACKAGES.join(' ')}).`,
     );
   }
-  if (missing.length > 0) log(`synth: ${missing.length} catalogue fonts are not installed and are skipped: ${missing.map((f) => path.basename(f.file)).join(', ')}`);
+  if (missing.length > 0) log(`synth: ${missing.length} catalogue fonts are not installed and are skipped: ${missing.map(fontName).join(', ')}`);
   const trainSources = glyphSources(train);
   const testSources = glyphSources(test);
   const lacking = K49_CLASSES.filter((c) => trainSources[c.index]!.length === 0 || testSources[c.index]!.length === 0);
@@ -89,10 +94,15 @@ export async function generateSynthetic(outDir: string, config: SynthConfig = DE
   const report: SynthReport = {
     config,
     fonts: {
-      train: train.map((f) => path.basename(f.file)),
-      test: test.map((f) => path.basename(f.file)),
-      missing: missing.map((f) => path.basename(f.file)),
+      train: train.map(fontName),
+      test: test.map(fontName),
+      missing: missing.map(fontName),
     },
+    glyphs_by_font: [...train, ...test].map((f) => {
+      const of = (kind: GlyphSource['kind']) =>
+        K49_CLASSES.filter((c) => (f.split === 'train' ? trainSources : testSources)[c.index]!.some((g) => g.font === f && g.kind === kind)).map((c) => c.char).join('');
+      return { font: fontName(f), package: f.package, split: f.split, modern: of('modern'), hentaigana: of('hentaigana') };
+    }),
     sources: K49_CLASSES.map((c) => ({
       classId: c.index,
       char: c.char,

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classById } from '../../pipeline/core/classes';
 import { classCounts, loadSplit } from '../../pipeline/core/dataset';
-import { FONT_CATALOGUE, HENTAIGANA, hentaiganaClass, scanFonts } from '../../pipeline/synth/fonts';
+import { PIXELS } from '../../pipeline/core/dataset';
+import { Random } from '../../pipeline/core/random';
+import { FONT_CATALOGUE, glyphSources, HENTAIGANA, hentaiganaClass, scanFonts } from '../../pipeline/synth/fonts';
+import { GlyphRenderer } from '../../pipeline/synth/render';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
 import { tempDir } from '../helpers/paths';
@@ -63,7 +66,7 @@ describe('synthetic K49 data', () => {
     const report = JSON.parse(readFileSync(path.join(dirA, 'synth.json'), 'utf8')) as { fonts: { train: string[]; test: string[] } };
     assert.ok(report.fonts.test.length >= 3);
     assert.deepEqual(report.fonts.train.filter((f) => report.fonts.test.includes(f)), []);
-    assert.equal(scanFonts().missing.length, 0, 'setup installs every catalogue font');
+    assert.equal(scanFonts(['debian', 'npm']).missing.length, 0, 'setup installs every catalogue font (Debian packages and npm devDependencies)');
     assert.equal(new Set(FONT_CATALOGUE.map((f) => f.file)).size, FONT_CATALOGUE.length);
   });
 
@@ -77,5 +80,34 @@ describe('synthetic K49 data', () => {
     assert.equal(hentaiganaClass('HENTAIGANA LETTER KA-KE'), null);
     assert.equal(HENTAIGANA.length, 285 - 11);
     assert.equal(HENTAIGANA.find((h) => h.codepoint === 0x1b002)?.classId, 0); // HENTAIGANA LETTER A-1
+  });
+
+  it('loads the npm fonts from their woff2 slices; each renders every class it claims, and synth.json records which font gave which glyphs', async function () {
+    this.timeout(120000);
+    const npm = scanFonts(['npm']).available;
+    assert.ok(npm.length >= 10 && npm.some((f) => f.split === 'test'), 'npm fonts in both splits');
+    const renderer = new GlyphRenderer();
+    const rng = new Random('npm-fonts');
+    for (const font of npm) {
+      const perClass = glyphSources([font]);
+      const claimed = perClass.filter((g) => g.length > 0).length;
+      assert.ok(claimed >= 48, `${font.package} draws ${claimed} of the 49 classes`);
+      for (const glyphs of perClass) {
+        for (const g of glyphs) {
+          const img = renderer.render(g, rng);
+          assert.equal(img.length, PIXELS);
+          assert.ok(Math.max(...img) > 128, `${font.package} renders U+${g.codepoint.toString(16)} blank`);
+        }
+      }
+      if (font.modernAsHentaigana) assert.ok(perClass.flat().every((g) => g.kind === 'hentaigana'), `${font.package}'s kana are hentaigana forms`);
+    }
+    const dir = tempDir();
+    const report = await generateSynthetic(dir, { ...small, fontSets: ['debian', 'npm'] }, () => {});
+    const akebono = report.glyphs_by_font.find((f) => f.package === '@fontsource/yuji-hentaigana-akebono')!;
+    assert.equal([...akebono.hentaigana].length, 48);
+    assert.equal(akebono.modern, '');
+    assert.ok(report.fonts.test.includes('@fontsource/yuji-mai'));
+    const debianOnly = report.glyphs_by_font.filter((f) => !f.package.startsWith('@fontsource/'));
+    assert.ok(debianOnly.length > 0 && debianOnly.every((f) => [...f.modern].length >= 46), 'the Debian fonts keep their modern kana');
   });
 });
