@@ -262,7 +262,142 @@ function decodeBmpInput(bytes: Buffer, limits: DecodeLimits): Sharp {
   return sharp(rgba, { raw: { width, height, channels: 4 } });
 }
 
-/** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing). */
+// ---------------------------------------------------------------------------
+// Photos and scans of a page: a character cropped with a margin sits on grey
+// or yellowed paper, lit unevenly, grainy, with bits of its neighbours at the
+// edges. cleanPage turns such a crop (ink bright) into ink on black before the
+// crop to the ink box, so paper texture and neighbours do not enlarge the box.
+
+/** Side of the cells over which the paper level is estimated, as a share of the shorter side. */
+const PAPER_CELL = 1 / 6;
+/** The paper level of a cell: this percentile of its pixels (below the median, as strokes cover part of a cell). */
+const PAPER_PERCENTILE = 0.35;
+/** The ink level: this percentile of what stands out of the paper. */
+const INK_PERCENTILE = 0.995;
+/** Residuals within this many times the paper's grain (robust standard deviation) are paper. */
+const GRAIN_MULTIPLE = 3;
+/** A piece of ink touching an edge, reaching no deeper than this share of the crop, and smaller than FRAGMENT_SHARE of the character is a neighbour's fragment. */
+const FRAGMENT_DEPTH = 0.25;
+const FRAGMENT_SHARE = 0.5;
+
+function percentile(values: Float32Array | number[], p: number): number {
+  const sorted = Float32Array.from(values).sort();
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** The paper's level at every pixel: a percentile per cell, interpolated bilinearly between cell centres. */
+function paperLevel(v: Float32Array, width: number, height: number): Float32Array {
+  const cell = Math.max(4, Math.round(Math.min(width, height) * PAPER_CELL));
+  const gw = Math.max(1, Math.round(width / cell)), gh = Math.max(1, Math.round(height / cell));
+  const grid = new Float32Array(gw * gh);
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const x0 = Math.floor((gx * width) / gw), x1 = Math.floor(((gx + 1) * width) / gw);
+      const y0 = Math.floor((gy * height) / gh), y1 = Math.floor(((gy + 1) * height) / gh);
+      const values: number[] = [];
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) values.push(v[y * width + x]!);
+      grid[gy * gw + gx] = percentile(values, PAPER_PERCENTILE);
+    }
+  }
+  // A cell filled by a thick stroke is not paper: cap the cells far above the others (uneven light varies smoothly).
+  const middle = percentile(grid, 0.5);
+  const spread = 1.4826 * percentile(grid.map((g) => Math.abs(g - middle)), 0.5);
+  for (let k = 0; k < grid.length; k++) grid[k] = Math.min(grid[k]!, middle + 3 * spread + 4);
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max(((y + 0.5) * gh) / height - 0.5, 0), gh - 1);
+    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, gh - 1), ty = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max(((x + 0.5) * gw) / width - 0.5, 0), gw - 1);
+      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, gw - 1), tx = fx - x0;
+      out[y * width + x] =
+        (1 - ty) * ((1 - tx) * grid[y0 * gw + x0]! + tx * grid[y0 * gw + x1]!) + ty * ((1 - tx) * grid[y1 * gw + x0]! + tx * grid[y1 * gw + x1]!);
+    }
+  }
+  return out;
+}
+
+/**
+ * Zeroes the fragments of neighbouring characters: pieces of ink (8-connected,
+ * above half the ink level) that touch an edge, reach no deeper into the crop
+ * than FRAGMENT_DEPTH of its size from that edge, and are smaller than
+ * FRAGMENT_SHARE of the ink that stands clear of the edges (the character).
+ * A crop with no ink clear of the edges (a tight crop) keeps everything.
+ */
+function dropEdgeFragments(ink: Float32Array, width: number, height: number): void {
+  const label = new Int32Array(width * height).fill(-1);
+  const pieces: { area: number; depth: number; pixels: number[] }[] = [];
+  for (let start = 0; start < ink.length; start++) {
+    if (label[start] !== -1 || ink[start]! < 128) continue;
+    const pixels: number[] = [];
+    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    const stack = [start];
+    label[start] = pieces.length;
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      pixels.push(i);
+      const x = i % width, y = (i - x) / width;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+          const j = ny * width + nx;
+          if (label[j] === -1 && ink[j]! >= 128) {
+            label[j] = pieces.length;
+            stack.push(j);
+          }
+        }
+      }
+    }
+    // How far the piece reaches into the crop from each edge it touches, as a share of the crop (1 = clear of the edges).
+    const depths = [
+      y0 === 0 ? (y1 + 1) / height : 1,
+      y1 === height - 1 ? (height - y0) / height : 1,
+      x0 === 0 ? (x1 + 1) / width : 1,
+      x1 === width - 1 ? (width - x0) / width : 1,
+    ];
+    pieces.push({ area: pixels.length, depth: Math.min(...depths), pixels });
+  }
+  const character = pieces.filter((p) => p.depth === 1).reduce((a, p) => a + p.area, 0);
+  if (character === 0) return;
+  for (const p of pieces) {
+    if (p.depth > FRAGMENT_DEPTH || p.area >= FRAGMENT_SHARE * character) continue;
+    // The fragment and its faint rim: its pixels and their neighbours that belong to no other piece.
+    for (const i of p.pixels) {
+      const x = i % width, y = (i - x) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx, ny = y + dy;
+          const j = ny * width + nx;
+          if (nx >= 0 && ny >= 0 && nx < width && ny < height && (label[j] === -1 || label[j] === label[i])) ink[j] = 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A crop with ink bright (0..255) -> ink on black, 0..255: the paper level
+ * (estimated per region, so uneven light is flat) subtracted, the paper's
+ * grain cut off, the ink stretched to full range, and fragments of the
+ * neighbouring characters at the edges removed.
+ */
+export function cleanPage(v: Float32Array, width: number, height: number): Float32Array {
+  const paper = paperLevel(v, width, height);
+  const residual = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) residual[i] = v[i]! - paper[i]!;
+  const grain = 1.4826 * percentile(residual.map(Math.abs), 0.5);
+  const floor = GRAIN_MULTIPLE * grain;
+  const top = percentile(residual, INK_PERCENTILE);
+  const ink = new Float32Array(v.length);
+  if (top - floor < 1) return ink;
+  for (let i = 0; i < v.length; i++) ink[i] = Math.min(255, (255 * Math.max(0, residual[i]! - floor)) / (top - floor));
+  dropEdgeFragments(ink, width, height);
+  return ink;
+}
+
+/** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing, then cleanPage and fitToK49). */
 export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
   let minAlpha = 255;
@@ -286,11 +421,6 @@ export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint
     // Already a K49 image: keep it exactly.
     return Uint8Array.from(luma, (v) => Math.round(v));
   }
-  const bgInk = lightBackground ? 255 - background : background;
-  const gain = 255 / Math.max(1, 255 - bgInk);
-  for (let i = 0; i < n; i++) {
-    const v = lightBackground ? 255 - luma[i]! : luma[i]!;
-    ink[i] = Math.max(0, v - bgInk) * gain;
-  }
-  return fitToK49({ width, height, data: ink });
+  for (let i = 0; i < n; i++) ink[i] = lightBackground ? 255 - luma[i]! : luma[i]!;
+  return fitToK49({ width, height, data: cleanPage(ink, width, height) });
 }

@@ -1,0 +1,68 @@
+/**
+ * Test inputs like a character cropped from a page scan: three glyphs set in
+ * a column on paper (yellowed, lit unevenly, grainy), dark ink, then the
+ * middle one cropped with a margin, so bits of its neighbours show at the top
+ * and bottom edges. Returned as the PNG a user would upload.
+ */
+import { createCanvas, Path2D } from '@napi-rs/canvas';
+import { Random } from '../../pipeline/core/random';
+import type { GlyphSource } from '../../pipeline/synth/fonts';
+
+export interface PageOptions {
+  /** Glyph height on the page (px). */
+  size?: number;
+  /** Margin around the middle glyph's box, as a share of its size (the real crops: 6 %). */
+  margin?: number;
+  /** Brightness change of the paper from the left edge to the right (0 = even light). */
+  lightFalloff?: number;
+  /** Space between the glyphs' boxes in the column, as a share of the size (negative: they overlap in height). */
+  gap?: number;
+  /** Grain of the paper (standard deviation of its brightness, as a share). */
+  grain?: number;
+  /** Ink brightness (0 = black). */
+  ink?: number;
+  seed?: string;
+}
+
+/** Sets `column` (3 glyphs) on a page and crops the middle one with a margin; PNG bytes. */
+export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: PageOptions = {}): Buffer {
+  const size = opts.size ?? 96, margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
+  const rng = new Random(opts.seed ?? 'page');
+  const gap = Math.round(size * (opts.gap ?? 0.02));
+  const width = Math.round(size * 1.6), height = 3 * size + 4 * Math.abs(gap) + 2 * size;
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  // Yellowed paper, lit from the left, with grain.
+  const paper = ctx.createImageData(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const light = 1 - falloff * (x / width) + rng.normal() * grain;
+      const i = (y * width + x) * 4;
+      paper.data[i] = Math.min(255, 232 * light);
+      paper.data[i + 1] = Math.min(255, 222 * light);
+      paper.data[i + 2] = Math.min(255, 190 * light);
+      paper.data[i + 3] = 255;
+    }
+  }
+  ctx.putImageData(paper, 0, 0);
+  ctx.fillStyle = `rgb(${ink}, ${Math.round(ink * 0.85)}, ${Math.round(ink * 0.7)})`;
+  const boxes = column.map((g, k) => {
+    const scale = size / Math.max(g.bbox.maxX - g.bbox.minX, g.bbox.maxY - g.bbox.minY);
+    const w = (g.bbox.maxX - g.bbox.minX) * scale, h = (g.bbox.maxY - g.bbox.minY) * scale;
+    // Each glyph sits at the bottom of its cell, so the one above reaches down to the middle one.
+    const left = (width - w) / 2, top = size + k * (size + gap) + (size - h);
+    ctx.save();
+    // Font units are y-up: flip, then move the glyph's box to (left, top).
+    ctx.setTransform(scale, 0, 0, -scale, left - g.bbox.minX * scale, top + g.bbox.maxY * scale);
+    ctx.fill(new Path2D(g.svgPath));
+    ctx.restore();
+    return { left, top, w, h };
+  });
+  const mid = boxes[1]!;
+  const m = margin * size;
+  const x0 = Math.max(0, Math.floor(mid.left - m)), y0 = Math.max(0, Math.floor(mid.top - m));
+  const x1 = Math.min(width, Math.ceil(mid.left + mid.w + m)), y1 = Math.min(height, Math.ceil(mid.top + mid.h + m));
+  const crop = createCanvas(x1 - x0, y1 - y0);
+  crop.getContext('2d').drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, x1 - x0, y1 - y0);
+  return crop.toBuffer('image/png');
+}

@@ -1,0 +1,86 @@
+/**
+ * Inputs like real uploads (pipeline/core/preprocess.ts, cleanPage): a
+ * character cropped with a margin from a rendered page (yellowed paper lit
+ * unevenly, grain, dark grey ink, bits of the neighbouring characters at the
+ * top and bottom edges) becomes a K49-like image that the model reads as it
+ * reads a clean rendering of the same glyph.
+ */
+import assert from 'node:assert/strict';
+import { PIXELS } from '../../pipeline/core/dataset';
+import { K49Classifier } from '../../pipeline/core/inference';
+import { LATEST } from '../../pipeline/core/paths';
+import { decodeToK49 } from '../../pipeline/core/preprocess';
+import { classByChar } from '../../pipeline/core/classes';
+import { glyphSources, scanFonts, type GlyphSource } from '../../pipeline/synth/fonts';
+import { GlyphRenderer } from '../../pipeline/synth/render';
+import { pageCrop, type PageOptions } from '../helpers/page-crops';
+
+const LIMITS = { maxPixels: 40_000_000 };
+const heldOut = scanFonts(['debian']).available.filter((f) => f.split === 'test').slice(0, 2);
+const perClass = glyphSources(heldOut);
+const modern = (classId: number, font = heldOut[0]!) => perClass[classId]!.find((g) => g.font === font && g.kind === 'modern')!;
+const column = (c: number, font = heldOut[0]!): [GlyphSource, GlyphSource, GlyphSource] => [modern((c + 48) % 49, font), modern(c, font), modern((c + 1) % 49, font)];
+
+/** Share of the ink pixels (> 64) of `a` that lie within `reach` pixels of ink of `b` (stroke widths differ between renderings). */
+function inkNear(a: Uint8Array, b: Uint8Array, reach = 2): number {
+  let ink = 0, near = 0;
+  for (let i = 0; i < PIXELS; i++) {
+    if (a[i]! <= 64) continue;
+    ink++;
+    const x = i % 28, y = (i - x) / 28;
+    let found = false;
+    for (let dy = -reach; dy <= reach && !found; dy++) {
+      for (let dx = -reach; dx <= reach && !found; dx++) {
+        const nx = x + dx, ny = y + dy;
+        found = nx >= 0 && ny >= 0 && nx < 28 && ny < 28 && b[ny * 28 + nx]! > 64;
+      }
+    }
+    if (found) near++;
+  }
+  return ink === 0 ? 0 : near / ink;
+}
+
+function inkColumns(img: Uint8Array): number {
+  let cols = 0;
+  for (let x = 0; x < 28; x++) if (Array.from({ length: 28 }, (_, y) => img[y * 28 + x]!).some((v) => v > 64)) cols++;
+  return cols;
+}
+
+describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
+  const renderer = new GlyphRenderer();
+  const moderate: PageOptions = { size: 56, gap: 0.02, lightFalloff: 0.35, grain: 0.04, ink: 80 };
+  const hard: PageOptions = { ...moderate, gap: 0, grain: 0.06, ink: 100 };
+
+  it('the bundled model reads crops of two held-out fonts almost as it reads clean renderings', async function () {
+    this.timeout(120000);
+    const model = await K49Classifier.load(LATEST);
+    let clean = 0, cropped = 0, n = 0;
+    for (const font of heldOut) {
+      for (let c = 0; c < 49; c++) {
+        const crop = await decodeToK49(pageCrop(column(c, font), { ...moderate, seed: `${c}` }), LIMITS);
+        if (model.classify(crop).classes[0] === c) cropped++;
+        if (model.classify(renderer.renderClean(modern(c, font))).classes[0] === c) clean++;
+        n++;
+      }
+    }
+    assert.ok(cropped / n >= 0.9, `page crops ${cropped}/${n} right (clean renderings ${clean}/${n})`);
+  });
+
+  it('keeps the character and drops the paper and the neighbours: the ink matches a clean rendering of the glyph', async () => {
+    for (const c of [0, 10, 20, 30, 40]) {
+      const crop = await decodeToK49(pageCrop(column(c), { ...moderate, seed: `near${c}` }), LIMITS);
+      const clean = renderer.renderClean(modern(c));
+      // Stray ink (paper grain, neighbours) would lie away from the glyph; a lost stroke would leave the glyph's ink uncovered.
+      assert.ok(inkNear(crop, clean) >= 0.85, `class ${c}: only ${inkNear(crop, clean).toFixed(2)} of the crop's ink lies on the glyph`);
+      assert.ok(inkNear(clean, crop) >= 0.75, `class ${c}: only ${inkNear(clean, crop).toFixed(2)} of the glyph is in the crop`);
+    }
+  });
+
+  it('a tall thin し stays tall and thin (the aspect ratio is kept), with neighbours above and below', async () => {
+    const shi = classByChar('し')!.index;
+    const crop = await decodeToK49(pageCrop(column(shi), { ...hard, seed: 'shi' }), LIMITS);
+    const clean = renderer.renderClean(modern(shi));
+    assert.ok(inkColumns(crop) <= inkColumns(clean) + 3, `し spans ${inkColumns(crop)} columns (clean ${inkColumns(clean)})`);
+    assert.ok(inkColumns(crop) < 20, `し spans ${inkColumns(crop)} of 28 columns`);
+  });
+});
