@@ -280,9 +280,36 @@ const GRAIN_MULTIPLE = 3;
 const FRAGMENT_DEPTH = 0.25;
 const FRAGMENT_SHARE = 0.5;
 
-function percentile(values: Float32Array | number[], p: number): number {
-  const sorted = Float32Array.from(values).sort();
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+/** The value at rank floor(p * n) of `values` in ascending order (what sorting and indexing would give); `values` is left as it was. */
+function percentile(values: Float32Array, p: number): number {
+  return selectInPlace(new Float32Array(values), p);
+}
+
+/**
+ * percentile() on a buffer the caller no longer needs, which it reorders:
+ * quickselect, linear time rather than a sort, as this runs on every upload.
+ */
+function selectInPlace(a: Float32Array, p: number): number {
+  if (a.length === 0) return 0;
+  const k = Math.min(a.length - 1, Math.floor(p * a.length));
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
 }
 
 /** The paper's level at every pixel: a percentile per cell, interpolated bilinearly between cell centres. */
@@ -290,13 +317,14 @@ function paperLevel(v: Float32Array, width: number, height: number): Float32Arra
   const cell = Math.max(4, Math.round(Math.min(width, height) * PAPER_CELL));
   const gw = Math.max(1, Math.round(width / cell)), gh = Math.max(1, Math.round(height / cell));
   const grid = new Float32Array(gw * gh);
+  const cellValues = new Float32Array((Math.ceil(width / gw) + 1) * (Math.ceil(height / gh) + 1));
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       const x0 = Math.floor((gx * width) / gw), x1 = Math.floor(((gx + 1) * width) / gw);
       const y0 = Math.floor((gy * height) / gh), y1 = Math.floor(((gy + 1) * height) / gh);
-      const values: number[] = [];
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) values.push(v[y * width + x]!);
-      grid[gy * gw + gx] = percentile(values, PAPER_PERCENTILE);
+      let count = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) cellValues[count++] = v[y * width + x]!;
+      grid[gy * gw + gx] = selectInPlace(cellValues.subarray(0, count), PAPER_PERCENTILE);
     }
   }
   // A cell filled by a thick stroke is not paper: cap the cells far above the others (uneven light varies smoothly).
@@ -387,7 +415,7 @@ export function cleanPage(v: Float32Array, width: number, height: number): Float
   const paper = paperLevel(v, width, height);
   const residual = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) residual[i] = v[i]! - paper[i]!;
-  const grain = 1.4826 * percentile(residual.map(Math.abs), 0.5);
+  const grain = 1.4826 * selectInPlace(residual.map(Math.abs), 0.5);
   const floor = GRAIN_MULTIPLE * grain;
   const top = percentile(residual, INK_PERCENTILE);
   const ink = new Float32Array(v.length);
