@@ -290,14 +290,15 @@ export class TrainingStep {
   run(x: TF.Tensor4D, labels: Int32Array, seed: number): StepResult {
     const tf = this.tf;
     const stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[] = [];
+    const classIds = tf.tensor1d(labels, 'int32');
     const oneHot = tf.tidy(() => {
-      const hot = tf.oneHot(tf.tensor1d(labels, 'int32'), NUM_CLASSES).toFloat();
+      const hot = tf.oneHot(classIds, NUM_CLASSES).toFloat();
       return tf.add(tf.mul(hot, 1 - this.labelSmoothing), this.labelSmoothing / NUM_CLASSES) as TF.Tensor2D;
     });
     let correct: TF.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const { logits, l2 } = this.forward(x, seed, stats);
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.tensor1d(labels, 'int32')), 'float32')) as TF.Scalar);
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), classIds), 'float32')) as TF.Scalar);
       const loss = this.ops.softmaxCrossEntropy(logits, oneHot);
       return l2 ? (tf.add(loss, l2) as TF.Scalar) : loss;
     }, this.trainable);
@@ -309,7 +310,7 @@ export class TrainingStep {
       }
     });
     const [loss, hits] = [value.dataSync()[0]!, correct!.dataSync()[0]!];
-    tf.dispose([value, correct!, oneHot, ...Object.values(grads), ...stats.flatMap((s) => [s.mean, s.variance])]);
+    tf.dispose([value, correct!, classIds, oneHot, ...Object.values(grads), ...stats.flatMap((s) => [s.mean, s.variance])]);
     return { loss, accuracy: hits / labels.length };
   }
 }
