@@ -4,7 +4,7 @@
 # environment, so the command's own table (`make help`) is the only list of them.
 SHELL := /bin/bash
 K49 := node bin/k49.js
-COMMANDS := data synth eda train evaluate run serve worker feedback notebooks bench soak
+COMMANDS := data synth eda train evaluate run serve worker feedback notebooks bench load soak
 
 .PHONY: help setup test $(COMMANDS)
 

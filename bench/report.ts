@@ -48,7 +48,10 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
     lines.push(`| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`);
   }
   const b = r.serve?.batch;
-  if (b) lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | |`);
+  if (b) {
+    const share = b.share_of_model_speed != null ? `${b.share_of_model_speed} of the model's own batch-256 speed in the same run (${b.model_batch256_images_per_second} img/s); ${b.after_upload_images_per_second} img/s after the upload` : '';
+    lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | ${share} |`);
+  }
   if (soak) {
     const first = soak.memory[0]!, last = soak.memory.at(-1)!;
     lines.push(

@@ -1,29 +1,47 @@
 /**
  * Serving benchmark (`make bench`, service part), on this machine:
  * /predict requests/s and p50/p99 latency at concurrency 1 and 32 with
- * dynamic batching on and off (autocannon), and a 10,000-image batch through
- * the queue: upload time and end-to-end images/s with one worker.
+ * dynamic batching on and off (bench/load.ts, which `make load` points at any
+ * server), and a 10,000-image batch through the queue: upload time and
+ * end-to-end images/s with one worker, as a share of the model's own
+ * batch-256 speed measured in the same run.
  */
-import autocannon from 'autocannon';
-import { freePort, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, upload, waitFor, type MetricSample } from './harness';
+import http from 'node:http';
+import { PIXELS } from '../pipeline/core/dataset';
+import { K49Classifier } from '../pipeline/core/inference';
+import { loadUrl, multipartBody, predictRequest } from './load';
+import { freePort, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor, type MetricSample } from './harness';
 
-function multipartBody(field: string, name: string, bytes: Buffer) {
-  const boundary = '----k49bench' + Math.random().toString(16).slice(2);
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: image/png\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { body: Buffer.concat([head, bytes, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
+/** POSTs a prepared body (the client's own cost kept out of the figure: no per-request encoding). */
+function post(url: string, request: { body: Buffer; contentType: string }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': request.contentType, 'content-length': request.body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(request.body);
+  });
 }
 
-async function load(url: string, connections: number, seconds: number, body: Buffer, contentType: string) {
-  const r = await autocannon({ url, connections, duration: seconds, method: 'POST', headers: { 'content-type': contentType }, body });
-  return {
-    connections,
-    requests_per_second: Math.round(r.requests.average),
-    p50_ms: r.latency.p50,
-    p99_ms: r.latency.p99,
-    errors: r.errors + r.non2xx,
-    requests: r.requests.total,
-  };
+/** The model alone at batch 256 (real-sample images), as the queue worker runs it: the yardstick of the batch path. */
+async function modelBatch256(modelDir: string): Promise<number> {
+  const sample = await realSample();
+  const classifier = await K49Classifier.load(modelDir);
+  try {
+    const batch = sample.images.subarray(0, 256 * PIXELS);
+    const times: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const t0 = performance.now();
+      classifier.probabilities(batch);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return Math.round((256 * 1000) / times[Math.floor(times.length / 2)]!);
+  } finally {
+    classifier.dispose();
+  }
 }
 
 /** What /metrics says about one load run: requests served, model time per call, images per (dynamic) batch. */
@@ -39,17 +57,17 @@ function serverSide(before: MetricSample[], after: MetricSample[]) {
 
 export async function benchServing(modelDir: string, log = console.error, seconds = 10) {
   const sample = await realSample();
-  const { body, contentType } = multipartBody('file', 'sample.png', await realSamplePng(0));
+  const request = await predictRequest();
 
   const predict: Record<string, unknown>[] = [];
   for (const windowMs of [2, 0]) {
     const svc = new TestService(await freePort(), { MODEL: modelDir, BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
     await svc.startApi();
     try {
-      await load(`${svc.url}/predict`, 4, 2, body, contentType); // warm-up
+      await loadUrl(`${svc.url}/predict`, 4, 2, request); // warm-up
       for (const c of [1, 32]) {
         const before = await scrapeMetrics(svc.url);
-        const r = await load(`${svc.url}/predict`, c, seconds, body, contentType);
+        const r = await loadUrl(`${svc.url}/predict`, c, seconds, request);
         // The service's own view of the same run, from /metrics.
         const m = serverSide(before, await scrapeMetrics(svc.url));
         log(
@@ -63,7 +81,9 @@ export async function benchServing(modelDir: string, log = console.error, second
     }
   }
 
-  // 10,000 images through the queue with one worker.
+  // 10,000 images through the queue with one worker, against the model's own batch-256 speed measured just before.
+  const model_batch256_images_per_second = await modelBatch256(modelDir);
+  log(`model alone, batch 256: ${model_batch256_images_per_second} images/s`);
   const n = 10000;
   const svc = new TestService(await freePort(), { MODEL: modelDir, MAX_BATCH_FILES: String(n), MAX_REQUEST_BYTES: String(200 * 1024 * 1024), LOG_LEVEL: 'warn' });
   await svc.startApi();
@@ -72,15 +92,29 @@ export async function benchServing(modelDir: string, log = console.error, second
     await waitFor('worker ready', async () => worker.output().includes('worker ready'), 60000);
     const files = [];
     for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % sample.count) });
+    const upload = multipartBody('files', files);
     const t0 = performance.now();
-    const res = await upload(`${svc.url}/batch_predict`, 'files', files);
+    const res = await post(`${svc.url}/batch_predict`, upload);
     const uploadSeconds = (performance.now() - t0) / 1000;
-    if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${await res.text()}`);
-    const { task_id } = (await res.json()) as { task_id: string };
-    await waitFor('the 10,000-image batch', async () => ((await (await fetch(`${svc.url}/tasks/${task_id}`)).json()) as { status: string }).status === 'completed', 600000, 50);
+    if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${res.text}`);
+    const { task_id } = JSON.parse(res.text) as { task_id: string };
+    await waitFor('the 10,000-image batch', async () => ((await (await fetch(`${svc.url}/tasks/${task_id}`)).json()) as { status: string }).status === 'completed', 600000, 20);
     const total = (performance.now() - t0) / 1000;
-    const batch = { images: n, upload_seconds: Number(uploadSeconds.toFixed(2)), end_to_end_seconds: Number(total.toFixed(2)), end_to_end_images_per_second: Math.round(n / total), workers: 1 };
-    log(`batch of ${n}: upload ${batch.upload_seconds} s, end to end ${batch.end_to_end_seconds} s = ${batch.end_to_end_images_per_second} images/s (1 worker)`);
+    const endToEnd = n / total;
+    const batch = {
+      images: n,
+      upload_seconds: Number(uploadSeconds.toFixed(2)),
+      end_to_end_seconds: Number(total.toFixed(2)),
+      end_to_end_images_per_second: Math.round(endToEnd),
+      after_upload_images_per_second: Math.round(n / (total - uploadSeconds)),
+      model_batch256_images_per_second,
+      share_of_model_speed: Number((endToEnd / model_batch256_images_per_second).toFixed(3)),
+      workers: 1,
+    };
+    log(
+      `batch of ${n}: upload ${batch.upload_seconds} s, end to end ${batch.end_to_end_seconds} s = ${batch.end_to_end_images_per_second} images/s ` +
+        `(${batch.after_upload_images_per_second} images/s after the upload; 1 worker) = ${batch.share_of_model_speed} of the model's batch-256 speed`,
+    );
     return { predict, batch };
   } finally {
     await svc.stopAll();

@@ -259,6 +259,20 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('load')
+    .description("the benchmark's /predict load (one real K49 PNG per request) against any server, e.g. the system this one replaces")
+    .addOption(new Option('--url <url>', 'base URL of the server (POSTs go to URL/predict)').env('URL').makeOptionMandatory())
+    .addOption(new Option('--connections <list>', 'concurrencies to run, comma-separated').env('CONNECTIONS').default('1,32'))
+    .addOption(durationOption(10))
+    .action(
+      action(async (opts: { url: string; connections: string; duration: number }) => {
+        const connections = opts.connections.split(',').map((c) => integer(c.trim()));
+        const results = await load<typeof import('../bench/load')>('../bench/load').runLoad({ url: opts.url, connections, duration: opts.duration });
+        process.exit(results.every((r) => r.errors === 0) ? 0 : 1);
+      }),
+    );
+
+  program
     .command('soak')
     .description('bounded soak run on loopback: steady mixed /predict and /batch_predict traffic -> bench/soak.json')
     .addOption(outOption('results file (default bench/soak.json)'))

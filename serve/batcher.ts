@@ -6,10 +6,14 @@
  * none is, the batch runs at once (a lone request never waits for the
  * window); a full batch runs at once too. With a window of 0 every request
  * runs alone.
+ *
+ * One model call runs at a time (the model has one thread); images arriving
+ * meanwhile form the next batch, which runs as soon as the current one is
+ * done.
  */
 import { PIXELS } from '../pipeline/core/dataset';
 
-type Run = (images: Uint8Array) => Float32Array;
+type Run = (images: Uint8Array) => Promise<Float32Array>;
 
 interface Pending {
   image: Uint8Array;
@@ -26,6 +30,8 @@ export interface BatchTicket {
 export class DynamicBatcher {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** A model call is in progress. */
+  private running = false;
   /** Announced requests that have not submitted yet. */
   private coming = 0;
 
@@ -69,21 +75,25 @@ export class DynamicBatcher {
     });
   }
 
+  /** Runs the queued images (up to a batch) unless a call is in progress: its end runs them. */
   private flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const images = new Uint8Array(batch.length * PIXELS);
-      batch.forEach((p, i) => images.set(p.image, i * PIXELS));
-      try {
-        const probs = this.run(images);
-        batch.forEach((p, i) => p.resolve(probs.slice(i * this.classes, (i + 1) * this.classes)));
-      } catch (e) {
-        batch.forEach((p) => p.reject(e as Error));
-      }
-    }
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.windowMs <= 0 ? 1 : this.maxBatch);
+    const images = new Uint8Array(batch.length * PIXELS);
+    batch.forEach((p, i) => images.set(p.image, i * PIXELS));
+    this.running = true;
+    this.run(images)
+      .then(
+        (probs) => batch.forEach((p, i) => p.resolve(probs.slice(i * this.classes, (i + 1) * this.classes))),
+        (e: Error) => batch.forEach((p) => p.reject(e)),
+      )
+      .finally(() => {
+        this.running = false;
+        this.flush();
+      });
   }
 }

@@ -4,6 +4,7 @@
  * against it). A wrong value is an error naming the variable, at start-up.
  */
 import { z } from 'zod';
+import { INFERENCE_PROFILES, type InferenceProfile } from '../pipeline/core/backend';
 import { parseOrThrow } from '../pipeline/core/config';
 import { DEFAULT_QUEUE_URL, LATEST } from '../pipeline/core/paths';
 
@@ -11,6 +12,7 @@ import { DEFAULT_QUEUE_URL, LATEST } from '../pipeline/core/paths';
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const number = (fallback: number, min = 0) =>
   z.preprocess(unsetIfEmpty, z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number').transform(Number).pipe(z.number().min(min)).default(fallback));
+const profile = (fallback: InferenceProfile) => z.preprocess(unsetIfEmpty, z.enum(INFERENCE_PROFILES as [InferenceProfile, ...InferenceProfile[]]).default(fallback));
 const text = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback));
 
 /** Every variable the API and the worker read, with its default. */
@@ -29,13 +31,15 @@ export const ServiceEnv = z.object({
   MAX_BATCH_SIZE: number(64, 1),
   TASK_TTL: number(24 * 3600, 1),
   LEASE_SECONDS: number(30, 1),
-  WORKER_BATCH_SIZE: number(128, 1),
+  WORKER_BATCH_SIZE: number(512, 1),
   WORKER_POLL_MS: number(50, 1),
   MAX_ATTEMPTS: number(3, 1),
   LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   API_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
   CORS_ORIGINS: text(''),
   TRUST_PROXY: z.preprocess(unsetIfEmpty, z.enum(['0', '1']).default('0')),
+  API_INFERENCE: profile('latency'),
+  WORKER_INFERENCE: profile('throughput'),
 });
 
 export interface ServiceConfig {
@@ -66,6 +70,9 @@ export interface ServiceConfig {
   logLevel: z.infer<typeof ServiceEnv>['LOG_LEVEL'];
   /** Behind a reverse proxy: client addresses from X-Forwarded-For. */
   trustProxy: boolean;
+  /** How TensorFlow runs the API's model calls (one image or a few: 'latency') and the worker's (batches: 'throughput'); see pipeline/core/backend.ts. */
+  apiInference: InferenceProfile;
+  workerInference: InferenceProfile;
 }
 
 export function loadConfig(overrides: Partial<ServiceConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -92,6 +99,8 @@ export function loadConfig(overrides: Partial<ServiceConfig> = {}, env: NodeJS.P
     mode: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY === '1',
+    apiInference: e.API_INFERENCE,
+    workerInference: e.WORKER_INFERENCE,
     ...overrides,
   };
 }

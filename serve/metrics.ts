@@ -92,10 +92,10 @@ export class ServiceMetrics {
   }
 
   /** Times one model call of `size` images. */
-  timeInference<T>(size: number, run: () => T): T {
+  async timeInference<T>(size: number, run: () => Promise<T>): Promise<T> {
     const end = this.inferenceSeconds.startTimer();
     try {
-      return run();
+      return await run();
     } finally {
       end();
       this.batchSize.observe(size);

@@ -10,10 +10,10 @@
 import { realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { resolveModelDir } from '../pipeline/core/artifacts';
-import { K49Classifier } from '../pipeline/core/inference';
+import { ThreadedClassifier } from './inference/classifier';
 
 export interface ServedModel<Extra> {
-  classifier: K49Classifier;
+  classifier: ThreadedClassifier;
   /** Per-model companions (the API's dynamic batcher), made when the model is loaded. */
   extra: Extra;
   loadedAt: Date;
@@ -40,7 +40,7 @@ export class ModelHolder<Extra = undefined> {
   constructor(
     private readonly modelPath: string,
     private readonly logger: Logger,
-    private readonly companion: (c: K49Classifier) => Extra,
+    private readonly companion: (c: ThreadedClassifier) => Extra,
   ) {}
 
   /** The model now served, or null with the reason. */
@@ -90,9 +90,9 @@ export class ModelHolder<Extra = undefined> {
       return;
     }
     if (!force && (target === this.entry?.target || target === this.refused)) return;
-    let classifier: K49Classifier;
+    let classifier: ThreadedClassifier;
     try {
-      classifier = await K49Classifier.load(resolveModelDir(target));
+      classifier = await ThreadedClassifier.start(resolveModelDir(target));
     } catch (e) {
       this.refused = target;
       const reason = (e as Error).message;

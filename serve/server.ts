@@ -13,6 +13,7 @@ import { openStore } from './queue/open';
 import type { TaskStore } from './queue/store';
 import type { Services } from './routes/common';
 import { makeUpload } from './upload';
+import { useInferenceProfile } from '../pipeline/core/backend';
 import { NUM_CLASSES } from '../pipeline/core/classes';
 import { PIXELS } from '../pipeline/core/dataset';
 import { ServiceMetrics } from './metrics';
@@ -32,6 +33,7 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
   let store: TaskStore | null = null;
   let storeReason: string | undefined;
   const metrics = new ServiceMetrics(() => store);
+  useInferenceProfile(config.apiInference);
   const models = new ModelHolder(config.modelDir, logger, (classifier) =>
     new DynamicBatcher((images) => metrics.timeInference(images.length / PIXELS, () => classifier.probabilities(images)), NUM_CLASSES, config.batchWindowMs, config.maxBatchSize),
   );

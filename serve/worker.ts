@@ -1,7 +1,8 @@
 /**
  * The worker process (`make worker`): claims queued images under a lease,
  * runs them through the same preprocessing and model as /predict in batches,
- * and writes results idempotently. Several workers can share one queue. On
+ * and writes results idempotently; the next claim is fetched and decoded
+ * while the model (on its own thread) runs the current one. Several workers can share one queue. On
  * SIGINT/SIGTERM it finishes the batch in hand, gives back anything still
  * leased, and closes the store. A worker killed outright leaves leases that
  * expire (LEASE_SECONDS) and are taken over by another worker.
@@ -9,10 +10,12 @@
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { PIXELS } from '../pipeline/core/dataset';
-import type { K49Classifier } from '../pipeline/core/inference';
+import { useInferenceProfile } from '../pipeline/core/backend';
+import { bestClasses } from '../pipeline/core/inference';
 import { decodeForModel } from '../pipeline/core/preprocess';
 import { classById } from '../pipeline/core/classes';
 import { loadConfig, storeOptions, type ServiceConfig } from './config';
+import type { ThreadedClassifier } from './inference/classifier';
 import { ModelHolder } from './models';
 import { openStore } from './queue/open';
 import type { ClaimedItem, ItemResult, TaskStore } from './queue/store';
@@ -25,32 +28,50 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** Decodes and classifies one claimed batch; undecodable files get a per-file error. */
-export async function processBatch(items: ClaimedItem[], classifier: K49Classifier, config: ServiceConfig) {
+/** A claimed batch, decoded: the images for the model (in `good` order) and the files that could not be decoded. */
+export interface DecodedBatch {
+  items: ClaimedItem[];
+  good: ClaimedItem[];
+  images: Uint8Array;
+  errors: Map<ClaimedItem, string>;
+}
+
+/** Decodes one claimed batch through the one preprocessing; undecodable files get a per-file error. */
+export async function decodeBatch(items: ClaimedItem[], config: ServiceConfig): Promise<DecodedBatch> {
+  const errors = new Map<ClaimedItem, string>();
   const decoded = await Promise.all(
     items.map(async (item) => {
       try {
         return { item, image: await decodeForModel(item.bytes, { maxPixels: config.maxPixels }) };
       } catch (e) {
-        return { item, error: (e as Error).message };
+        errors.set(item, (e as Error).message);
+        return null;
       }
     }),
   );
-  const good = decoded.filter((d): d is { item: ClaimedItem; image: Uint8Array } => 'image' in d);
+  const good = decoded.filter((d): d is { item: ClaimedItem; image: Uint8Array } => d !== null);
   const images = new Uint8Array(good.length * PIXELS);
   good.forEach((d, i) => images.set(d.image, i * PIXELS));
-  const { classes, confidences } = classifier.classify(images);
+  return { items, good: good.map((d) => d.item), images, errors };
+}
+
+/** The model's answer (or the decoding error) for each file of a decoded batch, in claim order. */
+export async function classifyBatch(batch: DecodedBatch, classifier: ThreadedClassifier) {
   const byItem = new Map<ClaimedItem, ItemResult>();
-  good.forEach((d, i) => {
-    byItem.set(d.item, { filename: d.item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]!, model_version: classifier.info.version });
-  });
-  for (const d of decoded) if ('error' in d) byItem.set(d.item, { filename: d.item.filename, error: d.error! });
-  return items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
+  if (batch.good.length > 0) {
+    const { classes, confidences } = bestClasses(await classifier.probabilities(batch.images));
+    batch.good.forEach((item, i) => {
+      byItem.set(item, { filename: item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]!, model_version: classifier.info.version });
+    });
+  }
+  for (const [item, error] of batch.errors) byItem.set(item, { filename: item.filename, error });
+  return batch.items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
 }
 
 export async function runWorker(config: ServiceConfig = loadConfig()): Promise<void> {
   const workerId = `${hostname()}:${process.pid}`;
   const logger = pino({ level: config.logLevel, base: { proc: 'worker', worker: workerId } });
+  useInferenceProfile(config.workerInference);
   const models = new ModelHolder(config.modelDir, logger, () => undefined);
   await models.reload();
   const { served, reason } = models.status();
@@ -73,6 +94,9 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
     });
   }
   let lastPurge = 0;
+  // The batch whose model call and result write are under way: the next claim is fetched and decoded meanwhile.
+  // It never rejects: a failed batch is logged and its leases expire, so another attempt takes its images.
+  let inHand: Promise<void> = Promise.resolve();
   while (!stopping) {
     try {
       if (Date.now() - lastPurge > 60_000) {
@@ -82,18 +106,26 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
       }
       const items = await store.claim(workerId, config.workerBatchSize, config.leaseSeconds * 1000);
       if (items.length === 0) {
+        await inHand;
         await sleep(config.workerPollMs);
         continue;
       }
       const started = performance.now();
-      const results = await models.use(({ classifier }) => processBatch(items, classifier, config));
-      await store.complete(workerId, results);
-      logger.info({ images: items.length, ms: Number((performance.now() - started).toFixed(1)) }, 'batch done');
+      const decoded = await decodeBatch(items, config);
+      await inHand;
+      inHand = models
+        .use(({ classifier }) => classifyBatch(decoded, classifier))
+        .then((results) => store.complete(workerId, results))
+        .then(
+          () => logger.info({ images: items.length, ms: Number((performance.now() - started).toFixed(1)) }, 'batch done'),
+          (e: Error) => logger.error({ err: e.message, images: items.length }, 'batch failed; its leases expire and another attempt takes it'),
+        );
     } catch (e) {
       logger.error({ err: (e as Error).message }, 'worker loop error; retrying');
       await sleep(Math.max(500, config.workerPollMs));
     }
   }
+  await inHand;
   models.stop();
   await store.release(workerId).catch(() => {});
   await store.close();

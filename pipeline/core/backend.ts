@@ -13,6 +13,37 @@ export type Tf = typeof TF;
 
 let loaded: { tf: Tf; name: string } | null = null;
 
+/**
+ * How native TensorFlow runs a process's model calls. TensorFlow reads these
+ * settings once, when it loads, so a process picks one before its first model:
+ *  - 'throughput' (TensorFlow's defaults: oneDNN kernels on every core) is
+ *    fastest for large batches (training, evaluation, the queue worker);
+ *  - 'latency' (TensorFlow's own kernels on one intra-op thread) is several
+ *    times faster for one image or a few (the API), where oneDNN's per-call
+ *    set-up and the thread hand-offs cost more than the arithmetic.
+ * Both give the same classes (figures and the check in bench/results.json and
+ * test/pipeline/inference-profile.test.ts).
+ */
+export type InferenceProfile = 'latency' | 'throughput';
+export const INFERENCE_PROFILES: readonly InferenceProfile[] = ['latency', 'throughput'];
+let profile: InferenceProfile = 'throughput';
+
+/** Sets how TensorFlow will run this process's model calls; refused once TensorFlow is loaded (it would have no effect). */
+export function useInferenceProfile(wanted: InferenceProfile): void {
+  if (loaded && wanted !== profile) throw new Error(`the inference profile must be chosen before TensorFlow loads (it runs as '${profile}')`);
+  profile = wanted;
+  // Set in the process environment (setenv), where the native library reads them; 'throughput' keeps TensorFlow's defaults.
+  if (wanted === 'latency') {
+    process.env.TF_ENABLE_ONEDNN_OPTS = '0';
+    process.env.TF_NUM_INTRAOP_THREADS = '1';
+  }
+}
+
+/** The profile this process runs (or will run) its model calls with. */
+export function inferenceProfile(): InferenceProfile {
+  return profile;
+}
+
 function cudaPresent(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version');
 }

@@ -38,6 +38,9 @@ export const SOAK_RESULTS = path.join(PROJECT_ROOT, 'bench', 'soak.json');
 /** The web page's sources (bundled on first request). */
 export const UI_DIR = path.join(PROJECT_ROOT, 'serve', 'ui');
 
+/** The code of the service's inference thread (serve/inference/classifier.ts starts it). */
+export const INFERENCE_THREAD_ENTRY = path.join(PROJECT_ROOT, 'serve', 'inference', 'thread-entry.ts');
+
 /** The service's default task store (QUEUE_URL), relative to the working directory as before. */
 export const DEFAULT_QUEUE_URL = 'sqlite:var/tasks.db';
 

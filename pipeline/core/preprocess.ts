@@ -3,8 +3,8 @@
  * 28x28 image (white ink on black, cropped to the ink, longer side scaled to
  * 28 keeping the aspect ratio, centred). Training data synthesis,
  * evaluation, the API and the worker all go through `fitToK49`; the API and
- * worker reach it through `decodeForModel` (decoding with sharp, and the
- * blank-image rule).
+ * worker reach it through `decodeForModel` (decoding, with sharp or, for a
+ * small plain PNG, in-line; and the blank-image rule).
  *
  * Real K49 images have their glyph's longer side at the full 28 px almost
  * always (see `make eda`), so fitting is close to the identity on them; an
@@ -12,6 +12,7 @@
  * untouched.
  */
 import { decode as decodeBmp } from 'bmp-ts';
+import { PNG } from 'pngjs';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 
@@ -185,6 +186,13 @@ export function sniffFormat(bytes: Buffer): string | null {
   return MAGIC.find((m) => m.test(bytes))?.format ?? null;
 }
 
+/** An upload as the model sees it: decoded by decodeToK49, and refused when blank. The API, the worker and corrections all use this. */
+export async function decodeForModel(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
+  const image = await decodeToK49(bytes, limits);
+  if (isBlank(image)) throw new ImageDecodeError('blank', BLANK_IMAGE_MESSAGE);
+  return image;
+}
+
 /**
  * Any accepted raster image -> K49 28x28 (784 bytes, white ink on black).
  * - Transparent images (a canvas drawing): ink is the alpha channel.
@@ -195,19 +203,25 @@ export function sniffFormat(bytes: Buffer): string | null {
  * decoding (they can reference local files); the pixel limit is checked from
  * the header before decoding.
  */
-/** An upload as the model sees it: decoded by decodeToK49, and refused when blank. The API, the worker and corrections all use this. */
-export async function decodeForModel(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
-  const image = await decodeToK49(bytes, limits);
-  if (isBlank(image)) throw new ImageDecodeError('blank', BLANK_IMAGE_MESSAGE);
-  return image;
-}
-
 export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
   if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
   const format = sniffFormat(bytes);
   if (!format) {
     throw new ImageDecodeError('unsupported', 'not a raster image: send PNG, JPEG, WebP, GIF, TIFF or BMP (SVG, PDF and other formats are refused)');
   }
+  const pixels = (format === 'png' ? decodePlainPng(bytes, limits) : null) ?? (await decodeWithSharp(bytes, format, limits));
+  return rgbaToK49(pixels.data, pixels.width, pixels.height);
+}
+
+/** Decoded pixels, 4 bytes (RGBA) per pixel. */
+export interface RgbaImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Any accepted format through sharp, downscaled to the work size, as RGBA. */
+export async function decodeWithSharp(bytes: Buffer, format: string, limits: DecodeLimits): Promise<RgbaImage> {
   // One sharp call: limitInputPixels makes sharp refuse, from the header and
   // before decoding, an image over MAX_PIXELS (a decompression bomb).
   // autoOrient applies the EXIF orientation (phone photos are stored sideways).
@@ -227,7 +241,37 @@ export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<
     throw new ImageDecodeError('corrupt', `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
   }
   if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
-  return rgbaToK49(raw.data, raw.info.width, raw.info.height);
+  return { data: raw.data, width: raw.info.width, height: raw.info.height };
+}
+
+/** PNG chunks that would make sharp's decoding differ from a plain one: a colour profile (converted to sRGB), an EXIF orientation. */
+const SHARP_ONLY_PNG_CHUNKS = new Set(['iCCP', 'eXIf']);
+
+/**
+ * A small plain PNG (8 bits per sample, no larger than the work size, no
+ * colour profile or EXIF), the common upload (a K49 image is 28x28), decoded
+ * in-line: the same RGBA pixels as decodeWithSharp, without sharp's set-up
+ * and thread-pool round trip, which cost more than such an image's decoding.
+ * Anything else, or a PNG this decoder rejects, is null: it goes through
+ * sharp (whose errors are the ones reported).
+ */
+export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage | null {
+  if (bytes.length < 33 || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
+  const width = bytes.readUInt32BE(16), height = bytes.readUInt32BE(20);
+  const bitDepth = bytes[24]!;
+  if (bitDepth !== 8 || width > WORK_MAX_SIDE || height > WORK_MAX_SIDE || width * height > limits.maxPixels) return null;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (SHARP_ONLY_PNG_CHUNKS.has(type)) return null;
+    if (type === 'IDAT' || type === 'IEND') break;
+    at += 12 + bytes.readUInt32BE(at);
+  }
+  try {
+    const png = PNG.sync.read(bytes);
+    return { data: png.data, width: png.width, height: png.height };
+  } catch {
+    return null;
+  }
 }
 
 function tooLarge(limits: DecodeLimits): ImageDecodeError {
@@ -447,7 +491,9 @@ export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint
   const lightBackground = background > 127;
   if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {
     // Already a K49 image: keep it exactly.
-    return Uint8Array.from(luma, (v) => Math.round(v));
+    const image = new Uint8Array(n);
+    for (let i = 0; i < n; i++) image[i] = Math.round(luma[i]!);
+    return image;
   }
   for (let i = 0; i < n; i++) ink[i] = lightBackground ? 255 - luma[i]! : luma[i]!;
   return fitToK49({ width, height, data: cleanPage(ink, width, height) });

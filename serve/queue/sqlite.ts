@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS items (
   PRIMARY KEY (task_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_claimable ON items(state, lease_expires, seq);
+CREATE INDEX IF NOT EXISTS items_queue_order ON items(state, seq, task_id, idx);
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 CREATE TABLE IF NOT EXISTS feedback (
@@ -159,39 +160,45 @@ export class SqliteTaskStore implements TaskStore {
 
   private claimNow(workerId: string, max: number, leaseMs: number): ClaimedItem[] {
     const now = Date.now();
-    const select = this.db.prepare(
+    // Expired leases first (older work), then pending items in queue order: two index walks, no sort of the whole queue.
+    const expired = this.db.prepare(
       `SELECT rowid, task_id, idx, filename, image, attempts FROM items
-       WHERE state = 'pending' OR (state = 'leased' AND lease_expires < ?)
-       ORDER BY seq, task_id, idx LIMIT ?`,
+       WHERE state = 'leased' AND lease_expires < ? ORDER BY seq, task_id, idx LIMIT ?`,
+    );
+    const pending = this.db.prepare(
+      `SELECT rowid, task_id, idx, filename, image, attempts FROM items
+       WHERE state = 'pending' ORDER BY seq, task_id, idx LIMIT ?`,
     );
     const lease = this.db.prepare(`UPDATE items SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE rowid = ?`);
     const giveUp = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ? WHERE rowid = ?`);
     const tx = this.db.transaction(() => {
-      const rows = select.all(now, max) as { rowid: number; task_id: string; idx: number; filename: string; image: Buffer; attempts: number }[];
+      type Row = { rowid: number; task_id: string; idx: number; filename: string; image: Buffer; attempts: number };
+      const rows = expired.all(now, max) as Row[];
+      if (rows.length < max) rows.push(...(pending.all(max - rows.length) as Row[]));
       const claimed: ClaimedItem[] = [];
-      const touched = new Set<string>();
+      const gaveUp = new Map<string, number>();
       for (const r of rows) {
         if (r.attempts >= this.options.maxAttempts) {
           // Poison item: it took a worker down this many times. Report it, do not retry forever.
           giveUp.run(JSON.stringify({ filename: r.filename, error: `could not be processed after ${r.attempts} attempts` }), r.rowid);
           this.countAnswered(0, 1);
-          touched.add(r.task_id);
+          gaveUp.set(r.task_id, (gaveUp.get(r.task_id) ?? 0) + 1);
           continue;
         }
         lease.run(workerId, now + leaseMs, r.rowid);
         claimed.push({ taskId: r.task_id, index: r.idx, filename: r.filename, bytes: r.image, attempts: r.attempts + 1 });
       }
-      for (const t of touched) this.refreshTask(t);
+      for (const [t, n] of gaveUp) this.addDone(t, n);
       return claimed;
     });
     return tx.immediate();
   }
 
-  private refreshTask(taskId: string): void {
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM items WHERE task_id = ? AND state = 'done'`).get(taskId) as { n: number };
+  /** Counts `n` more finished images of a task (each image is counted once: only its first answer changes its row), completing it at the last. */
+  private addDone(taskId: string, n: number): void {
     this.db
-      .prepare(`UPDATE tasks SET done = ?, status = CASE WHEN ? >= total THEN 'completed' ELSE status END, finished_at = CASE WHEN ? >= total THEN ? ELSE finished_at END WHERE id = ?`)
-      .run(n, n, n, Date.now(), taskId);
+      .prepare(`UPDATE tasks SET done = done + @n, status = CASE WHEN done + @n >= total THEN 'completed' ELSE status END, finished_at = CASE WHEN done + @n >= total THEN @at ELSE finished_at END WHERE id = @id`)
+      .run({ n, at: Date.now(), id: taskId });
   }
 
   async complete(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): Promise<void> {
@@ -201,17 +208,17 @@ export class SqliteTaskStore implements TaskStore {
   private completeNow(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): void {
     const update = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`);
     const tx = this.db.transaction(() => {
-      const tasks = new Set<string>();
+      const done = new Map<string, number>();
       let ok = 0, error = 0;
       for (const r of results) {
         // Only the first answer of an image counts (a re-processed image keeps its first result).
         if (update.run(JSON.stringify(r.result), workerId, r.taskId, r.index).changes === 0) continue;
         if ('error' in r.result) error++;
         else ok++;
-        tasks.add(r.taskId);
+        done.set(r.taskId, (done.get(r.taskId) ?? 0) + 1);
       }
       this.countAnswered(ok, error);
-      for (const t of tasks) this.refreshTask(t);
+      for (const [t, n] of done) this.addDone(t, n);
     });
     tx.immediate();
   }

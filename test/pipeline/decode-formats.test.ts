@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
-import { decodeToK49, ImageDecodeError } from '../../pipeline/core/preprocess';
-import { realSample } from '../helpers/images';
+import { decodePlainPng, decodeToK49, decodeWithSharp, ImageDecodeError } from '../../pipeline/core/preprocess';
+import { realSample, realSamplePng } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 
 const LIMITS = { maxPixels: 40_000_000 };
@@ -146,5 +146,32 @@ describe('decoding what users upload', function () {
     const glyph = await uprightGlyph(0);
     const truncated = bmp(glyph, 24).subarray(0, 2000);
     await assert.rejects(decodeToK49(truncated, LIMITS), (e: ImageDecodeError) => e.kind === 'corrupt' && /BMP/.test(e.message));
+  });
+
+  it('a small plain PNG decoded in-line gives exactly the pixels sharp gives, in every colour type; others go to sharp', async () => {
+    const cases: [string, Buffer][] = [];
+    for (const index of [0, 1, 500, 1000, 2000]) cases.push([`real-sample ${index} (28x28 grey)`, await realSamplePng(index)]);
+    const glyph = await uprightGlyph(700, 61, 87);
+    const raw = () => sharp(Buffer.from(glyph.data), { raw: { width: glyph.width, height: glyph.height, channels: 1 } });
+    cases.push(['grey', await raw().png().toBuffer()]);
+    cases.push(['grey + alpha', await raw().ensureAlpha(0.6).png().toBuffer()]);
+    cases.push(['RGB', await raw().toColourspace('srgb').png().toBuffer()]);
+    cases.push(['RGBA', await raw().toColourspace('srgb').ensureAlpha(0.8).png().toBuffer()]);
+    cases.push(['palette', await raw().png({ palette: true, colours: 64, dither: 0 }).toBuffer()]);
+    cases.push(['interlaced', await raw().png({ progressive: true }).toBuffer()]);
+    for (const [name, bytes] of cases) {
+      const inline = decodePlainPng(bytes, LIMITS);
+      assert.ok(inline, `${name}: decoded in-line`);
+      const reference = await decodeWithSharp(bytes, 'png', LIMITS);
+      assert.deepEqual([inline.width, inline.height], [reference.width, reference.height], name);
+      assert.ok(Buffer.from(inline.data).equals(Buffer.from(reference.data)), `${name}: RGBA pixels differ from sharp's`);
+    }
+    // Left to sharp: 16-bit samples, an image to downscale, an embedded colour profile, a truncated file.
+    assert.equal(decodePlainPng(await raw().toColourspace('grey16').png().toBuffer(), LIMITS), null, '16-bit');
+    assert.equal(decodePlainPng(await raw().resize(600, 900).png().toBuffer(), LIMITS), null, 'larger than the work size');
+    assert.equal(decodePlainPng(await raw().toColourspace('srgb').withIccProfile('p3').png().toBuffer(), LIMITS), null, 'colour profile');
+    const truncated = (await raw().png().toBuffer()).subarray(0, 200);
+    assert.equal(decodePlainPng(truncated, LIMITS), null, 'truncated');
+    await assert.rejects(decodeToK49(truncated, LIMITS), (e: ImageDecodeError) => e.kind === 'corrupt', 'a truncated PNG is still reported as corrupt');
   });
 });

@@ -6,7 +6,7 @@ const PIXELS = 784;
 /** A fake model with 2 classes that records the batch sizes it was called with. */
 function fakeModel() {
   const calls: number[] = [];
-  const run = (images: Uint8Array) => {
+  const run = async (images: Uint8Array) => {
     const n = images.length / PIXELS;
     calls.push(n);
     return Float32Array.from({ length: n * 2 }, (_, i) => images[Math.floor(i / 2) * PIXELS]! + (i % 2));
@@ -70,11 +70,33 @@ describe('dynamic batcher', () => {
   });
 
   it('a failing model call rejects every request of its batch', async () => {
-    const b = new DynamicBatcher(() => {
+    const b = new DynamicBatcher(async () => {
       throw new Error('model broke');
     }, 2, 10_000, 64);
     const [t1, t2] = [b.announce(), b.announce()];
     const results = await Promise.allSettled([t1.submit(image(1)), t2.submit(image(2))]);
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  });
+
+  it('runs one model call at a time: images arriving meanwhile form the next batch, run as soon as the call ends', async () => {
+    const calls: number[] = [];
+    const finish: (() => void)[] = [];
+    const run = (images: Uint8Array) => {
+      const n = images.length / PIXELS;
+      calls.push(n);
+      return new Promise<Float32Array>((resolve) => finish.push(() => resolve(new Float32Array(n * 2))));
+    };
+    const b = new DynamicBatcher(run, 2, 10_000, 64);
+    const first = b.announce().submit(image(1));
+    assert.deepEqual(calls, [1], 'a lone request runs at once');
+    const later = [b.announce(), b.announce(), b.announce()].map((t) => t.submit(image(2)));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, [1], 'no second call while the first runs');
+    finish[0]!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [1, 3], 'the three that arrived meanwhile ran together');
+    finish[1]!();
+    assert.equal((await Promise.all(later)).length, 3);
   });
 });
