@@ -41,6 +41,8 @@ export class ModelHolder<Extra = undefined> {
     private readonly modelPath: string,
     private readonly logger: Logger,
     private readonly companion: (c: ThreadedClassifier) => Extra,
+    /** Batch sizes each loaded model runs once before it serves (the worker's claim size). */
+    private readonly warmUpBatchSizes: number[] = [],
   ) {}
 
   /** The model now served, or null with the reason. */
@@ -92,7 +94,7 @@ export class ModelHolder<Extra = undefined> {
     if (!force && (target === this.entry?.target || target === this.refused)) return;
     let classifier: ThreadedClassifier;
     try {
-      classifier = await ThreadedClassifier.start(resolveModelDir(target));
+      classifier = await ThreadedClassifier.start(resolveModelDir(target), this.warmUpBatchSizes);
     } catch (e) {
       this.refused = target;
       const reason = (e as Error).message;

@@ -72,7 +72,7 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
   const workerId = `${hostname()}:${process.pid}`;
   const logger = pino({ level: config.logLevel, base: { proc: 'worker', worker: workerId } });
   useInferenceProfile(config.workerInference);
-  const models = new ModelHolder(config.modelDir, logger, () => undefined);
+  const models = new ModelHolder(config.modelDir, logger, () => undefined, [config.workerBatchSize]);
   await models.reload();
   const { served, reason } = models.status();
   if (!served) throw new Error(reason ?? 'no model');

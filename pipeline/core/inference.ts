@@ -148,9 +148,9 @@ export class K49Classifier {
     return classifier;
   }
 
-  /** First calls pick kernels and allocate; do them before serving. */
-  warmUp(): void {
-    for (const n of [1, 8, 64]) this.probabilities(new Uint8Array(n * PIXELS));
+  /** First calls at a batch size pick kernels and allocate (with oneDNN, for each new size); do them before serving. */
+  warmUp(batchSizes: readonly number[] = [1, 8, 64]): void {
+    for (const n of batchSizes) this.probabilities(new Uint8Array(n * PIXELS));
   }
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. */

@@ -13,6 +13,11 @@ import { Worker } from 'node:worker_threads';
 import type { ModelInfo } from '../../pipeline/core/inference';
 import { INFERENCE_THREAD_ENTRY } from '../../pipeline/core/paths';
 
+export interface ThreadData {
+  dir: string;
+  /** Batch sizes to run once before serving, beyond K49Classifier.load's own warm-up (e.g. the worker's batch size). */
+  warmUpBatchSizes: number[];
+}
 export type ToThread = { type: 'classify'; id: number; images: ArrayBuffer } | { type: 'stop' };
 export type FromThread =
   | { type: 'ready'; info: ModelInfo }
@@ -42,9 +47,9 @@ export class ThreadedClassifier {
   }
 
   /** Loads and warms the model in a new thread; rejects with the loader's reason (e.g. an incompatible artifact). */
-  static start(dir: string): Promise<ThreadedClassifier> {
+  static start(dir: string, warmUpBatchSizes: number[] = []): Promise<ThreadedClassifier> {
     // The thread loads its code through tsx, like the rest of the project.
-    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(INFERENCE_THREAD_ENTRY)});`, { eval: true, workerData: { dir } });
+    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(INFERENCE_THREAD_ENTRY)});`, { eval: true, workerData: { dir, warmUpBatchSizes } satisfies ThreadData });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`the inference thread exited (code ${code}) while loading ${dir}`));
       worker.once('error', reject);

@@ -5,13 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { K49Classifier } from '../../pipeline/core/inference';
-import type { FromThread, ToThread } from './classifier';
+import type { FromThread, ThreadData, ToThread } from './classifier';
 
 async function main(): Promise<void> {
   const port = parentPort!;
   let classifier: K49Classifier;
   try {
-    classifier = await K49Classifier.load((workerData as { dir: string }).dir);
+    const { dir, warmUpBatchSizes } = workerData as ThreadData;
+    classifier = await K49Classifier.load(dir);
+    classifier.warmUp(warmUpBatchSizes);
   } catch (e) {
     port.postMessage({ type: 'failed', error: (e as Error).message } satisfies FromThread);
     return;
