@@ -38,7 +38,7 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
           `bare step ${t.bare_step_images_per_second} img/s: ratio ${t.overhead_ratio}; tfjs-layers trainOnBatch ${t.layers_train_on_batch_images_per_second} img/s |`,
       );
     }
-    lines.push(`| inference, batch 1 (fused path) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | |`);
+    lines.push(`| inference, batch 1 (fused path, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`);
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
   }
   type PredictRun = { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number };
