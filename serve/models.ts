@@ -5,7 +5,8 @@
  * warmed beside the old one and then swapped in atomically. Work that began
  * on the old model finishes on it (use() holds it), and it is freed once the
  * last such work is done. An artifact that fails to load is refused with a
- * logged reason and the old model keeps serving.
+ * logged reason and the old model keeps serving. A model whose inference
+ * thread ends unexpectedly is loaded afresh from the same artifact.
  */
 import { realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -109,6 +110,11 @@ export class ModelHolder<Extra = undefined> {
     }
     this.refused = null;
     this.failure = null;
+    classifier.onUnexpectedExit = (reason) => {
+      // Requests on it fail with the reason meanwhile; the same artifact is loaded afresh and swapped in.
+      this.logger.error({ model: classifier.info.version, reason }, 'the inference thread ended unexpectedly; reloading the model');
+      if (this.entry?.classifier === classifier) void this.reload();
+    };
     const old = this.entry;
     this.entry = { classifier, extra: this.companion(classifier), loadedAt: new Date(), target, users: 0, retired: false, freed: false };
     this.logger.info({ model: classifier.info.version, dir: target, replaced: old?.classifier.info.version ?? null }, old ? 'model swapped in' : 'model loaded and warmed up');

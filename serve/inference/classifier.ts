@@ -29,6 +29,9 @@ export class ThreadedClassifier {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (p: Float32Array) => void; reject: (e: Error) => void }>();
   private exited: string | null = null;
+  private disposed = false;
+  /** Told when the thread ends without dispose() (it crashed): the holder then loads the model afresh. */
+  onUnexpectedExit: (reason: string) => void = () => {};
 
   private constructor(
     private readonly worker: Worker,
@@ -80,12 +83,15 @@ export class ThreadedClassifier {
 
   /** Frees the model and ends the thread (calls already sent are answered first). */
   dispose(): void {
+    this.disposed = true;
     if (!this.exited) this.worker.postMessage({ type: 'stop' } satisfies ToThread);
   }
 
   private fail(reason: string): void {
-    this.exited ??= reason;
+    if (this.exited) return;
+    this.exited = reason;
     for (const call of this.pending.values()) call.reject(new Error(reason));
     this.pending.clear();
+    if (!this.disposed) this.onUnexpectedExit(reason);
   }
 }

@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
+import type { Worker } from 'node:worker_threads';
+import pino from 'pino';
 import { ThreadedClassifier } from '../../serve/inference/classifier';
+import { ModelHolder } from '../../serve/models';
 import { realSample } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 
@@ -67,5 +70,21 @@ describe('inference thread (ThreadedClassifier)', function () {
       if (!refused) await new Promise((r) => setTimeout(r, 50));
     }
     assert.match(refused?.message ?? 'not refused', /inference thread exited/);
+  });
+
+  it('a model whose thread dies is loaded afresh by its holder, which then serves again', async () => {
+    const holder = new ModelHolder(TEST_MODEL, pino({ level: 'silent' }), () => undefined);
+    await holder.reload();
+    const first = holder.status().served!.classifier;
+    // Simulates a crash of the thread (what dispose() never does).
+    await (first as unknown as { worker: Worker }).worker.terminate();
+    const deadline = Date.now() + 60000;
+    while (holder.status().served?.classifier === first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const again = holder.status().served!.classifier;
+    assert.notEqual(again, first, 'a fresh classifier was swapped in');
+    const probs = await holder.use(({ classifier }) => classifier.probabilities(new Uint8Array(PIXELS).fill(200)));
+    assert.equal(probs.length, 49);
+    holder.stop();
+    again.dispose();
   });
 });
