@@ -1,10 +1,16 @@
 /**
  * The classifier the API and the queue worker serve: the artifact's
- * K49Classifier (the same compiled model `make evaluate` runs) on its own
- * thread, so model calls never block the event loop: the API keeps parsing
- * requests and the batcher keeps filling the next batch while a batch runs,
- * and the worker decodes its next claim meanwhile. Images go to the thread
- * and probabilities come back as transferred buffers (no copies).
+ * K49Classifier (the same compiled model `make evaluate` runs) on the
+ * process's inference thread, so model calls never block the event loop:
+ * the API keeps parsing requests and the batcher keeps filling the next
+ * batch while a batch runs, and the worker decodes its next claim meanwhile.
+ * Images go to the thread and probabilities come back as transferred
+ * buffers (no copies).
+ *
+ * One thread per process holds every loaded model, so TensorFlow starts once
+ * and a hot reload only loads and warms the new model beside the old one.
+ * If the thread dies, calls fail with the reason, each model's holder is told
+ * (onUnexpectedExit), and the next load starts a new thread.
  *
  * How TensorFlow runs the calls (the inference profile) is a per-process
  * choice made before the first model loads: useInferenceProfile.
@@ -13,85 +19,122 @@ import { Worker } from 'node:worker_threads';
 import type { ModelInfo } from '../../pipeline/core/inference';
 import { INFERENCE_THREAD_ENTRY } from '../../pipeline/core/paths';
 
-export interface ThreadData {
-  dir: string;
-  /** Batch sizes to run once before serving, beyond K49Classifier.load's own warm-up (e.g. the worker's batch size). */
-  warmUpBatchSizes: number[];
-}
-export type ToThread = { type: 'classify'; id: number; images: ArrayBuffer } | { type: 'stop' };
+export type ToThread =
+  | { type: 'load'; id: number; dir: string; warmUpBatchSizes: number[] }
+  | { type: 'classify'; id: number; model: number; images: ArrayBuffer }
+  | { type: 'unload'; model: number };
 export type FromThread =
-  | { type: 'ready'; info: ModelInfo }
-  | { type: 'failed'; error: string }
+  | { type: 'loaded'; id: number; model: number; info: ModelInfo }
   | { type: 'probabilities'; id: number; probs: ArrayBuffer }
   | { type: 'error'; id: number; error: string };
 
-export class ThreadedClassifier {
+type Reply = Extract<FromThread, { type: 'loaded' } | { type: 'probabilities' }>;
+/** A request as the caller writes it: the thread's request id is added on sending. */
+type Request = Extract<ToThread, { id: number }> extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/** The process's inference thread: requests by id, answers matched back to them. */
+class InferenceThread {
+  private static current: InferenceThread | null = null;
+  private readonly worker: Worker;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (p: Float32Array) => void; reject: (e: Error) => void }>();
-  private exited: string | null = null;
-  private disposed = false;
-  /** Told when the thread ends without dispose() (it crashed): the holder then loads the model afresh. */
-  onUnexpectedExit: (reason: string) => void = () => {};
+  private readonly pending = new Map<number, { resolve: (m: Reply) => void; reject: (e: Error) => void }>();
+  /** Why the thread ended, once it has. */
+  exited: string | null = null;
+  /** Told when the thread ends. */
+  readonly onExit = new Set<(reason: string) => void>();
 
-  private constructor(
-    private readonly worker: Worker,
-    readonly info: ModelInfo,
-    readonly dir: string,
-  ) {
-    worker.on('message', (m: FromThread) => {
-      if (m.type !== 'probabilities' && m.type !== 'error') return;
-      const call = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (m.type === 'probabilities') call?.resolve(new Float32Array(m.probs));
-      else call?.reject(new Error(m.error));
-    });
-    worker.on('exit', (code) => this.fail(`the inference thread exited (code ${code})`));
-    worker.on('error', (e) => this.fail(`the inference thread failed: ${e.message}`));
+  /** The running thread, or a new one when there is none (or it died). */
+  static shared(): InferenceThread {
+    if (!InferenceThread.current || InferenceThread.current.exited) InferenceThread.current = new InferenceThread();
+    return InferenceThread.current;
   }
 
-  /** Loads and warms the model in a new thread; rejects with the loader's reason (e.g. an incompatible artifact). */
-  static start(dir: string, warmUpBatchSizes: number[] = []): Promise<ThreadedClassifier> {
+  private constructor() {
     // The thread loads its code through tsx, like the rest of the project.
-    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(INFERENCE_THREAD_ENTRY)});`, { eval: true, workerData: { dir, warmUpBatchSizes } satisfies ThreadData });
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) => reject(new Error(`the inference thread exited (code ${code}) while loading ${dir}`));
-      worker.once('error', reject);
-      worker.once('exit', onExit);
-      worker.once('message', (m: FromThread) => {
-        worker.off('error', reject);
-        worker.off('exit', onExit);
-        if (m.type === 'ready') resolve(new ThreadedClassifier(worker, m.info, dir));
-        else {
-          void worker.terminate();
-          reject(new Error(m.type === 'failed' ? m.error : `unexpected first message '${m.type}' from the inference thread`));
-        }
-      });
+    this.worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(INFERENCE_THREAD_ENTRY)});`, { eval: true });
+    // An idle thread never keeps the process alive; one with calls in flight does.
+    this.worker.unref();
+    this.worker.on('message', (m: FromThread) => {
+      const call = this.pending.get(m.id);
+      if (!call) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (m.type === 'error') call.reject(new Error(m.error));
+      else call.resolve(m);
     });
+    this.worker.on('exit', (code) => this.end(`the inference thread exited (code ${code})`));
+    this.worker.on('error', (e) => this.end(`the inference thread failed: ${e.message}`));
   }
 
-  /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. The bytes are handed over: `images` is unusable afterwards. */
-  probabilities(images: Uint8Array): Promise<Float32Array> {
+  /** Sends a request (with the buffers to hand over) and resolves with its answer. */
+  request<T extends Reply>(message: Request, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.exited) return Promise.reject(new Error(this.exited));
-    // A view of part of a larger buffer cannot be handed over whole; copy just that part.
-    const own = images.byteOffset === 0 && images.byteLength === images.buffer.byteLength ? images : images.slice();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'classify', id, images: own.buffer as ArrayBuffer } satisfies ToThread, [own.buffer as ArrayBuffer]);
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve: resolve as (m: Reply) => void, reject });
+      this.worker.postMessage({ ...message, id } as ToThread, transfer);
     });
   }
 
-  /** Frees the model and ends the thread (calls already sent are answered first). */
-  dispose(): void {
-    this.disposed = true;
-    if (!this.exited) this.worker.postMessage({ type: 'stop' } satisfies ToThread);
+  /** A message that needs no answer. */
+  tell(message: Extract<ToThread, { type: 'unload' }>): void {
+    if (!this.exited) this.worker.postMessage(message);
   }
 
-  private fail(reason: string): void {
+  /** Ends the thread (tests simulate a crash with it). */
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private end(reason: string): void {
     if (this.exited) return;
     this.exited = reason;
     for (const call of this.pending.values()) call.reject(new Error(reason));
     this.pending.clear();
+    for (const listener of this.onExit) listener(reason);
+  }
+}
+
+export class ThreadedClassifier {
+  private disposed = false;
+  /** Told when the thread ends while this model is in use (not after dispose()): the holder then loads the model afresh. */
+  onUnexpectedExit: (reason: string) => void = () => {};
+  private readonly exitListener = (reason: string) => {
     if (!this.disposed) this.onUnexpectedExit(reason);
+  };
+
+  private constructor(
+    private readonly thread: InferenceThread,
+    private readonly model: number,
+    readonly info: ModelInfo,
+    readonly dir: string,
+  ) {
+    thread.onExit.add(this.exitListener);
+  }
+
+  /** Loads and warms the model (also at `warmUpBatchSizes`) on the inference thread; rejects with the loader's reason (e.g. an incompatible artifact). */
+  static async start(dir: string, warmUpBatchSizes: number[] = []): Promise<ThreadedClassifier> {
+    const thread = InferenceThread.shared();
+    const loaded = await thread.request<Extract<FromThread, { type: 'loaded' }>>({ type: 'load', dir, warmUpBatchSizes });
+    return new ThreadedClassifier(thread, loaded.model, loaded.info, dir);
+  }
+
+  /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. The bytes are handed over: `images` is unusable afterwards. */
+  async probabilities(images: Uint8Array): Promise<Float32Array> {
+    if (this.disposed) throw new Error(`model ${this.info.version} was disposed`);
+    // A view of part of a larger buffer cannot be handed over whole; copy just that part.
+    const own = images.byteOffset === 0 && images.byteLength === images.buffer.byteLength ? images : images.slice();
+    const buffer = own.buffer as ArrayBuffer;
+    const answer = await this.thread.request<Extract<FromThread, { type: 'probabilities' }>>({ type: 'classify', model: this.model, images: buffer }, [buffer]);
+    return new Float32Array(answer.probs);
+  }
+
+  /** Frees the model on the thread (calls already sent are answered first). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.thread.onExit.delete(this.exitListener);
+    this.thread.tell({ type: 'unload', model: this.model });
   }
 }

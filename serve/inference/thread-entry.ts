@@ -1,38 +1,41 @@
 /**
- * Runs inside the inference thread (serve/inference/classifier.ts): loads the
- * artifact, warms it up, and answers each batch of images with their class
- * probabilities. Buffers are transferred both ways, never copied.
+ * Runs inside the process's inference thread (serve/inference/classifier.ts):
+ * loads and warms models, answers each batch of images with their class
+ * probabilities, and frees models when told. Buffers are transferred both
+ * ways, never copied.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { K49Classifier } from '../../pipeline/core/inference';
-import type { FromThread, ThreadData, ToThread } from './classifier';
+import type { FromThread, ToThread } from './classifier';
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  let classifier: K49Classifier;
-  try {
-    const { dir, warmUpBatchSizes } = workerData as ThreadData;
-    classifier = await K49Classifier.load(dir);
-    classifier.warmUp(warmUpBatchSizes);
-  } catch (e) {
-    port.postMessage({ type: 'failed', error: (e as Error).message } satisfies FromThread);
+const port = parentPort!;
+const models = new Map<number, K49Classifier>();
+let nextModel = 0;
+
+async function handle(m: ToThread): Promise<void> {
+  if (m.type === 'unload') {
+    models.get(m.model)?.dispose();
+    models.delete(m.model);
     return;
   }
-  port.on('message', (m: ToThread) => {
-    if (m.type === 'stop') {
-      classifier.dispose();
-      port.close();
+  try {
+    if (m.type === 'load') {
+      const classifier = await K49Classifier.load(m.dir);
+      classifier.warmUp(m.warmUpBatchSizes);
+      const model = nextModel++;
+      models.set(model, classifier);
+      port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info } satisfies FromThread);
       return;
     }
-    try {
-      // A copy of the native result: its memory belongs to TensorFlow and cannot be handed over.
-      const probs = Float32Array.from(classifier.probabilities(new Uint8Array(m.images)));
-      port.postMessage({ type: 'probabilities', id: m.id, probs: probs.buffer } satisfies FromThread, [probs.buffer]);
-    } catch (e) {
-      port.postMessage({ type: 'error', id: m.id, error: (e as Error).message } satisfies FromThread);
-    }
-  });
-  port.postMessage({ type: 'ready', info: classifier.info } satisfies FromThread);
+    const classifier = models.get(m.model);
+    if (!classifier) throw new Error(`model ${m.model} is not loaded on the inference thread (disposed?)`);
+    // A copy of the native result: its memory belongs to TensorFlow and cannot be handed over.
+    const probs = Float32Array.from(classifier.probabilities(new Uint8Array(m.images)));
+    port.postMessage({ type: 'probabilities', id: m.id, probs: probs.buffer } satisfies FromThread, [probs.buffer]);
+  } catch (e) {
+    port.postMessage({ type: 'error', id: m.id, error: (e as Error).message } satisfies FromThread);
+  }
 }
 
-void main();
+// Batches run while a new model loads (its file reads are asynchronous), so a hot reload does not hold up requests.
+port.on('message', (m: ToThread) => void handle(m));
