@@ -94,6 +94,15 @@ async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Ra
   };
 }
 
+/** The model alone at batch 256 (after one warm-up call): images/s over 10 calls on the first 256 of `images`. */
+export function batch256ImagesPerSecond(classifier: K49Classifier, images: Uint8Array): number {
+  const batch = images.subarray(0, 256 * PIXELS);
+  classifier.probabilities(batch);
+  const t = performance.now();
+  for (let i = 0; i < 10; i++) classifier.probabilities(batch);
+  return 2560 / ((performance.now() - t) / 1000);
+}
+
 export async function benchModel(modelDir: string, log = console.error) {
   const { tf, name: backend } = loadTf();
   const rng = new Random('bench');
@@ -123,11 +132,7 @@ export async function benchModel(modelDir: string, log = console.error) {
     lat.push(performance.now() - t);
   }
   lat.sort((a, b) => a - b);
-  const batch = images.subarray(0, 256 * PIXELS);
-  classifier.probabilities(batch);
-  t = performance.now();
-  for (let i = 0; i < 10; i++) classifier.probabilities(batch);
-  const ips256 = 2560 / ((performance.now() - t) / 1000);
+  const ips256 = batch256ImagesPerSecond(classifier, images);
   const result = {
     backend,
     model_version: classifier.info.version,

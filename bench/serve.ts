@@ -6,39 +6,16 @@
  * end-to-end images/s with one worker, as a share of the model's own
  * batch-256 speed measured in the same run.
  */
-import http from 'node:http';
-import { PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { loadUrl, multipartBody, predictRequest } from './load';
+import { batch256ImagesPerSecond } from './model';
 import { freePort, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor, type MetricSample } from './harness';
 
-/** POSTs a prepared body (the client's own cost kept out of the figure: no per-request encoding). */
-function post(url: string, request: { body: Buffer; contentType: string }): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': request.contentType, 'content-length': request.body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(request.body);
-  });
-}
-
-/** The model alone at batch 256 (real-sample images), as the queue worker runs it: the yardstick of the batch path. */
+/** The model alone at batch 256 on real-sample images, as the queue worker runs it: the yardstick of the batch path. */
 async function modelBatch256(modelDir: string): Promise<number> {
-  const sample = await realSample();
   const classifier = await K49Classifier.load(modelDir);
   try {
-    const batch = sample.images.subarray(0, 256 * PIXELS);
-    const times: number[] = [];
-    for (let i = 0; i < 25; i++) {
-      const t0 = performance.now();
-      classifier.probabilities(batch);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return Math.round((256 * 1000) / times[Math.floor(times.length / 2)]!);
+    return Math.round(batch256ImagesPerSecond(classifier, (await realSample()).images));
   } finally {
     classifier.dispose();
   }
@@ -92,12 +69,14 @@ export async function benchServing(modelDir: string, log = console.error, second
     await waitFor('worker ready', async () => worker.output().includes('worker ready'), 60000);
     const files = [];
     for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % sample.count) });
+    // One prepared body, as `ab -p` sends it: the client's own multipart encoding is kept out of the figure.
     const upload = multipartBody('files', files);
     const t0 = performance.now();
-    const res = await post(`${svc.url}/batch_predict`, upload);
+    const res = await fetch(`${svc.url}/batch_predict`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body });
+    const text = await res.text();
     const uploadSeconds = (performance.now() - t0) / 1000;
-    if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${res.text}`);
-    const { task_id } = JSON.parse(res.text) as { task_id: string };
+    if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${text}`);
+    const { task_id } = JSON.parse(text) as { task_id: string };
     await waitFor('the 10,000-image batch', async () => ((await (await fetch(`${svc.url}/tasks/${task_id}`)).json()) as { status: string }).status === 'completed', 600000, 20);
     const total = (performance.now() - t0) / 1000;
     const endToEnd = n / total;

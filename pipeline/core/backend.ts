@@ -21,8 +21,8 @@ let loaded: { tf: Tf; name: string } | null = null;
  *  - 'latency' (TensorFlow's own kernels on one intra-op thread) is several
  *    times faster for one image or a few (the API), where oneDNN's per-call
  *    set-up and the thread hand-offs cost more than the arithmetic.
- * Both give the same classes (figures and the check in bench/results.json and
- * test/pipeline/inference-profile.test.ts).
+ * Both give the same classes (the README's Performance section; the e2e test
+ * that /predict answers what `make evaluate` does, image by image).
  */
 export type InferenceProfile = 'latency' | 'throughput';
 export const INFERENCE_PROFILES: readonly InferenceProfile[] = ['latency', 'throughput'];
