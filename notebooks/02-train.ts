@@ -14,14 +14,15 @@ import { plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
 tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
 
 // %%
-import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { DEFAULT_SYNTH } from '../pipeline/synth/config';
 import { generateSynthetic } from '../pipeline/synth/generate';
 import { DEFAULT_TRAIN, mergeTrainConfig } from '../pipeline/train/config';
 import { train } from '../pipeline/train/loop';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k49-nb-train-'));
+// Scratch space inside the project (var/ is not tracked), named relative to this notebook so outputs hold no machine paths.
+const dir = path.join('..', 'var', 'notebooks', 'train');
+fs.rmSync(dir, { recursive: true, force: true });
 await generateSynthetic(path.join(dir, 'data'), { ...DEFAULT_SYNTH, trainPerClass: 30, testPerClass: 6 }, () => {});
 const trainConfig = mergeTrainConfig(DEFAULT_TRAIN, { epochs: 4, batchSize: 64, model: { widths: [16, 32, 64], denseUnits: 128 } });
 console.log(JSON.stringify(trainConfig.model));

@@ -14,11 +14,13 @@ import { plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
 tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
 
 // %%
-import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { evaluate } from '../pipeline/evaluate/evaluate';
-const out = fs.mkdtempSync(path.join(os.tmpdir(), 'k49-nb-eval-'));
+// Scratch space inside the project (var/ is not tracked), named relative to this notebook so outputs hold no machine paths.
+const out = path.join('..', 'var', 'notebooks', 'evaluate');
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
 const { metrics } = await evaluate({ data: '../../shared/data/real-sample', model: '../artifacts/latest', out, log: (l) => console.log(l) });
 
 // %%

@@ -16,7 +16,7 @@ import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, writeArtifactBasics, wr
 import { classCounts } from '../core/dataset';
 import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
-import { ARTIFACTS_DIR, CANDIDATE } from '../core/paths';
+import { ARTIFACTS_DIR, CANDIDATE, projectRelative } from '../core/paths';
 import { Random } from '../core/random';
 import { writeTrainRecord, type EpochRecord, type TrainRecord } from '../core/records';
 import { loadSources, parseSources, type MixedSplit } from '../data/sources';
@@ -205,7 +205,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const record = trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state);
   await writeTrainRecord(outDir, record);
   if (path.dirname(outDir) === ARTIFACTS_DIR) await pointLink(CANDIDATE, outDir);
-  log(`artifact written: ${outDir} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);
+  log(`artifact written: ${projectRelative(outDir)} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);
   return { artifactDir: outDir, history: state.history, bestEpoch: state.bestEpoch, bestValBalancedAccuracy: state.bestScore, imagesPerSecond: record.images_per_second };
 }
 
