@@ -103,7 +103,24 @@ export function batch256ImagesPerSecond(classifier: K49Classifier, images: Uint8
   return 2560 / ((performance.now() - t) / 1000);
 }
 
-export async function benchModel(modelDir: string, log = console.error) {
+/** Batch-1 latencies (ms) of `rounds` x `calls` single-image calls; with several classifiers, their rounds alternate, so drifts of the machine's speed hit all alike. */
+function batch1Latencies(classifiers: K49Classifier[], images: Uint8Array, rounds: number, calls: number): number[][] {
+  const lat = classifiers.map(() => [] as number[]);
+  for (const c of classifiers) for (let i = 0; i < 50; i++) c.probabilities(images.subarray(0, PIXELS));
+  for (let r = 0; r < rounds; r++) {
+    classifiers.forEach((c, k) => {
+      for (let i = 0; i < calls; i++) {
+        const at = ((r * calls + i) % 1024) * PIXELS;
+        const t = performance.now();
+        c.probabilities(images.subarray(at, at + PIXELS));
+        lat[k]!.push(performance.now() - t);
+      }
+    });
+  }
+  return lat.map((l) => l.sort((a, b) => a - b));
+}
+
+export async function benchModel(modelDir: string, log = console.error, compareDir?: string) {
   const { tf, name: backend } = loadTf();
   const rng = new Random('bench');
   const images = Uint8Array.from({ length: 1024 * PIXELS }, () => (rng.chance(0.2) ? rng.int(128, 256) : 0));
@@ -122,16 +139,17 @@ export async function benchModel(modelDir: string, log = console.error) {
 
   // Inference through the service's path.
   const classifier = await K49Classifier.load(modelDir);
-  const one = images.subarray(0, PIXELS);
-  for (let i = 0; i < 50; i++) classifier.probabilities(one);
-  const lat: number[] = [];
-  let t = 0;
-  for (let i = 0; i < 500; i++) {
-    t = performance.now();
-    classifier.probabilities(images.subarray((i % 1024) * PIXELS, ((i % 1024) + 1) * PIXELS));
-    lat.push(performance.now() - t);
+  const [lat] = batch1Latencies([classifier], images, 1, 500) as [number[]];
+  // Another model (e.g. the one this model replaces), batch 1, alternating with this one.
+  let compared = null;
+  if (compareDir) {
+    const other = await K49Classifier.load(compareDir);
+    const [mine, theirs] = batch1Latencies([classifier, other], images, 10, 100) as [number[], number[]];
+    const p50 = (l: number[]) => Number(percentile(l, 0.5).toFixed(3));
+    compared = { model_version: other.info.version, p50_ms: p50(theirs), this_model_p50_ms: p50(mine), p50_ratio: Number((p50(mine) / p50(theirs)).toFixed(3)) };
+    other.dispose();
+    log(`batch 1, alternating: ${classifier.info.version} p50 ${compared.this_model_p50_ms} ms, ${compared.model_version} p50 ${compared.p50_ms} ms (ratio ${compared.p50_ratio})`);
   }
-  lat.sort((a, b) => a - b);
   const ips256 = batch256ImagesPerSecond(classifier, images);
   const result = {
     backend,
@@ -142,6 +160,7 @@ export async function benchModel(modelDir: string, log = console.error) {
       p99_ms: Number(percentile(lat, 0.99).toFixed(3)),
       images_per_second: Math.round(1000 / (lat.reduce((a, b) => a + b, 0) / lat.length)),
     },
+    inference_batch1_compared: compared,
     inference_batch256_images_per_second: Math.round(ips256),
     peak_rss_mb: Math.round(peakRssMb()),
     cpus: os.cpus().length,

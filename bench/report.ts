@@ -39,6 +39,8 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
       );
     }
     lines.push(`| inference, batch 1 (fused path, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`);
+    const vs = r.model.inference_batch1_compared;
+    if (vs) lines.push(`| inference, batch 1, this model and \`${vs.model_version}\` alternating (\`COMPARE=\`) | | p50 ${vs.this_model_p50_ms} ms against ${vs.p50_ms} ms | ratio ${vs.p50_ratio} |`);
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
   }
   type PredictRun = { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number };

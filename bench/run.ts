@@ -14,7 +14,7 @@ import { updateReadme } from './report';
 import { benchServing } from './serve';
 import { runSoak, type SoakOptions } from './soak';
 
-export async function runBench(opts: { out?: string; model?: string; only?: 'model' | 'serve'; duration?: number }) {
+export async function runBench(opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration?: number }) {
   const out = path.resolve(opts.out ?? BENCH_RESULTS);
   let previous: Record<string, unknown> = {};
   try {
@@ -42,7 +42,7 @@ export async function runBench(opts: { out?: string; model?: string; only?: 'mod
     })(),
     commands: { model: 'make bench (k49 bench --only model)', serve: 'make bench (k49 bench --only serve)' },
   };
-  if (opts.only !== 'serve') results.model = await benchModel(modelDir);
+  if (opts.only !== 'serve') results.model = await benchModel(modelDir, console.error, opts.compare ? resolveModelDir(opts.compare) : undefined);
   if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10);
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`benchmark results written to ${out}`);

@@ -249,10 +249,11 @@ export function buildProgram(): Command {
     .description('training, inference and serving benchmarks -> bench/results.json and the README table')
     .addOption(outOption('results file (default bench/results.json)'))
     .addOption(modelOption())
+    .addOption(new Option('--compare <dir>', "another artifact (e.g. the model this one replaces): batch-1 latency of both, alternating in one run").env('COMPARE'))
     .addOption(new Option('--only <part>', 'run one part only').choices(['model', 'serve']).env('ONLY'))
     .addOption(durationOption(10))
     .action(
-      action(async (opts: { out?: string; model?: string; only?: 'model' | 'serve'; duration: number }) => {
+      action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration: number }) => {
         await load<typeof import('../bench/run')>('../bench/run').runBench(opts);
         process.exit(0);
       }),

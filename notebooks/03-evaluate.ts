@@ -2,7 +2,8 @@
 // # Evaluating the bundled model
 //
 // `pipeline/evaluate/evaluate.ts` on the real sample (2,092 real K49 test images, 41 classes) with the bundled
-// default model (`artifacts/latest`, trained on synthetic font renderings only).
+// default model (`artifacts/latest`: font renderings of all 49 classes plus real training images of ten,
+// お き す つ な は ま や れ を; the figures per group below separate those ten from the other classes).
 
 // %%
 // The pipeline modules are TypeScript: register tsx first, then load them (one source of truth, no copies).

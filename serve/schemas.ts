@@ -131,6 +131,14 @@ export const TaskParams = z.object({
     .openapi({ param: { name: 'task_id', in: 'path' }, example: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d' }),
 });
 
+const GroupFigure = z.object({
+  classes: z.array(z.number().int()).openapi({ description: 'class ids of the group present in the evaluated set' }),
+  mean_recall: z.number().nullable(),
+  ci95: z.tuple([z.number(), z.number()]).nullable().optional().openapi({ description: '95 % class-stratified bootstrap interval of the mean recall' }),
+});
+
+const EvaluationGroups = z.object({ real_training_images: GroupFigure, no_real_training_images: GroupFigure });
+
 export const HealthResponse = z
   .object({
     status: z.enum(['ok', 'unavailable']),
@@ -142,9 +150,15 @@ export const HealthResponse = z
         balanced_accuracy: z.number().nullable(),
         training_data: z.object({ name: z.string(), images: z.number().int() }).openapi({ description: 'the data set it was trained on' }),
         evaluation: z
-          .object({ data: z.string(), images: z.number().int(), accuracy: z.number(), balanced_accuracy: z.number() })
+          .object({
+            data: z.string(),
+            images: z.number().int(),
+            accuracy: z.number(),
+            balanced_accuracy: z.number(),
+            groups: EvaluationGroups.nullable().openapi({ description: 'mean recall over the classes that had real training images and over the others (null: the model does not record its training sources)' }),
+          })
           .nullable()
-          .openapi({ description: "the artifact's own evaluation (metrics.json): data set, plain and balanced accuracy" }),
+          .openapi({ description: "the artifact's own evaluation (metrics.json): data set, plain and balanced accuracy, figures per group" }),
         model_card: z.string().openapi({ description: 'where the model card is served (/model)' }),
         loaded_at: z.string().openapi({ description: 'when this process loaded the model (ISO 8601); changes on a hot reload' }),
       })
@@ -169,6 +183,7 @@ export type FileTaskResponse = z.infer<typeof FileTaskResponse>;
 export type FeedbackAccepted = z.infer<typeof FeedbackAccepted>;
 export type FeedbackStatsResponse = z.infer<typeof FeedbackStatsResponse>;
 export type HealthResponse = z.infer<typeof HealthResponse>;
+export type EvaluationGroups = z.infer<typeof EvaluationGroups>;
 
 const errors = (codes: number[]) =>
   Object.fromEntries(

@@ -78,6 +78,19 @@ describe('project structure', () => {
     assert.match(r.stderr, /error: training config .*'epochs': expected number/);
   });
 
+  it('every committed config in configs/ is a valid training or synthesis config, and the bundled model was trained with its config', () => {
+    const dir = path.join(ROOT, 'configs');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const full = path.join(dir, file);
+      const asTrain = (() => { try { return loadTrainConfig(full); } catch { return null; } })();
+      const asSynth = (() => { try { return loadSynthConfig(full); } catch { return null; } })();
+      assert.ok(asTrain || asSynth, `${file} is neither a training nor a synthesis config`);
+    }
+    // The bundled model's recorded config is configs/finetune-real.json merged over the defaults.
+    const bundled = JSON.parse(readFileSync(path.join(ROOT, 'artifacts', 'latest', 'config.json'), 'utf8'));
+    assert.deepEqual(bundled, loadTrainConfig(path.join(dir, 'finetune-real.json')));
+  });
+
   it("refuses service settings of the wrong type or range, naming the variable, and the README's table lists exactly the variables the service reads", () => {
     assert.throws(() => loadConfig({}, { PORT: 'http' }), /'PORT': expected a number \(given "http"\)/);
     assert.throws(() => loadConfig({}, { MAX_BATCH_SIZE: '0' }), /'MAX_BATCH_SIZE': Too small/);

@@ -13,7 +13,7 @@ import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 import { toModelInput } from './preprocess';
-import { readEvalRecord, readTrainRecord } from './records';
+import { readEvalRecord, readTrainRecord, type GroupFigures } from './records';
 
 export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
@@ -110,8 +110,12 @@ export interface ModelInfo {
   version: string;
   /** What it was trained on, for people: the data set's name and size. */
   training_data: { name: string; images: number };
-  /** Its own evaluation (metrics.json of the artifact): the data set and the plain and balanced accuracy. */
-  evaluation: { data: string; images: number; accuracy: number; balanced_accuracy: number } | null;
+  /**
+   * Its own evaluation (metrics.json of the artifact): the data set, the plain
+   * and balanced accuracy, and the mean recall of the classes with and
+   * without real training images (null for a model that does not record its sources).
+   */
+  evaluation: { data: string; images: number; accuracy: number; balanced_accuracy: number; groups: GroupFigures | null } | null;
 }
 
 export class K49Classifier {
@@ -141,7 +145,7 @@ export class K49Classifier {
     const info: ModelInfo = {
       version: train.version,
       training_data: { name: train.data.name, images: train.data.images },
-      evaluation: own ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy } : null,
+      evaluation: own ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy, groups: own.groups ?? null } : null,
     };
     const classifier = new K49Classifier(tf, steps, info, dir, { model, owned });
     classifier.warmUp();

@@ -67,7 +67,12 @@ export const BOOTSTRAP_RESAMPLES = 2000;
  * works from the computed metrics. Seeded, so a report is reproducible.
  */
 export function balancedAccuracyInterval(m: Metrics, resamples = BOOTSTRAP_RESAMPLES, seed = 'bootstrap'): [number, number] {
-  const present = m.per_class.filter((c) => c.support > 0);
+  return meanRecallInterval(m, () => true, resamples, seed);
+}
+
+/** The same bootstrap over the present classes that `include` accepts (a group's mean recall). */
+export function meanRecallInterval(m: Metrics, include: (classId: number) => boolean, resamples = BOOTSTRAP_RESAMPLES, seed = 'bootstrap'): [number, number] {
+  const present = m.per_class.filter((c) => c.support > 0 && include(c.class_id));
   if (present.length === 0) return [0, 0];
   const rng = new Random(seed);
   const estimates: number[] = [];
@@ -140,6 +145,8 @@ export interface GroupFigure {
   classes: number[];
   /** Mean recall over them (null when none is present). */
   mean_recall: number | null;
+  /** Its 95 % class-stratified bootstrap interval (null when none is present; absent in records written before it was kept). */
+  ci95?: [number, number] | null;
 }
 
 /**
@@ -150,7 +157,12 @@ export interface GroupFigure {
 export function groupFigures(m: Metrics, withReal: Set<number>): { real_training_images: GroupFigure; no_real_training_images: GroupFigure } {
   const group = (inGroup: boolean): GroupFigure => {
     const present = m.per_class.filter((c) => c.support > 0 && withReal.has(c.class_id) === inGroup);
-    return { classes: present.map((c) => c.class_id), mean_recall: present.length ? present.reduce((a, c) => a + c.recall, 0) / present.length : null };
+    if (present.length === 0) return { classes: [], mean_recall: null, ci95: null };
+    return {
+      classes: present.map((c) => c.class_id),
+      mean_recall: present.reduce((a, c) => a + c.recall, 0) / present.length,
+      ci95: meanRecallInterval(m, (id) => withReal.has(id) === inGroup),
+    };
   };
   return { real_training_images: group(true), no_real_training_images: group(false) };
 }

@@ -152,7 +152,8 @@ export async function evaluate(opts: EvaluateOptions) {
   log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);
   log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
   if (groups) {
-    const line = (g: GroupFigure) => (g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes`);
+    const line = (g: GroupFigure) =>
+      g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes${g.ci95 ? ` (95% bootstrap interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)})` : ''}`;
     log(`mean recall, classes with real training images     ${line(groups.real_training_images)}`);
     log(`mean recall, classes without real training images  ${line(groups.no_real_training_images)}`);
   }

@@ -25,7 +25,8 @@ function sourceLines(sources: SourceRecord[] | undefined): string[] {
 
 /** Per-group figures of the evaluations that have them. */
 function groupLines(evals: { record: EvalRecord }[]): string[] {
-  const fig = (g: GroupFigure) => (g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes)`);
+  const fig = (g: GroupFigure) =>
+    g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes${g.ci95 ? `; 95 % interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)}` : ''})`;
   return evals
     .filter(({ record }) => record.groups)
     .map(({ record: m }) => `- On \`${m.data.name}\`: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
@@ -53,6 +54,10 @@ export async function writeModelCard(dir: string): Promise<void> {
     '## Training',
     `- Adam, learning rate ${cfg.learningRate} (${cfg.schedule}${cfg.schedule === 'cosine' ? ` to ${cfg.minLearningRate}` : ''}, warm-up ${cfg.warmupEpochs} epoch), batch ${cfg.batchSize}, ` +
       `label smoothing ${cfg.labelSmoothing}, class-balanced sampling exponent ${cfg.balanceExponent}, augmentation ${cfg.augment.enabled ? 'on' : 'off'}, seed ${cfg.seed}.`,
+    ...(cfg.initFrom ? [`- Fine-tuned: started from the weights of \`${cfg.initFrom}\` (see its own card for how that model was trained).`] : []),
+    ...(cfg.absentClassOffset > 0
+      ? [`- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`]
+      : []),
     `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
     `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,
     '- Full configuration: `config.json`.',

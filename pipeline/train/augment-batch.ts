@@ -2,7 +2,7 @@
  * Training-time augmentation of whole batches, in JS on the batch's floats
  * before it becomes one tensor: random affine warp (rotation, scale, shear,
  * translation), stroke-width jitter (grey dilation or erosion over a 2x2
- * window) and random erasing. A few cheap passes over 100k floats, against
+ * window), a levels stretch and random erasing. A few cheap passes over 100k floats, against
  * a dozen small TensorFlow ops and their tensors per batch. Parameters come
  * from a seeded Random, so an epoch's augmentation is reproducible.
  */
@@ -76,6 +76,17 @@ export function augmentBatch(tf: Tf, x: Float32Array, rng: Random, cfg: AugmentC
     strokeFilter(img, scratch, c === 1);
     img.set(scratch);
   });
+
+  if (cfg.levelsProb > 0) {
+    for (let i = 0; i < n; i++) {
+      if (!rng.chance(cfg.levelsProb)) continue;
+      const img = out.subarray(i * PX, (i + 1) * PX);
+      let peak = 0;
+      for (let k = 0; k < PX; k++) peak = Math.max(peak, img[k]!);
+      const lo = rng.uniform(0.1, 0.4) * peak, hi = rng.uniform(0.5, 0.9) * peak;
+      for (let k = 0; k < PX; k++) img[k] = Math.min(1, Math.max(0, (img[k]! - lo) / (hi - lo)));
+    }
+  }
 
   if (cfg.eraseProb > 0) {
     for (let i = 0; i < n; i++) {

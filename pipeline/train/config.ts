@@ -36,6 +36,12 @@ export const AugmentConfigSchema = z.strictObject({
   /** Probability of thickening and of thinning the strokes (each). */
   strokeProb: probability,
   eraseProb: probability,
+  /**
+   * Probability of a levels stretch: the image's grey levels between a random
+   * low and high point (fractions of its brightest pixel) stretched to 0..1.
+   * Rendered strokes are softer and greyer than the crisp ink of real scans.
+   */
+  levelsProb: probability,
 });
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
 
@@ -67,6 +73,19 @@ export const TrainConfigSchema = z.strictObject({
    * model's card).
    */
   emaDecay: z.number().min(0).max(1),
+  /**
+   * In each image's loss, the logits of the classes its source does not hold
+   * are lowered by this much (0 = plain softmax over 49; 1e4 = softmax over
+   * the source's classes only). A synthetic set holds all 49; kmnist-real
+   * holds 10, and with 0 its real images teach "looks real, so it is one of
+   * these 10": ../shared/notes/real-data-shortcut.md, the bundled model's card.
+   */
+  absentClassOffset: z.number().min(0),
+  /**
+   * Artifact whose weights start the run (fine-tuning; '' = fresh weights),
+   * relative to the project root. Its layers must have the shapes `model` makes.
+   */
+  initFrom: z.string(),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -83,9 +102,11 @@ export const DEFAULT_TRAIN: TrainConfig = {
   validationFraction: 0.1,
   earlyStoppingPatience: 8,
   balanceExponent: 0.5,
-  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2 },
+  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2, levelsProb: 0 },
   maxTrainImages: 0,
   emaDecay: 0.999,
+  absentClassOffset: 0,
+  initFrom: '',
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
@@ -110,10 +131,10 @@ export function loadTrainConfig(file: string | undefined, baseline = false): Tra
 
 export const CONFIG_RECORD = 'config.json';
 
-/** The config an artifact was trained with (runs from before weight averaging had none). */
+/** The config an artifact was trained with (runs from before a key existed get its neutral value). */
 export function readTrainConfig(artifactDir: string): TrainConfig {
   const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
-  return parseOrThrow(TrainConfigSchema, { ...saved, emaDecay: saved.emaDecay ?? 0 }, `${artifactDir}/${CONFIG_RECORD}`);
+  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '' }, `${artifactDir}/${CONFIG_RECORD}`);
 }
 
 /** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */

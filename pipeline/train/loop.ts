@@ -12,11 +12,11 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf, type Tf } from '../core/backend';
-import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, writeArtifactBasics, writeJson } from '../core/artifacts';
+import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, resolveModelDir, writeArtifactBasics, writeJson } from '../core/artifacts';
 import { classCounts } from '../core/dataset';
 import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
-import { ARTIFACTS_DIR, CANDIDATE, projectRelative } from '../core/paths';
+import { ARTIFACTS_DIR, CANDIDATE, PROJECT_ROOT, projectRelative } from '../core/paths';
 import { Random } from '../core/random';
 import { writeTrainRecord, type EpochRecord, type TrainRecord } from '../core/records';
 import { loadSources, parseSources, type MixedSplit } from '../data/sources';
@@ -25,7 +25,7 @@ import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadChe
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
 import { buildModel } from './model';
-import { gatherBatch, pick, sampleEpoch, stratifiedSplit } from './sampling';
+import { gatherBatch, pick, sampleEpoch, sourceCandidates, stratifiedSplit } from './sampling';
 import { TrainingStep } from './step';
 
 export interface TrainOptions {
@@ -79,6 +79,7 @@ export interface TrainingRun {
 export async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | null): Promise<TrainingRun> {
   const optimizer = tf.train.adam(cfg.learningRate);
   const model = resumeFrom ? await loadCheckpointModel(tf, resumeFrom) : buildModel(tf, cfg.model, cfg.seed);
+  if (!resumeFrom && cfg.initFrom) await loadInitialWeights(tf, model, cfg.initFrom);
   const step = new TrainingStep(tf, model, optimizer, cfg.labelSmoothing);
   if (resumeFrom) await restoreOptimizer(tf, resumeFrom, optimizer);
   let average: WeightAverage | undefined;
@@ -88,6 +89,19 @@ export async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | nu
     if (saved) tf.dispose(saved);
   }
   return { model, optimizer, step, average };
+}
+
+/** Fine-tuning: the weights of the artifact `initFrom` (relative to the project root) put into the freshly built `model`. */
+async function loadInitialWeights(tf: Tf, model: TF.LayersModel, initFrom: string): Promise<void> {
+  const dir = resolveModelDir(path.resolve(PROJECT_ROOT, initFrom));
+  const source = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
+  const weights = source.getWeights();
+  const shapes = (ws: TF.Tensor[]) => ws.map((w) => w.shape.join('x')).join(', ');
+  if (shapes(weights) !== shapes(model.getWeights())) {
+    throw new Error(`initFrom ${initFrom}: its weights (${shapes(weights)}) do not fit the configured model (${shapes(model.getWeights())}); set \`model\` in the config to the artifact's (its config.json)`);
+  }
+  model.setWeights(weights);
+  source.dispose();
 }
 
 /** One epoch of training steps over `train` (indices into `data`); returns the mean loss and accuracy and the last learning rate. */
@@ -121,7 +135,7 @@ export async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1));
+    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), cfg.absentClassOffset > 0 ? { rows: sourceCandidates(data, idx), offset: cfg.absentClassOffset } : undefined);
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
     lossSum += loss * idx.length;

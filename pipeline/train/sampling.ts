@@ -71,3 +71,14 @@ export function gatherBatch(data: MixedSplit, indices: number[]): { x: Float32Ar
   });
   return { x, y };
 }
+
+/**
+ * Per image of `indices`, a 0/1 row over the classes its source holds: the
+ * candidates of the source-class loss (train/step.ts).
+ */
+export function sourceCandidates(data: MixedSplit, indices: number[]): Float32Array {
+  const rows = data.sources.map((s) => Float32Array.from(s.class_counts, (n) => (n > 0 ? 1 : 0)));
+  const out = new Float32Array(indices.length * NUM_CLASSES);
+  indices.forEach((i, k) => out.set(rows[data.source[i]!]!, k * NUM_CLASSES));
+  return out;
+}

@@ -287,19 +287,33 @@ export class TrainingStep {
     return { logits: h as TF.Tensor2D, l2 };
   }
 
-  run(x: TF.Tensor4D, labels: Int32Array, seed: number): StepResult {
+  /**
+   * `candidates`, when given, holds per image a 0/1 row over the classes (the
+   * classes its source holds) and an offset: every other class's logit is
+   * lowered by the offset in that image's loss, and label smoothing spreads
+   * over the candidates only. A very large offset makes the loss a softmax
+   * over the candidates alone. Why: a source with real images of 10 classes
+   * says which of those 10 an image is, not that real-looking images are
+   * never one of the other 39 (see `absentClassOffset` in train/config.ts).
+   */
+  run(x: TF.Tensor4D, labels: Int32Array, seed: number, candidates?: { rows: Float32Array; offset: number }): StepResult {
     const tf = this.tf;
     const stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[] = [];
     const classIds = tf.tensor1d(labels, 'int32');
-    const oneHot = tf.tidy(() => {
+    const allowed = candidates ? tf.tensor2d(candidates.rows, [labels.length, NUM_CLASSES]) : null;
+    const targets = tf.tidy(() => {
       const hot = tf.oneHot(classIds, NUM_CLASSES).toFloat();
-      return tf.add(tf.mul(hot, 1 - this.labelSmoothing), this.labelSmoothing / NUM_CLASSES) as TF.Tensor2D;
+      const spread = allowed ? tf.div(allowed, tf.sum(allowed, 1, true)) : tf.fill([labels.length, NUM_CLASSES], 1 / NUM_CLASSES);
+      return tf.add(tf.mul(hot, 1 - this.labelSmoothing), tf.mul(spread, this.labelSmoothing)) as TF.Tensor2D;
     });
+    const exclusion = allowed ? tf.tidy(() => tf.mul(tf.sub(allowed, 1), candidates!.offset)) : null;
     let correct: TF.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const { logits, l2 } = this.forward(x, seed, stats);
+      const forward = this.forward(x, seed, stats);
+      const { l2 } = forward;
+      const logits = exclusion ? (tf.add(forward.logits, exclusion) as TF.Tensor2D) : forward.logits;
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), classIds), 'float32')) as TF.Scalar);
-      const loss = this.ops.softmaxCrossEntropy(logits, oneHot);
+      const loss = this.ops.softmaxCrossEntropy(logits, targets);
       return l2 ? (tf.add(loss, l2) as TF.Scalar) : loss;
     }, this.trainable);
     this.optimizer.applyGradients(grads);
@@ -310,7 +324,7 @@ export class TrainingStep {
       }
     });
     const [loss, hits] = [value.dataSync()[0]!, correct!.dataSync()[0]!];
-    tf.dispose([value, correct!, classIds, oneHot, ...Object.values(grads), ...stats.flatMap((s) => [s.mean, s.variance])]);
+    tf.dispose([value, correct!, classIds, targets, ...(allowed ? [allowed, exclusion!] : []), ...Object.values(grads), ...stats.flatMap((s) => [s.mean, s.variance])]);
     return { loss, accuracy: hits / labels.length };
   }
 }

@@ -8,7 +8,7 @@ import { K49_CLASSES } from '../../pipeline/core/classes';
 import { DATA_NAMES, format, TEXT, type Lang } from './i18n';
 
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
-import type { BatchAccepted, ErrorResponse, HealthResponse as Health, PredictResponse, TaskResponse as Task, TaskResult } from '../schemas';
+import type { BatchAccepted, ErrorResponse, EvaluationGroups, HealthResponse as Health, PredictResponse, TaskResponse as Task, TaskResult } from '../schemas';
 
 const LOW_CONFIDENCE = 0.5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -40,7 +40,16 @@ $('lang-toggle').addEventListener('click', () => {
 });
 
 /** A data set as people read it: its description in the current language and its size. */
-const dataLabel = (name: string, images: number) => t('imagesOf', { data: DATA_NAMES[lang][name] ?? name, n: images.toLocaleString(lang) });
+/** A data set for people; a mix of sources ('synth+kmnist-real') names each. */
+const dataLabel = (name: string, images: number) =>
+  t('imagesOf', { data: name.split('+').map((part) => DATA_NAMES[lang][part] ?? part).join(' + '), n: images.toLocaleString(lang) });
+
+/** Mean recall of the classes with real training images and of the others, when the model records its sources and both are present. */
+function groupsText(groups: EvaluationGroups | null): string {
+  const real = groups?.real_training_images.mean_recall, others = groups?.no_real_training_images.mean_recall;
+  if (real == null || others == null) return '';
+  return t('modelGroups', { real: `${(100 * real).toFixed(0)} %`, others: `${(100 * others).toFixed(0)} %` });
+}
 
 function renderModelLine(): void {
   const link = $<HTMLAnchorElement>('model-card-link');
@@ -54,7 +63,7 @@ function renderModelLine(): void {
   const e = m.evaluation;
   $('model-info').textContent =
     t('modelLine', { version: m.version, trained: dataLabel(m.training_data.name, m.training_data.images) }) +
-    (e ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) : t('modelNotEvaluated'));
+    (e ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) + groupsText(e.groups) : t('modelNotEvaluated'));
   link.href = m.model_card;
   link.hidden = false;
 }

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { DATA_NAMES } from '../../serve/ui/i18n';
+import type { HealthResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
@@ -51,10 +53,16 @@ describe('web UI in a browser', function () {
   });
 
   it('says in words what the model was trained on and how often it is right on real images, with a link to its card at /model', async () => {
-    const health = (await (await fetch(`${svc.url}/health`)).json()) as { model: { version: string; evaluation: { data: string; images: number; accuracy: number } } };
-    const e = health.model.evaluation;
+    const health = (await (await fetch(`${svc.url}/health`)).json()) as HealthResponse & { model: NonNullable<HealthResponse['model']> };
+    const e = health.model.evaluation!;
     const info = (await page.textContent('#model-info')) ?? '';
-    assert.match(info, /trained on synthetic font renderings \(98,000 images\)/);
+    // Each training source by its readable name (the bundled model mixes synthetic and real images).
+    const sources = health.model.training_data.name.split('+').map((n) => DATA_NAMES.en[n] ?? n).join(' + ');
+    assert.ok(info.includes(`trained on ${sources} (${health.model.training_data.images.toLocaleString('en')} images)`), info);
+    assert.match(sources, /synthetic font renderings/);
+    assert.ok(e.groups, 'the bundled model records its training sources, so /health has its figures per group');
+    const pct = (v: number | null) => `${(100 * v!).toFixed(0)} %`;
+    assert.ok(info.includes(`classes learnt from real images ${pct(e.groups.real_training_images.mean_recall)} right, the others ${pct(e.groups.no_real_training_images.mean_recall)}`), info);
     assert.ok(info.includes(`on real K49 test images (${e.images.toLocaleString('en')} images): ${(100 * e.accuracy).toFixed(0)} % right`), info);
     assert.doesNotMatch(info, /synth \(/, 'no raw data set names');
     assert.equal(await page.getAttribute('#model-card-link', 'href'), '/model');
@@ -160,7 +168,8 @@ describe('web UI in a browser', function () {
     await page.click('#lang-toggle');
     assert.match((await page.textContent('#answer-confidence')) ?? '', /^確信度 /);
     const info = (await page.textContent('#model-info')) ?? '';
-    assert.match(info, /学習データ: フォントから合成した画像 \(98,000 枚\)/);
+    assert.match(info, /学習データ: フォントから合成した画像 \+ 実際の Kuzushiji-MNIST 画像 \([\d,]+ 枚\)/);
+    assert.match(info, /実画像で学習した字種の再現率 \d+ %、その他 \d+ %/);
     assert.match(info, /実際の K49 テスト画像/);
     assert.equal(await page.textContent('#model-card-link'), 'モデルカード');
     assert.match((await page.textContent('#batch-status')) ?? '', /完了: 20 件/);

@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classById } from '../../pipeline/core/classes';
 import { evaluate } from '../../pipeline/evaluate/evaluate';
+import type { GroupFigure } from '../../pipeline/core/metrics';
 import { classesWithRealImages, type SourceRecord } from '../../pipeline/core/records';
 import { loadSources, parseSources } from '../../pipeline/data/sources';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
 import { DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
-import { sampleEpoch } from '../../pipeline/train/sampling';
+import { sampleEpoch, sourceCandidates } from '../../pipeline/train/sampling';
 import { Random } from '../../pipeline/core/random';
 import { REAL_SAMPLE_DIR, SHARED_DATA, tempDir } from '../helpers/paths';
 
@@ -52,6 +53,16 @@ describe('training data from several sources', function () {
     await assert.rejects(loadSources([{ dir: tempDir(), weight: 1 }]), /has no k49-train-imgs\.npz/);
   });
 
+  it("gives each image its source's classes as the candidates of the source-class loss", async () => {
+    const mixed = await loadSources([{ dir: synth, weight: 1 }, { dir: KMNIST_REAL, weight: 1 }]);
+    const firstReal = 49 * 6;
+    const rows = sourceCandidates(mixed, [0, firstReal, 5]);
+    const candidatesOf = (k: number) => [...rows.subarray(k * 49, (k + 1) * 49)].flatMap((v, c) => (v === 1 ? [c] : []));
+    assert.deepEqual(candidatesOf(0), Array.from({ length: 49 }, (_, c) => c));
+    assert.deepEqual(candidatesOf(1), KMNIST_CLASSES);
+    assert.deepEqual(candidatesOf(2), Array.from({ length: 49 }, (_, c) => c));
+  });
+
   it('samples class-balanced over the union, each image weighted by its source', () => {
     // Two sources with the same 4 classes and 1,000 images each; the second weighs 3.
     const labels = Uint8Array.from({ length: 2000 }, (_, i) => i % 4);
@@ -76,7 +87,7 @@ describe('training data from several sources', function () {
     await evaluate({ data: REAL_SAMPLE_DIR, model: out, out, log: (l) => lines.push(l) });
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as {
       accuracy: number;
-      groups: { real_training_images: { classes: number[]; mean_recall: number }; no_real_training_images: { classes: number[]; mean_recall: number } };
+      groups: { real_training_images: GroupFigure & { mean_recall: number; ci95: [number, number] }; no_real_training_images: GroupFigure & { mean_recall: number; ci95: [number, number] } };
       per_class: { class_id: number; recall: number; support: number }[];
     };
     assert.deepEqual(metrics.groups.real_training_images.classes, KMNIST_CLASSES);
@@ -84,7 +95,9 @@ describe('training data from several sources', function () {
     const recall = (ids: number[]) => ids.reduce((a, c) => a + metrics.per_class[c]!.recall, 0) / ids.length;
     assert.ok(Math.abs(metrics.groups.real_training_images.mean_recall - recall(KMNIST_CLASSES)) < 1e-12);
     assert.ok(Math.abs(metrics.groups.no_real_training_images.mean_recall - recall(metrics.groups.no_real_training_images.classes)) < 1e-12);
-    assert.ok(lines.some((l) => /mean recall, classes with real training images +\d\.\d{4} over 10 classes/.test(l)), lines.join('\n'));
+    // Each group's figure comes with its bootstrap interval.
+    for (const g of [metrics.groups.real_training_images, metrics.groups.no_real_training_images]) assert.ok(g.ci95[0] <= g.mean_recall && g.mean_recall <= g.ci95[1], JSON.stringify(g));
+    assert.ok(lines.some((l) => /mean recall, classes with real training images +\d\.\d{4} over 10 classes \(95% bootstrap interval \d\.\d{3}-\d\.\d{3}\)/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /^accuracy/.test(l)));
     const card = readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8');
     assert.match(card, new RegExp(`Classes with real training images \\(10\\): ${KMNIST_CLASSES.map((c) => classById(c).char).join(' ')}\\.`));

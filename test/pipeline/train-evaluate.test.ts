@@ -34,6 +34,20 @@ describe('training and evaluation', function () {
     await train({ data, out: artifact, config: SMOKE, ...quiet });
   });
 
+  it('fine-tunes from an artifact (initFrom): the run starts from its weights; a model of other shapes is refused, naming both', async () => {
+    const { tf } = loadTf();
+    const out = path.join(tempDir('k49-art-'), 'tuned');
+    const oneStep = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 64, learningRate: 1e-9, minLearningRate: 0, warmupEpochs: 0, emaDecay: 0, initFrom: artifact });
+    await train({ data, out, config: oneStep, ...quiet });
+    const [a, b] = await Promise.all([artifact, out].map((d) => tf.loadLayersModel(`file://${path.join(d, 'model', 'model.json')}`)));
+    const wb = b!.getWeights();
+    // Kernels start from the artifact's (a learning rate of 1e-9 moves nothing visible).
+    const kernelDiffs = a!.getWeights().flatMap((w, i) => (w.rank > 1 ? [tf.tidy(() => tf.max(tf.abs(tf.sub(w, wb[i]!))).dataSync()[0]!)] : []));
+    assert.ok(Math.max(...kernelDiffs) < 1e-4, `kernels moved by ${Math.max(...kernelDiffs)}`);
+    const wider = mergeTrainConfig(oneStep, { model: { widths: [8, 16, 32] } });
+    await assert.rejects(train({ data, out: path.join(tempDir('k49-art-'), 'x'), config: wider, ...quiet }), /initFrom .*do not fit the configured model/);
+  });
+
   it('writes a complete artifact', () => {
     for (const f of ['model/model.json', 'model/weights.bin', 'classes.csv', 'preprocess.json', 'config.json', 'train.json']) {
       assert.ok(existsSync(path.join(artifact, f)), `missing ${f}`);
