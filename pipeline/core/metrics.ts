@@ -156,13 +156,10 @@ export interface GroupFigure {
  */
 export function groupFigures(m: Metrics, withReal: Set<number>): { real_training_images: GroupFigure; no_real_training_images: GroupFigure } {
   const group = (inGroup: boolean): GroupFigure => {
-    const present = m.per_class.filter((c) => c.support > 0 && withReal.has(c.class_id) === inGroup);
+    const member = (classId: number) => withReal.has(classId) === inGroup;
+    const present = m.per_class.filter((c) => c.support > 0 && member(c.class_id));
     if (present.length === 0) return { classes: [], mean_recall: null, ci95: null };
-    return {
-      classes: present.map((c) => c.class_id),
-      mean_recall: present.reduce((a, c) => a + c.recall, 0) / present.length,
-      ci95: meanRecallInterval(m, (id) => withReal.has(id) === inGroup),
-    };
+    return { classes: present.map((c) => c.class_id), mean_recall: present.reduce((a, c) => a + c.recall, 0) / present.length, ci95: meanRecallInterval(m, member) };
   };
   return { real_training_images: group(true), no_real_training_images: group(false) };
 }

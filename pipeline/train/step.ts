@@ -303,15 +303,14 @@ export class TrainingStep {
     const allowed = candidates ? tf.tensor2d(candidates.rows, [labels.length, NUM_CLASSES]) : null;
     const targets = tf.tidy(() => {
       const hot = tf.oneHot(classIds, NUM_CLASSES).toFloat();
-      const spread = allowed ? tf.div(allowed, tf.sum(allowed, 1, true)) : tf.fill([labels.length, NUM_CLASSES], 1 / NUM_CLASSES);
-      return tf.add(tf.mul(hot, 1 - this.labelSmoothing), tf.mul(spread, this.labelSmoothing)) as TF.Tensor2D;
+      const spread = allowed ? tf.mul(tf.div(allowed, tf.sum(allowed, 1, true)), this.labelSmoothing) : this.labelSmoothing / NUM_CLASSES;
+      return tf.add(tf.mul(hot, 1 - this.labelSmoothing), spread) as TF.Tensor2D;
     });
     const exclusion = allowed ? tf.tidy(() => tf.mul(tf.sub(allowed, 1), candidates!.offset)) : null;
     let correct: TF.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const forward = this.forward(x, seed, stats);
-      const { l2 } = forward;
-      const logits = exclusion ? (tf.add(forward.logits, exclusion) as TF.Tensor2D) : forward.logits;
+      const { logits: raw, l2 } = this.forward(x, seed, stats);
+      const logits = exclusion ? (tf.add(raw, exclusion) as TF.Tensor2D) : raw;
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), classIds), 'float32')) as TF.Scalar);
       const loss = this.ops.softmaxCrossEntropy(logits, targets);
       return l2 ? (tf.add(loss, l2) as TF.Scalar) : loss;
