@@ -31,7 +31,7 @@ export const ServiceEnv = z.object({
   MAX_BATCH_SIZE: number(64, 1),
   TASK_TTL: number(24 * 3600, 1),
   LEASE_SECONDS: number(30, 1),
-  WORKER_BATCH_SIZE: number(512, 1),
+  WORKER_BATCH_SIZE: number(1024, 1),
   WORKER_POLL_MS: number(50, 1),
   MAX_ATTEMPTS: number(3, 1),
   LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),

@@ -2,7 +2,9 @@
  * Multipart uploads (@koa/multer over busboy) with every limit enforced while
  * the body streams in: bytes per file, files per request, and total bytes per
  * request (a storage engine that counts as it buffers), so an oversized upload
- * is cut off early instead of being buffered whole.
+ * is cut off early instead of being buffered whole. A request with a file
+ * receiver (receiveFiles) hands each file over as soon as it has arrived,
+ * in upload order, instead of keeping it for the route handler.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -20,11 +22,22 @@ export interface StoredFile {
   size: number;
 }
 
+export interface ReceivedFile {
+  originalname: string;
+  buffer: Buffer;
+}
+const receivers = new WeakMap<IncomingMessage, (file: ReceivedFile) => void>();
+
+/** Each file of this request goes to `receiver` once it has fully arrived; the route's own file list then holds sizes only. */
+export function receiveFiles(req: IncomingMessage, receiver: (file: ReceivedFile) => void): void {
+  receivers.set(req, receiver);
+}
+
 /** Memory storage that fails the request once its files pass `maxRequestBytes` in total. */
 function boundedMemoryStorage(maxRequestBytes: number) {
   const received = new WeakMap<IncomingMessage, number>();
   return {
-    _handleFile(req: IncomingMessage, file: { stream: Readable }, cb: (error: Error | null, info?: Partial<StoredFile>) => void) {
+    _handleFile(req: IncomingMessage, file: { stream: Readable; originalname: string }, cb: (error: Error | null, info?: Partial<StoredFile>) => void) {
       const chunks: Buffer[] = [];
       let size = 0;
       let failed = false;
@@ -46,7 +59,12 @@ function boundedMemoryStorage(maxRequestBytes: number) {
         failed = true;
       });
       file.stream.on('end', () => {
-        if (!failed) cb(null, { buffer: Buffer.concat(chunks, size), size });
+        if (failed) return;
+        const buffer = Buffer.concat(chunks, size);
+        const receiver = receivers.get(req);
+        if (!receiver) return cb(null, { buffer, size });
+        receiver({ originalname: file.originalname, buffer });
+        cb(null, { size });
       });
     },
     _removeFile(_req: IncomingMessage, file: Partial<StoredFile>, cb: (error: Error | null) => void) {

@@ -1,8 +1,9 @@
 /**
  * The worker process (`make worker`): claims queued images under a lease,
  * runs them through the same preprocessing and model as /predict in batches,
- * and writes results idempotently; the next claim is fetched and decoded
- * while the model (on its own thread) runs the current one. Several workers can share one queue. On
+ * and writes results idempotently; the next claim is fetched and decoded,
+ * and the last results written, while the model (on its own thread) runs
+ * the current batch. Several workers can share one queue. On
  * SIGINT/SIGTERM it finishes the batch in hand, gives back anything still
  * leased, and closes the store. A worker killed outright leaves leases that
  * expire (LEASE_SECONDS) and are taken over by another worker.
@@ -94,9 +95,13 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
     });
   }
   let lastPurge = 0;
-  // The batch whose model call and result write are under way: the next claim is fetched and decoded meanwhile.
-  // It never rejects: a failed batch is logged and its leases expire, so another attempt takes its images.
-  let inHand: Promise<void> = Promise.resolve();
+  // Three stages overlap: while the model (on its own thread) runs one batch, the previous batch's results are
+  // written and the next batch is claimed and decoded; the next model call starts as soon as the model is free.
+  // Neither promise rejects: a failed batch is logged and its leases expire, so another attempt takes its images.
+  let modelFree: Promise<void> = Promise.resolve();
+  // Result writes run in batch order; `writing` is the latest batch's, `wroteBefore` the one before it.
+  let writing: Promise<void> = Promise.resolve();
+  let wroteBefore: Promise<void> = Promise.resolve();
   while (!stopping) {
     try {
       if (Date.now() - lastPurge > 60_000) {
@@ -104,18 +109,25 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
         if (purged > 0) logger.info({ purged }, 'purged finished tasks older than TASK_TTL');
         lastPurge = Date.now();
       }
+      // At most the latest batch waits for its results to be written while the next one is claimed.
+      await wroteBefore;
       const items = await store.claim(workerId, config.workerBatchSize, config.leaseSeconds * 1000);
       if (items.length === 0) {
-        await inHand;
+        await writing;
         await sleep(config.workerPollMs);
         continue;
       }
       const started = performance.now();
       const decoded = await decodeBatch(items, config);
-      await inHand;
-      inHand = models
-        .use(({ classifier }) => classifyBatch(decoded, classifier))
-        .then((results) => store.complete(workerId, results))
+      await modelFree;
+      const classified = models.use(({ classifier }) => classifyBatch(decoded, classifier));
+      modelFree = classified.then(
+        () => undefined,
+        () => undefined,
+      );
+      wroteBefore = writing;
+      writing = Promise.all([writing, classified])
+        .then(([, results]) => store.complete(workerId, results))
         .then(
           () => logger.info({ images: items.length, ms: Number((performance.now() - started).toFixed(1)) }, 'batch done'),
           (e: Error) => logger.error({ err: e.message, images: items.length }, 'batch failed; its leases expire and another attempt takes it'),
@@ -125,7 +137,7 @@ export async function runWorker(config: ServiceConfig = loadConfig()): Promise<v
       await sleep(Math.max(500, config.workerPollMs));
     }
   }
-  await inHand;
+  await writing;
   models.stop();
   await store.release(workerId).catch(() => {});
   await store.close();

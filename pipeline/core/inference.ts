@@ -171,11 +171,17 @@ export class K49Classifier {
 /** Class probabilities for N K49 images through compiled inference steps. */
 export function runSteps(tf: Tf, steps: Step[], images: Uint8Array): Float32Array {
   const n = images.length / PIXELS;
-  return tf.tidy(() => {
+  // The output tensor leaves tidy() and is read outside it: tidy() walks whatever it returns, element by element for a typed array.
+  const out = tf.tidy(() => {
     let x: TF.Tensor = tf.tensor4d(toModelInput(images), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
     for (const step of steps) x = step(tf, x);
-    return x.dataSync() as Float32Array;
+    return x;
   });
+  try {
+    return out.dataSync() as Float32Array;
+  } finally {
+    out.dispose();
+  }
 }
 
 /** Best class and confidence of many images, `batch` images per call of `probabilities`. */

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, viewStatus } from './store';
 
 const QUEUE_NAME = 'k49-images';
 const PREFIX = 'k49';
@@ -43,44 +43,68 @@ const FEEDBACK_IDS = `${PREFIX}:feedback-ids`;
 const ANSWERED_KEY = `${PREFIX}:answered`;
 
 /**
+ * Completes a task whose images are all answered: the task, its results and its per-file ids expire
+ * TASK_TTL from now and its images are dropped. The per-file id keys are named from the ids hash
+ * (this store does not support Redis Cluster).
+ */
+const COMPLETE_TASK = `
+local function complete(task, results, images, files, now, ttl)
+  redis.call('HSET', task, 'status', 'completed', 'finished_at', now)
+  redis.call('PEXPIRE', task, ttl)
+  redis.call('PEXPIRE', results, ttl)
+  redis.call('DEL', images)
+  for _, fid in ipairs(redis.call('HVALS', files)) do
+    redis.call('PEXPIRE', '${FILE_KEY_PREFIX}' .. fid, ttl)
+  end
+  redis.call('PEXPIRE', files, ttl)
+end
+`;
+
+/**
  * Records one result once. KEYS: task, results, images, answered counters,
  * per-file ids; ARGV: index, result JSON, now (ms), ttl (ms), outcome (ok or error).
  * Returns 1 when recorded, 0 when the image already had a result, -1 when
- * the task no longer exists (expired). A finished task's per-file id keys
- * expire with it (named from the ids hash; this store does not support Redis Cluster).
+ * the task no longer exists (expired or aborted). A task still being uploaded
+ * completes when its upload finishes (FINISH_UPLOAD); until then its results
+ * expire with the rest of it.
  */
-const RECORD_RESULT = `
+const RECORD_RESULT = `${COMPLETE_TASK}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
 redis.call('HDEL', KEYS[3], ARGV[1])
 local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
-if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
-  redis.call('HSET', KEYS[1], 'status', 'completed', 'finished_at', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if redis.call('HGET', KEYS[1], 'status') == 'uploading' then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
-  redis.call('DEL', KEYS[3])
-  for _, fid in ipairs(redis.call('HVALS', KEYS[5])) do
-    redis.call('PEXPIRE', '${FILE_KEY_PREFIX}' .. fid, ARGV[4])
-  end
-  redis.call('PEXPIRE', KEYS[5], ARGV[4])
+elseif done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+  complete(KEYS[1], KEYS[2], KEYS[3], KEYS[5], ARGV[3], ARGV[4])
 end
 return 1
 `;
 
 /**
- * Lifts the expiry a new task's keys are stored with, once its images are all queued. KEYS: the task,
- * then its other keys. A task that already finished keeps the expiry its completion set (workers can be that quick).
+ * Ends a task's upload. KEYS: task, results, images, per-file ids; ARGV: now (ms), ttl (ms).
+ * Its keys were stored with an expiry (TASK_TTL), so that an upload cut off by a failure of
+ * Redis or of the API process expires by itself; that expiry is lifted here, or, when the workers
+ * already answered every image, the task completes at once. Returns 0 when the task is gone.
  */
-const LIFT_GUARD = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'processing' then return 0 end
+const FINISH_UPLOAD = `${COMPLETE_TASK}
+if redis.call('HGET', KEYS[1], 'status') ~= 'uploading' then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'done')) >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+  complete(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'status', 'processing')
 for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end
+for _, fid in ipairs(redis.call('HVALS', KEYS[4])) do
+  redis.call('PERSIST', '${FILE_KEY_PREFIX}' .. fid)
+end
 return 1
 `;
 
 type CommandRedis = Redis & {
   recordResult(...args: ReturnType<RedisTaskStore['recordArgs']>): Promise<number>;
-  liftGuard(numberOfKeys: number, ...keys: string[]): Promise<number>;
+  finishUpload(...args: [task: string, results: string, images: string, files: string, now: number, ttlMs: number]): Promise<number>;
 };
 
 /**
@@ -113,7 +137,7 @@ export class RedisTaskStore implements TaskStore {
     // ioredis reconnects by itself; without a listener an outage would print unhandled 'error' events.
     this.redis.on('error', () => {});
     this.redis.defineCommand('recordResult', { numberOfKeys: 5, lua: RECORD_RESULT });
-    this.redis.defineCommand('liftGuard', { lua: LIFT_GUARD });
+    this.redis.defineCommand('finishUpload', { numberOfKeys: 4, lua: FINISH_UPLOAD });
     this.queue = new Queue<ImageJob>(QUEUE_NAME, { connection: this.redis, prefix: `${PREFIX}:bull` });
     this.queue.on('error', () => {});
   }
@@ -148,38 +172,52 @@ export class RedisTaskStore implements TaskStore {
     return `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`;
   }
 
-  async createTask(files: UploadedFile[]): Promise<CreatedTask> {
+  async beginTask(): Promise<TaskIngest> {
     const id = randomUUID();
-    const fileIds = files.map(() => randomUUID());
-    const keys = [taskKey(id), imagesKey(id), filesKey(id), ...fileIds.map(fileKey)];
-    return this.guard(async () => {
-      // Stored with an expiry (TASK_TTL) that is lifted only once every image is queued: if Redis or this
-      // process fails in between, the client gets a 503 and the half-made task expires by itself.
-      const tx = this.redis.multi();
-      tx.hset(taskKey(id), { total: files.length, done: 0, status: 'processing', created_at: Date.now() });
-      const images: Record<string, Buffer> = {};
-      files.forEach((f, i) => (images[String(i)] = f.bytes));
-      tx.hset(imagesKey(id), images);
-      tx.hset(filesKey(id), Object.fromEntries(fileIds.map((fid, i) => [String(i), fid])));
-      fileIds.forEach((fid, i) => tx.set(fileKey(fid), `${id}/${i}`));
-      for (const k of keys) tx.pexpire(k, this.options.ttlMs);
-      await exec(tx);
-      try {
-        await this.queue.addBulk(
-          files.map((f, index) => ({
-            name: 'classify',
-            data: { taskId: id, index, filename: f.filename },
-            opts: { removeOnComplete: true, removeOnFail: true },
-          })),
-        );
-      } catch (e) {
-        // No 202 goes out for a task whose images are not all queued: drop it whole (or let it expire if Redis is gone).
-        await this.redis.del(...keys).catch(() => {});
-        throw e;
-      }
-      await this.redis.liftGuard(keys.length, ...keys);
-      return { taskId: id, fileIds };
-    });
+    const ttlMs = this.options.ttlMs;
+    const fileIds: string[] = [];
+    const jobs: Job<ImageJob>[] = [];
+    // Every key is stored with an expiry (TASK_TTL), renewed by each add() and lifted by finish(): if Redis
+    // or this process fails before the upload ends, the client gets an error and the half-made task expires by itself.
+    await this.guard(() => exec(this.redis.multi().hset(taskKey(id), { total: 0, done: 0, status: 'uploading', created_at: Date.now() }).pexpire(taskKey(id), ttlMs), 2));
+    return {
+      taskId: id,
+      add: (files) =>
+        this.guard(async () => {
+          const first = fileIds.length;
+          const ids = files.map(() => randomUUID());
+          const tx = this.redis.multi();
+          tx.hincrby(taskKey(id), 'total', files.length);
+          tx.hset(imagesKey(id), Object.fromEntries(files.map((f, i) => [String(first + i), f.bytes])));
+          tx.hset(filesKey(id), Object.fromEntries(ids.map((fid, i) => [String(first + i), fid])));
+          ids.forEach((fid, i) => tx.set(fileKey(fid), `${id}/${first + i}`, 'PX', ttlMs));
+          for (const k of [taskKey(id), imagesKey(id), filesKey(id)]) tx.pexpire(k, ttlMs);
+          await exec(tx);
+          fileIds.push(...ids);
+          jobs.push(
+            ...(await this.queue.addBulk(
+              files.map((f, i) => ({
+                name: 'classify',
+                data: { taskId: id, index: first + i, filename: f.filename },
+                opts: { removeOnComplete: true, removeOnFail: true },
+              })),
+            )),
+          );
+          return ids;
+        }),
+      finish: () =>
+        this.guard(async () => {
+          if ((await this.redis.finishUpload(taskKey(id), resultsKey(id), imagesKey(id), filesKey(id), Date.now(), ttlMs)) !== 1) {
+            throw new Error(`task ${id} expired or was deleted before its upload finished`);
+          }
+        }),
+      abort: () =>
+        this.guard(async () => {
+          await this.redis.del(taskKey(id), imagesKey(id), resultsKey(id), filesKey(id), ...fileIds.map(fileKey));
+          // Its queued jobs go too; one a worker holds (BullMQ refuses to remove it) finds the task gone and is dropped.
+          await Promise.all(jobs.map((job) => job.remove().catch(() => {})));
+        }),
+    };
   }
 
   async getFile(fileId: string): Promise<FileView | null> {
@@ -190,7 +228,7 @@ export class RedisTaskStore implements TaskStore {
       const [task, result] = (await exec(this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index), 2)) as [(string | null)[], string | null];
       const [status, error] = task;
       if (!status) return null;
-      return { taskId, taskStatus: status as TaskView['status'], result: result ? (JSON.parse(result) as ItemResult) : null, ...(error ? { error } : {}) };
+      return { taskId, taskStatus: viewStatus(status as StoredStatus), result: result ? (JSON.parse(result) as ItemResult) : null, ...(error ? { error } : {}) };
     });
   }
 
@@ -198,7 +236,7 @@ export class RedisTaskStore implements TaskStore {
     return this.guard(async () => {
       const t = await this.redis.hgetall(taskKey(taskId));
       if (!t.total) return null;
-      const status = t.status as TaskView['status'];
+      const status = viewStatus(t.status as StoredStatus);
       let results: ItemResult[] = [];
       if (status !== 'processing') {
         const raw = await this.redis.hgetall(resultsKey(taskId));

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type CreatedTask, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type TaskStore, type TaskView, type UploadedFile } from './store';
+import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, viewStatus } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -112,45 +112,65 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  async createTask(files: UploadedFile[]): Promise<CreatedTask> {
-    const id = randomUUID();
-    const fileIds = files.map(() => randomUUID());
-    const now = Date.now();
-    this.guard(() => {
-      const insertTask = this.db.prepare('INSERT INTO tasks (id, created_at, total) VALUES (?, ?, ?)');
-      const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq, file_id) VALUES (?, ?, ?, ?, ?, ?)');
-      const tx = this.db.transaction(() => {
-        insertTask.run(id, now, files.length);
-        files.forEach((f, i) => insertItem.run(id, i, f.filename, f.bytes, now, fileIds[i]));
-      });
-      tx.immediate();
-    });
-    return { taskId: id, fileIds };
+  async beginTask(): Promise<TaskIngest> {
+    const taskId = randomUUID();
+    // One queue position (seq) for all of a task's files, so tasks are served in the order they began.
+    const seq = Date.now();
+    this.guard(() => this.db.prepare(`INSERT INTO tasks (id, created_at, total, status) VALUES (?, ?, 0, 'uploading')`).run(taskId, seq));
+    return {
+      taskId,
+      add: async (files) =>
+        this.guard(() => {
+          const fileIds = files.map(() => randomUUID());
+          const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq, file_id) VALUES (?, ?, ?, ?, ?, ?)');
+          const tx = this.db.transaction(() => {
+            const task = this.db.prepare(`UPDATE tasks SET total = total + ? WHERE id = ? AND status = 'uploading' RETURNING total`).get(files.length, taskId) as { total: number } | undefined;
+            if (!task) throw new Error(`task ${taskId} is no longer being uploaded`);
+            const first = task.total - files.length;
+            files.forEach((f, i) => insertItem.run(taskId, first + i, f.filename, f.bytes, seq, fileIds[i]));
+          });
+          tx.immediate();
+          return fileIds;
+        }),
+      finish: async () =>
+        this.guard(() => {
+          this.db
+            .prepare(
+              `UPDATE tasks SET status = CASE WHEN done >= total THEN 'completed' ELSE 'processing' END,
+                 finished_at = CASE WHEN done >= total THEN @at ELSE NULL END WHERE id = @id AND status = 'uploading'`,
+            )
+            .run({ at: Date.now(), id: taskId });
+        }),
+      abort: async () => {
+        this.guard(() => this.db.prepare('DELETE FROM tasks WHERE id = ?').run(taskId));
+      },
+    };
   }
 
   async getFile(fileId: string): Promise<FileView | null> {
     return this.guard(() => {
       const row = this.db
         .prepare('SELECT t.id, t.status, t.error, i.result FROM items i JOIN tasks t ON t.id = i.task_id WHERE i.file_id = ?')
-        .get(fileId) as { id: string; status: TaskView['status']; error: string | null; result: string | null } | undefined;
+        .get(fileId) as { id: string; status: StoredStatus; error: string | null; result: string | null } | undefined;
       if (!row) return null;
-      return { taskId: row.id, taskStatus: row.status, result: row.result ? (JSON.parse(row.result) as ItemResult) : null, ...(row.error ? { error: row.error } : {}) };
+      return { taskId: row.id, taskStatus: viewStatus(row.status), result: row.result ? (JSON.parse(row.result) as ItemResult) : null, ...(row.error ? { error: row.error } : {}) };
     });
   }
 
   async getTask(taskId: string): Promise<TaskView | null> {
     return this.guard(() => {
       const t = this.db.prepare('SELECT id, total, done, status, error FROM tasks WHERE id = ?').get(taskId) as
-        | { id: string; total: number; done: number; status: TaskView['status']; error: string | null }
+        | { id: string; total: number; done: number; status: StoredStatus; error: string | null }
         | undefined;
       if (!t) return null;
+      const status = viewStatus(t.status);
       const results =
-        t.status === 'processing'
+        status === 'processing'
           ? []
           : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').all(taskId) as { result: string | null }[]).map(
               (r) => JSON.parse(r.result ?? '{}') as ItemResult,
             );
-      return { task_id: t.id, status: t.status, progress: { done: t.done, total: t.total }, results, ...(t.error ? { error: t.error } : {}) };
+      return { task_id: t.id, status, progress: { done: t.done, total: t.total }, results, ...(t.error ? { error: t.error } : {}) };
     });
   }
 
@@ -194,10 +214,18 @@ export class SqliteTaskStore implements TaskStore {
     return tx.immediate();
   }
 
-  /** Counts `n` more finished images of a task (each image is counted once: only its first answer changes its row), completing it at the last. */
+  /**
+   * Counts `n` more finished images of a task (each image is counted once: only its first answer changes its row),
+   * completing it at the last; a task still being uploaded completes in finish() instead.
+   */
   private addDone(taskId: string, n: number): void {
     this.db
-      .prepare(`UPDATE tasks SET done = done + @n, status = CASE WHEN done + @n >= total THEN 'completed' ELSE status END, finished_at = CASE WHEN done + @n >= total THEN @at ELSE finished_at END WHERE id = @id`)
+      .prepare(
+        `UPDATE tasks SET done = done + @n,
+           status = CASE WHEN status = 'processing' AND done + @n >= total THEN 'completed' ELSE status END,
+           finished_at = CASE WHEN status = 'processing' AND done + @n >= total THEN @at ELSE finished_at END
+         WHERE id = @id`,
+      )
       .run({ n, at: Date.now(), id: taskId });
   }
 
@@ -236,8 +264,14 @@ export class SqliteTaskStore implements TaskStore {
     );
   }
 
+  /** Also deletes uploads that never finished (the API process died during one) once they are older than ttlMs. */
   async purge(ttlMs: number): Promise<number> {
-    return this.guard(() => this.db.prepare(`DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?`).run(Date.now() - ttlMs).changes);
+    return this.guard(
+      () =>
+        this.db
+          .prepare(`DELETE FROM tasks WHERE (finished_at IS NOT NULL AND finished_at < @before) OR (status = 'uploading' AND created_at < @before)`)
+          .run({ before: Date.now() - ttlMs }).changes,
+    );
   }
 
   async stats(): Promise<QueueStats> {

@@ -37,6 +37,10 @@ export type NewFeedback = Omit<FeedbackRecord, 'id' | 'created_at'>;
 /** A task as GET /tasks/{id} shows it. */
 export type TaskView = TaskResponse;
 
+/** A task's status as stored: 'uploading' until its TaskIngest finishes, which clients (who cannot know its id yet) would see as 'processing'. */
+export type StoredStatus = TaskView['status'] | 'uploading';
+export const viewStatus = (status: StoredStatus): TaskView['status'] => (status === 'uploading' ? 'processing' : status);
+
 /** A stored task: its id and one id per file, in upload order (each resolvable on its own). */
 export interface CreatedTask {
   taskId: string;
@@ -67,9 +71,25 @@ export interface QueueStats {
   answered: { ok: number; error: number };
 }
 
+/**
+ * A task whose files are stored while its upload is still arriving
+ * (POST /batch_predict): each add() is durable and claimable at once, so
+ * workers start on the first files before the last one has arrived. Until
+ * finish() the task cannot complete; abort() deletes it with everything
+ * stored or answered of it.
+ */
+export interface TaskIngest {
+  readonly taskId: string;
+  /** Stores the next files, in upload order; returns their per-file ids (random UUIDs, like task ids). */
+  add(files: UploadedFile[]): Promise<string[]>;
+  /** Every file is stored: the task completes once each is answered (at once if they already are). */
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface TaskStore {
-  /** Stores the task and all its images durably, then returns its id and the per-file ids (random UUIDs, like task ids). */
-  createTask(files: UploadedFile[]): Promise<CreatedTask>;
+  /** A new task, filled through its TaskIngest (no client learns its id before finish()). */
+  beginTask(): Promise<TaskIngest>;
   getTask(taskId: string): Promise<TaskView | null>;
   /** One file of a task by its per-file id; null when unknown or purged with its task. */
   getFile(fileId: string): Promise<FileView | null>;
@@ -92,6 +112,19 @@ export interface TaskStore {
   /** Throws when the store cannot be used (health check). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Stores a task whose files are all at hand, as one upload; nothing of it is left behind if that fails. */
+export async function createTask(store: TaskStore, files: UploadedFile[]): Promise<CreatedTask> {
+  const ingest = await store.beginTask();
+  try {
+    const fileIds = await ingest.add(files);
+    await ingest.finish();
+    return { taskId: ingest.taskId, fileIds };
+  } catch (e) {
+    await ingest.abort().catch(() => {});
+    throw e;
+  }
 }
 
 /** The task store is not usable (disk full, read-only, server down): HTTP 503. */

@@ -1,8 +1,11 @@
 /** POST /batch_predict and GET /tasks/{task_id}: durable asynchronous batches. */
 import type Router from '@koa/router';
 import type { z } from 'zod';
+import type { Middleware } from 'koa';
+import { BatchIngest } from '../batch-ingest';
 import { ApiError } from '../errors';
 import type { FileView } from '../queue/store';
+import { receiveFiles } from '../upload';
 import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../schemas';
 import { storeFirst, type Services } from './common';
 
@@ -12,14 +15,32 @@ export function safeFilename(name: string | undefined, index: number): string {
   return cleaned.length > 0 ? cleaned : `file-${index + 1}`;
 }
 
+/**
+ * Route middleware: the upload's files go into the task store while the body streams in (BatchIngest);
+ * if anything fails before the 202, what was stored of the task is deleted.
+ */
+function ingestUpload(s: Services): Middleware {
+  return async function ingestUpload(ctx, next) {
+    const ingest = new BatchIngest(s.store());
+    receiveFiles(ctx.req, (file) => ingest.add({ filename: safeFilename(file.originalname, ingest.count), bytes: file.buffer }));
+    ctx.state.ingest = ingest;
+    try {
+      await next();
+    } catch (e) {
+      await ingest.abort().catch(() => {});
+      throw e;
+    }
+  };
+}
+
 export function batchRoutes(router: Router, s: Services): void {
-  router.post('/batch_predict', storeFirst(s), s.upload.array('files'), async (ctx) => {
-    const files = (ctx.files as { originalname?: string; buffer?: Buffer }[] | undefined) ?? [];
-    if (files.length === 0) {
+  router.post('/batch_predict', storeFirst(s), ingestUpload(s), s.upload.array('files'), async (ctx) => {
+    const ingest = ctx.state.ingest as BatchIngest;
+    if (ingest.count === 0) {
       throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");
     }
-    const { taskId, fileIds } = await s.store().createTask(files.map((f, i) => ({ filename: safeFilename(f.originalname, i), bytes: f.buffer ?? Buffer.alloc(0) })));
-    s.metrics.imagesAccepted.inc(files.length);
+    const { taskId, fileIds } = await ingest.finish();
+    s.metrics.imagesAccepted.inc(fileIds.length);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${taskId}`);
     const body: z.infer<typeof BatchAccepted> = { task_id: taskId, status: 'processing', message: 'Queued', task_ids: fileIds };

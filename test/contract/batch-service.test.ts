@@ -2,7 +2,9 @@
  * The asynchronous batch contract over real HTTP with separate API and
  * worker processes, run against each task store (QUEUE_URL=sqlite:... and
  * redis://...): ordered correct results, several workers on one queue with
- * every result exactly once, a worker or the API killed with SIGKILL, and,
+ * every result exactly once, an upload refused part-way (its files are
+ * stored as they arrive) leaving nothing behind, a worker or the API killed
+ * with SIGKILL, and,
  * for Redis, the Redis server restarted in the middle of a batch.
  */
 import assert from 'node:assert/strict';
@@ -103,6 +105,22 @@ for (const backend of STORE_BACKENDS) {
       await stop(survivor);
       // Images the victim held under lease when it died are processed again by the survivor; each still has one result.
       assert.ok(processed(victim) + processed(survivor) >= BIG_BATCH);
+    });
+
+    it(`an upload refused part-way (file ${BIG_BATCH + 1} is over MAX_BATCH_FILES) answers 413 and leaves nothing queued, though a worker had started on its first files`, async () => {
+      const worker = svc.startWorker();
+      await waitFor('the worker to be ready', async () => worker.output().includes('worker ready'), 60000);
+      const res = await upload(`${svc.url}/batch_predict`, 'files', await realFiles(BIG_BATCH + 1));
+      assert.equal(res.status, 413);
+      assert.match(((await res.json()) as { detail: string }).detail, /MAX_BATCH_FILES/);
+      const health = async () => HealthResponse.parse(await (await fetch(`${svc.url}/health`)).json()).queue;
+      await waitFor('the queue to be empty', async () => {
+        const q = await health();
+        return q && q.pending === 0 && q.processing === 0;
+      }, 60000, 100);
+      // The service goes on as before.
+      assertAllCorrect((await pollTask(svc.url, await submit(svc.url, await realFiles(20)))).results, 20);
+      await stop(worker);
     });
 
     it('a task accepted before the API is killed (SIGKILL) still completes', async () => {

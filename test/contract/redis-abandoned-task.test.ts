@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisTaskStore } from '../../serve/queue/redis';
-import { StoreUnavailableError } from '../../serve/queue/store';
+import { createTask, StoreUnavailableError } from '../../serve/queue/store';
 import { RedisServer } from '../helpers/redis';
 
 describe('Redis task store: a task half-made when Redis stops', function () {
@@ -23,7 +23,7 @@ describe('Redis task store: a task half-made when Redis stops', function () {
       throw new Error('Connection is closed.');
     };
     const files = [0, 1, 2].map((i) => ({ filename: `${i}.png`, bytes: Buffer.from([i]) }));
-    await assert.rejects(store.createTask(files), StoreUnavailableError);
+    await assert.rejects(createTask(store, files), StoreUnavailableError);
     await store.close();
 
     await server.start(); // the same data directory: the append-only file brings back what was stored

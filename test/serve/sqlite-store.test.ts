@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteTaskStore } from '../../serve/queue/sqlite';
+import { createTask } from '../../serve/queue/store';
 import { tempDir } from '../helpers/paths';
 
 describe('SQLite task store: upgrade of an older database', () => {
@@ -22,7 +23,7 @@ describe('SQLite task store: upgrade of an older database', () => {
     const store = new SqliteTaskStore(file, { maxAttempts: 3 });
     try {
       assert.equal((await store.getTask('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d'))!.progress.total, 1);
-      const { taskId, fileIds } = await store.createTask([{ filename: 'b.png', bytes: Buffer.from([2]) }]);
+      const { taskId, fileIds } = await createTask(store, [{ filename: 'b.png', bytes: Buffer.from([2]) }]);
       assert.deepEqual(await store.getFile(fileIds[0]!), { taskId, taskStatus: 'processing', result: null });
       assert.equal((await store.claim('w', 5, 60000)).length, 2, 'the old item and the new one are both claimable');
     } finally {
