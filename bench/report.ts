@@ -51,7 +51,8 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
   }
   const b = r.serve?.batch;
   if (b) {
-    const share = b.share_of_model_speed != null ? `${b.share_of_model_speed} of the model's own batch-256 speed in the same run (${b.model_batch256_images_per_second} img/s); ${b.after_upload_images_per_second} img/s after the upload` : '';
+    const rounds = `, the median of ${b.rounds.length} rounds alternating with it (${b.rounds.map((x) => x.share_of_model_speed).join(', ')})`;
+    const share = b.share_of_model_speed != null ? `${b.share_of_model_speed} of the model's own batch-256 speed (${b.model_batch256_images_per_second} img/s)${rounds}; ${b.after_upload_images_per_second} img/s after the upload` : '';
     lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | ${share} |`);
   }
   if (soak) {

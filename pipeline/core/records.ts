@@ -58,6 +58,8 @@ export interface TrainRecord {
   parameters: number;
   best_epoch: number;
   best_val_balanced_accuracy: number;
+  /** Present when the saved weights were extrapolated from initFrom (config `extrapolate`): the factor and their validation figure. */
+  extrapolated?: { factor: number; val_balanced_accuracy: number };
   epochs_run: number;
   train_seconds: number;
   images_per_second: number;

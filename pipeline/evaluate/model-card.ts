@@ -55,6 +55,12 @@ export async function writeModelCard(dir: string): Promise<void> {
     `- Adam, learning rate ${cfg.learningRate} (${cfg.schedule}${cfg.schedule === 'cosine' ? ` to ${cfg.minLearningRate}` : ''}, warm-up ${cfg.warmupEpochs} epoch), batch ${cfg.batchSize}, ` +
       `label smoothing ${cfg.labelSmoothing}, class-balanced sampling exponent ${cfg.balanceExponent}, augmentation ${cfg.augment.enabled ? 'on' : 'off'}, seed ${cfg.seed}.`,
     ...(cfg.initFrom ? [`- Fine-tuned: started from the weights of \`${cfg.initFrom}\` (see its own card for how that model was trained).`] : []),
+    ...(train.extrapolated
+      ? [
+          `- Weight extrapolation: the saved weights are the initial ones plus ${train.extrapolated.factor} x the change fine-tuning made to them (\`extrapolate\`); ` +
+            `validation balanced accuracy ${train.extrapolated.val_balanced_accuracy.toFixed(4)} after it.`,
+        ]
+      : []),
     ...(cfg.absentClassOffset > 0
       ? [`- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`]
       : []),

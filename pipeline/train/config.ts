@@ -86,6 +86,11 @@ export const TrainConfigSchema = z.strictObject({
    * relative to the project root. Its layers must have the shapes `model` makes.
    */
   initFrom: z.string(),
+  /**
+   * With initFrom, the artifact's weights are init + extrapolate x (fine-tuned - init): 1 keeps the
+   * fine-tuned weights; above 1 goes further along the fine-tuning direction (weight extrapolation).
+   */
+  extrapolate: z.number().min(0).max(2),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -107,6 +112,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   emaDecay: 0.999,
   absentClassOffset: 0,
   initFrom: '',
+  extrapolate: 1,
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
@@ -134,7 +140,7 @@ export const CONFIG_RECORD = 'config.json';
 /** The config an artifact was trained with (runs from before a key existed get its neutral value). */
 export function readTrainConfig(artifactDir: string): TrainConfig {
   const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
-  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '' }, `${artifactDir}/${CONFIG_RECORD}`);
+  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1 }, `${artifactDir}/${CONFIG_RECORD}`);
 }
 
 /** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */

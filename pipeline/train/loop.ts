@@ -93,15 +93,33 @@ export async function modelFor(tf: Tf, cfg: TrainConfig, resumeFrom: string | nu
 
 /** Fine-tuning: the weights of the artifact `initFrom` (relative to the project root) put into the freshly built `model`. */
 async function loadInitialWeights(tf: Tf, model: TF.LayersModel, initFrom: string): Promise<void> {
+  await withInitialWeights(tf, model, initFrom, (weights) => model.setWeights(weights));
+}
+
+/** Runs `fn` with the weights of the artifact `initFrom`, refused unless they have `model`'s shapes. */
+async function withInitialWeights(tf: Tf, model: TF.LayersModel, initFrom: string, fn: (weights: TF.Tensor[]) => void): Promise<void> {
   const dir = resolveModelDir(path.resolve(PROJECT_ROOT, initFrom));
   const source = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
-  const weights = source.getWeights();
-  const shapes = (ws: TF.Tensor[]) => ws.map((w) => w.shape.join('x')).join(', ');
-  if (shapes(weights) !== shapes(model.getWeights())) {
-    throw new Error(`initFrom ${initFrom}: its weights (${shapes(weights)}) do not fit the configured model (${shapes(model.getWeights())}); set \`model\` in the config to the artifact's (its config.json)`);
+  try {
+    const weights = source.getWeights();
+    const shapes = (ws: TF.Tensor[]) => ws.map((w) => w.shape.join('x')).join(', ');
+    if (shapes(weights) !== shapes(model.getWeights())) {
+      throw new Error(`initFrom ${initFrom}: its weights (${shapes(weights)}) do not fit the configured model (${shapes(model.getWeights())}); set \`model\` in the config to the artifact's (its config.json)`);
+    }
+    fn(weights);
+  } finally {
+    source.dispose();
   }
-  model.setWeights(weights);
-  source.dispose();
+}
+
+/** Weight extrapolation (config `extrapolate`): `model`'s weights become init + factor x (model - init). */
+async function extrapolateFromInit(tf: Tf, model: TF.LayersModel, initFrom: string, factor: number): Promise<void> {
+  await withInitialWeights(tf, model, initFrom, (init) => {
+    const tuned = model.getWeights();
+    const moved = tf.tidy(() => tuned.map((w, i) => tf.add(init[i]!, tf.mul(tf.sub(w, init[i]!), factor))));
+    model.setWeights(moved);
+    tf.dispose(moved);
+  });
 }
 
 /** One epoch of training steps over `train` (indices into `data`); returns the mean loss and accuracy and the last learning rate. */
@@ -212,11 +230,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  // The artifact's model is the best epoch's.
+  // The artifact's model is the best epoch's, extrapolated from its initial weights when the config says so.
   const bestModel = await loadCheckpointModel(tf, best);
+  let extrapolated: TrainRecord['extrapolated'];
+  if (cfg.initFrom && cfg.extrapolate !== 1) {
+    await extrapolateFromInit(tf, bestModel, cfg.initFrom, cfg.extrapolate);
+    const val = computeMetrics(validation.labels, predictClasses(tf, bestModel, validation.images).classes);
+    extrapolated = { factor: cfg.extrapolate, val_balanced_accuracy: val.balanced_accuracy };
+    log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
+  }
   await fs.rm(path.join(outDir, MODEL_SUBDIR), { recursive: true, force: true });
   await bestModel.save(`file://${path.join(outDir, MODEL_SUBDIR)}`);
-  const record = trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state);
+  const record = { ...trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state), ...(extrapolated ? { extrapolated } : {}) };
   await writeTrainRecord(outDir, record);
   if (path.dirname(outDir) === ARTIFACTS_DIR) await pointLink(CANDIDATE, outDir);
   log(`artifact written: ${projectRelative(outDir)} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);

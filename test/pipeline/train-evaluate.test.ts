@@ -48,6 +48,31 @@ describe('training and evaluation', function () {
     await assert.rejects(train({ data, out: path.join(tempDir('k49-art-'), 'x'), config: wider, ...quiet }), /initFrom .*do not fit the configured model/);
   });
 
+  it('extrapolates the fine-tuned weights from the initial ones when configured (extrapolate), and records it', async () => {
+    const { tf } = loadTf();
+    const out = path.join(tempDir('k49-art-'), 'extrapolated');
+    const factor = 1.5;
+    const config = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 128, warmupEpochs: 0, emaDecay: 0, initFrom: artifact, extrapolate: factor });
+    await train({ data, out, config, ...quiet });
+    // checkpoints/best holds the fine-tuned weights before extrapolation (no weight average with emaDecay 0).
+    const [init, tuned, saved] = await Promise.all(
+      [path.join(artifact, 'model'), path.join(out, 'checkpoints', 'best'), path.join(out, 'model')].map((d) => tf.loadLayersModel(`file://${path.join(d, 'model.json')}`)),
+    );
+    const [wi, wt, ws] = [init!, tuned!, saved!].map((m) => m.getWeights());
+    let moved = 0;
+    wi!.forEach((w, i) => {
+      const expected = tf.tidy(() => tf.add(w, tf.mul(tf.sub(wt![i]!, w), factor)));
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(expected, ws![i]!))).dataSync()[0]!);
+      assert.ok(gap < 1e-5, `weight ${i}: ${gap} from init + ${factor} x (tuned - init)`);
+      moved = Math.max(moved, tf.tidy(() => tf.max(tf.abs(tf.sub(wt![i]!, w))).dataSync()[0]!));
+      expected.dispose();
+    });
+    assert.ok(moved > 1e-4, 'fine-tuning moved the weights');
+    const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8'));
+    assert.equal(record.extrapolated.factor, factor);
+    assert.ok(record.extrapolated.val_balanced_accuracy >= 0 && record.extrapolated.val_balanced_accuracy <= 1);
+  });
+
   it('writes a complete artifact', () => {
     for (const f of ['model/model.json', 'model/weights.bin', 'classes.csv', 'preprocess.json', 'config.json', 'train.json']) {
       assert.ok(existsSync(path.join(artifact, f)), `missing ${f}`);
