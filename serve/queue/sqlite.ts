@@ -134,12 +134,13 @@ export class SqliteTaskStore implements TaskStore {
         }),
       finish: async () =>
         this.guard(() => {
-          this.db
+          const { changes } = this.db
             .prepare(
               `UPDATE tasks SET status = CASE WHEN done >= total THEN 'completed' ELSE 'processing' END,
                  finished_at = CASE WHEN done >= total THEN @at ELSE NULL END WHERE id = @id AND status = 'uploading'`,
             )
             .run({ at: Date.now(), id: taskId });
+          if (changes === 0) throw new Error(`task ${taskId} was deleted before its upload finished`);
         }),
       abort: async () => {
         this.guard(() => this.db.prepare('DELETE FROM tasks WHERE id = ?').run(taskId));

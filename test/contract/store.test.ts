@@ -92,6 +92,7 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await store.claim('w', 5, 60000), [], 'its last queued file is not handed out');
       assert.deepEqual(await store.stats(), { pending: 0, processing: 0, answered: { ok: 0, error: 1 } }, 'only the answer given before the abort was counted');
       assert.equal(await store.getTask(ingest.taskId), null, 'the late answer did not bring the task back');
+      await assert.rejects(ingest.finish(), /deleted|expired/, 'an aborted upload cannot be finished');
     });
 
     it('forgets an upload that never finished (the API process died during it) TASK_TTL after it began', async () => {
