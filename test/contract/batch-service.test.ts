@@ -30,6 +30,16 @@ async function submit(base: string, files: { name: string; bytes: Buffer }[]): P
   return BatchAccepted.parse(await res.json()).task_id;
 }
 
+/**
+ * Workers that have loaded their model: uploads are stored (and claimed) while they stream in, so a worker
+ * still starting could find the batch finished by the others.
+ */
+async function readyWorkers(svc: TestService, n: number): Promise<Proc[]> {
+  const workers = Array.from({ length: n }, () => svc.startWorker());
+  await Promise.all(workers.map((w) => waitFor('a worker to be ready', async () => w.output().includes('worker ready'), 60000)));
+  return workers;
+}
+
 /** Images a worker says it classified, from its JSON log. */
 const processed = (w: Proc) => w.logs().filter((l) => l.msg === 'batch done').reduce((s, l) => s + (l.images as number), 0);
 
@@ -82,7 +92,7 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it(`two workers complete a ${BIG_BATCH}-image batch with every image processed and answered exactly once`, async () => {
-      const [a, b] = [svc.startWorker(), svc.startWorker()];
+      const [a, b] = (await readyWorkers(svc, 2)) as [Proc, Proc];
       const id = await submit(svc.url, await realFiles(BIG_BATCH));
       const task = await pollTask(svc.url, id);
       assert.deepEqual(task.progress, { done: BIG_BATCH, total: BIG_BATCH });
@@ -93,7 +103,7 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it(`a ${BIG_BATCH}-image batch still completes exactly once when one of two workers is killed (SIGKILL) mid-batch`, async () => {
-      const [victim, survivor] = [svc.startWorker(), svc.startWorker()];
+      const [victim, survivor] = (await readyWorkers(svc, 2)) as [Proc, Proc];
       const id = await submit(svc.url, await realFiles(BIG_BATCH));
       await waitFor('the victim to have classified images', async () => processed(victim) > 0, 120000, 5);
       victim.child.kill('SIGKILL');
@@ -108,8 +118,7 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it(`an upload refused part-way (file ${BIG_BATCH + 1} is over MAX_BATCH_FILES) answers 413 and leaves nothing queued, though a worker had started on its first files`, async () => {
-      const worker = svc.startWorker();
-      await waitFor('the worker to be ready', async () => worker.output().includes('worker ready'), 60000);
+      const [worker] = (await readyWorkers(svc, 1)) as [Proc];
       const res = await upload(`${svc.url}/batch_predict`, 'files', await realFiles(BIG_BATCH + 1));
       assert.equal(res.status, 413);
       assert.match(((await res.json()) as { detail: string }).detail, /MAX_BATCH_FILES/);
