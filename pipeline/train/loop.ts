@@ -25,7 +25,7 @@ import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadChe
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
 import { buildModel } from './model';
-import { gatherBatch, pick, sampleEpoch, sourceCandidates, stratifiedSplit } from './sampling';
+import { gatherBatch, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
 import { TrainingStep } from './step';
 
 export interface TrainOptions {
@@ -135,6 +135,7 @@ export async function trainEpoch(
   const rng = new Random(`${cfg.seed}:epoch:${epoch}`);
   const order = sampleEpoch(train, data.labels, cfg.balanceExponent, rng, (i) => data.sources[data.source[i]!]!.weight);
   const stepsPerEpoch = Math.ceil(train.length / cfg.batchSize);
+  const candidateRows = cfg.absentClassOffset > 0 ? sourceClassRows(data) : null;
   const bar = progress
     ? new SingleBar({
         format: `epoch ${epoch}/${cfg.epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
@@ -153,7 +154,7 @@ export async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), cfg.absentClassOffset > 0 ? { rows: sourceCandidates(data, idx), offset: cfg.absentClassOffset } : undefined);
+    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined);
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
     lossSum += loss * idx.length;
@@ -190,13 +191,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   log(`data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
   const run = await modelFor(tf, cfg, opts.resume ? last : null);
   log(`model ${cfg.model.architecture}: ${run.model.countParams().toLocaleString('en')} parameters`);
+  const validate = (model: TF.LayersModel) => computeMetrics(validation.labels, predictClasses(tf, model, validation.images).classes);
   /** Runs `fn` with the weights that are validated and kept: the average when there is one, else the trained ones. */
   const withValidatedWeights = <T>(fn: () => T | Promise<T>): Promise<T> => (run.average ? run.average.withAveraged(fn) : Promise.resolve(fn()));
 
   let patienceLeft = cfg.earlyStoppingPatience - (state.epoch - state.bestEpoch);
   for (let e = state.epoch + 1; e <= cfg.epochs; e++) {
     const epoch = await trainEpoch(tf, run, cfg, all, split.train, e, opts.progress !== false);
-    const val = await withValidatedWeights(() => computeMetrics(validation.labels, predictClasses(tf, run.model, validation.images).classes));
+    const val = await withValidatedWeights(() => validate(run.model));
     const record: EpochRecord = {
       epoch: e,
       learning_rate: epoch.learningRate,
@@ -235,7 +237,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let extrapolated: TrainRecord['extrapolated'];
   if (cfg.initFrom && cfg.extrapolate !== 1) {
     await extrapolateFromInit(tf, bestModel, cfg.initFrom, cfg.extrapolate);
-    const val = computeMetrics(validation.labels, predictClasses(tf, bestModel, validation.images).classes);
+    const val = validate(bestModel);
     extrapolated = { factor: cfg.extrapolate, val_balanced_accuracy: val.balanced_accuracy };
     log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
   }

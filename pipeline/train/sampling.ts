@@ -72,12 +72,13 @@ export function gatherBatch(data: MixedSplit, indices: number[]): { x: Float32Ar
   return { x, y };
 }
 
-/**
- * Per image of `indices`, a 0/1 row over the classes its source holds: the
- * candidates of the source-class loss (train/step.ts).
- */
-export function sourceCandidates(data: MixedSplit, indices: number[]): Float32Array {
-  const rows = data.sources.map((s) => Float32Array.from(s.class_counts, (n) => (n > 0 ? 1 : 0)));
+/** Per source of `data`, a 0/1 row over the classes it holds: the candidates of the source-class loss (train/step.ts). */
+export function sourceClassRows(data: MixedSplit): Float32Array[] {
+  return data.sources.map((s) => Float32Array.from(s.class_counts, (n) => (n > 0 ? 1 : 0)));
+}
+
+/** Per image of `indices`, its source's row of `rows` (sourceClassRows, made once per run rather than per batch). */
+export function sourceCandidates(data: MixedSplit, indices: number[], rows = sourceClassRows(data)): Float32Array {
   const out = new Float32Array(indices.length * NUM_CLASSES);
   indices.forEach((i, k) => out.set(rows[data.source[i]!]!, k * NUM_CLASSES));
   return out;

@@ -39,8 +39,7 @@ $('lang-toggle').addEventListener('click', () => {
   applyLanguage();
 });
 
-/** A data set as people read it: its description in the current language and its size. */
-/** A data set for people; a mix of sources ('synth+kmnist-real') names each. */
+/** A data set as people read it: its description in the current language (each source of a mix such as 'synth+kmnist-real') and its size. */
 const dataLabel = (name: string, images: number) =>
   t('imagesOf', { data: name.split('+').map((part) => DATA_NAMES[lang][part] ?? part).join(' + '), n: images.toLocaleString(lang) });
 
