@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, viewStatus } from './store';
+import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, parseTaskView, taskViewJson, viewStatus } from './store';
 
 const QUEUE_NAME = 'k49-images';
 const PREFIX = 'k49';
@@ -233,16 +233,21 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async getTask(taskId: string): Promise<TaskView | null> {
+    return parseTaskView(await this.getTaskJson(taskId));
+  }
+
+  async getTaskJson(taskId: string): Promise<string | null> {
     return this.guard(async () => {
       const t = await this.redis.hgetall(taskKey(taskId));
       if (!t.total) return null;
       const status = viewStatus(t.status as StoredStatus);
-      let results: ItemResult[] = [];
+      let results: (string | undefined)[] = [];
       if (status !== 'processing') {
         const raw = await this.redis.hgetall(resultsKey(taskId));
-        results = Array.from({ length: Number(t.total) }, (_, i) => JSON.parse(raw[String(i)] ?? '{}') as ItemResult);
+        results = Array.from({ length: Number(t.total) }, (_, i) => raw[String(i)]);
       }
-      return { task_id: taskId, status, progress: { done: Number(t.done), total: Number(t.total) }, results, ...(t.error ? { error: t.error } : {}) };
+      const head = { task_id: taskId, status, progress: { done: Number(t.done), total: Number(t.total) }, ...(t.error ? { error: t.error } : {}) };
+      return taskViewJson(head, results);
     });
   }
 

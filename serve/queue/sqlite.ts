@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, viewStatus } from './store';
+import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, parseTaskView, taskViewJson, viewStatus } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -159,6 +159,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async getTask(taskId: string): Promise<TaskView | null> {
+    return parseTaskView(await this.getTaskJson(taskId));
+  }
+
+  async getTaskJson(taskId: string): Promise<string | null> {
     return this.guard(() => {
       const t = this.db.prepare('SELECT id, total, done, status, error FROM tasks WHERE id = ?').get(taskId) as
         | { id: string; total: number; done: number; status: StoredStatus; error: string | null }
@@ -168,10 +172,8 @@ export class SqliteTaskStore implements TaskStore {
       const results =
         status === 'processing'
           ? []
-          : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').all(taskId) as { result: string | null }[]).map(
-              (r) => JSON.parse(r.result ?? '{}') as ItemResult,
-            );
-      return { task_id: t.id, status, progress: { done: t.done, total: t.total }, results, ...(t.error ? { error: t.error } : {}) };
+          : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').pluck().all(taskId) as (string | null)[]);
+      return taskViewJson({ task_id: t.id, status, progress: { done: t.done, total: t.total }, ...(t.error ? { error: t.error } : {}) }, results);
     });
   }
 

@@ -41,6 +41,20 @@ export type TaskView = TaskResponse;
 export type StoredStatus = TaskView['status'] | 'uploading';
 export const viewStatus = (status: StoredStatus): TaskView['status'] => (status === 'uploading' ? 'processing' : status);
 
+/** A task's fields without its results, as a store reads them. */
+export type TaskHead = Omit<TaskView, 'results'>;
+
+/**
+ * The task view as JSON text, its results spliced in as the stored JSON of each result: a completed batch of
+ * thousands of files is answered without parsing and re-serialising every result.
+ */
+export function taskViewJson(head: TaskHead, storedResults: (string | null | undefined)[]): string {
+  const results = `[${storedResults.map((r) => r ?? '{}').join(',')}]`;
+  return `${JSON.stringify(head).slice(0, -1)},"results":${results}}`;
+}
+
+export const parseTaskView = (json: string | null): TaskView | null => (json === null ? null : (JSON.parse(json) as TaskView));
+
 /** A stored task: its id and one id per file, in upload order (each resolvable on its own). */
 export interface CreatedTask {
   taskId: string;
@@ -91,6 +105,8 @@ export interface TaskStore {
   /** A new task, filled through its TaskIngest (no client learns its id before finish()). */
   beginTask(): Promise<TaskIngest>;
   getTask(taskId: string): Promise<TaskView | null>;
+  /** The same view as JSON text (what GET /tasks/{id} sends). */
+  getTaskJson(taskId: string): Promise<string | null>;
   /** One file of a task by its per-file id; null when unknown or purged with its task. */
   getFile(fileId: string): Promise<FileView | null>;
   /**

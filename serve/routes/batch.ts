@@ -53,8 +53,9 @@ export function batchRoutes(router: Router, s: Services): void {
     }
     const id = TaskParams.parse(ctx.params).task_id.toLowerCase();
     const store = s.store();
-    const task = await store.getTask(id);
-    if (task) {
+    const task = await store.getTaskJson(id);
+    if (task !== null) {
+      ctx.type = 'application/json';
       ctx.body = task;
       return;
     }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { openStore } from '../../serve/queue/open';
 import { createTask, type ItemResult, type TaskStore } from '../../serve/queue/store';
+import { TaskResponse } from '../../serve/schemas';
 import { waitFor } from '../helpers/service';
 import { STORE_BACKENDS } from '../helpers/stores';
 
@@ -42,6 +43,9 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(t.results.map((r) => ('prediction' in r ? r.prediction : r.error)), ['あ', 'あ', 'う']);
       assert.deepEqual(await store.stats(), { pending: 0, processing: 0, answered: { ok: 3, error: 0 } }, 'the repeated write is not counted');
       assert.equal(await store.getTask('00000000-0000-4000-8000-000000000000'), null);
+      // The JSON text GET /tasks/{id} sends (stored results spliced in) is the task view, in the documented schema.
+      assert.deepEqual(TaskResponse.parse(JSON.parse((await store.getTaskJson(id))!)), t);
+      assert.equal(await store.getTaskJson('00000000-0000-4000-8000-000000000000'), null);
     });
 
     it('stores an upload as it arrives: its files are claimed and answered at once, and the task completes only when the upload finishes', async () => {
