@@ -116,9 +116,10 @@ for (const backend of STORE_BACKENDS) {
       const task = await pollTask(svc.url, id);
       assert.deepEqual(task.progress, { done: BIG_BATCH, total: BIG_BATCH });
       assertAllCorrect(task.results, BIG_BATCH);
+      // Images the victim held under lease when it died were processed again by the survivor, and each still has
+      // one result (above). The workers' logs cannot count them: the victim may have died after storing a batch's
+      // results and before logging it.
       await stop(survivor);
-      // Images the victim held under lease when it died are processed again by the survivor; each still has one result.
-      assert.ok(processed(victim) + processed(survivor) >= BIG_BATCH);
     });
 
     it(`an upload refused part-way (file ${BIG_BATCH + 1} is over MAX_BATCH_FILES) answers 413 and leaves nothing queued, though a worker had started on its first files`, async () => {
