@@ -29,7 +29,7 @@ function peakRssMb(): number {
   return kb ? Number(kb) / 1024 : process.memoryUsage().rss / 2 ** 20;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 /** The architectures whose training speed is reported: the training default, and the bundled model's. */
 const ARCHITECTURES: { name: string; config: () => TrainConfig }[] = [
@@ -104,7 +104,7 @@ export function batch256ImagesPerSecond(classifier: K49Classifier, images: Uint8
 }
 
 /** Batch-1 latencies (ms) of `rounds` x `calls` single-image calls; with several classifiers, their rounds alternate, so drifts of the machine's speed hit all alike. */
-function batch1Latencies(classifiers: K49Classifier[], images: Uint8Array, rounds: number, calls: number): number[][] {
+export function batch1Latencies(classifiers: K49Classifier[], images: Uint8Array, rounds: number, calls: number): number[][] {
   const lat = classifiers.map(() => [] as number[]);
   for (const c of classifiers) for (let i = 0; i < 50; i++) c.probabilities(images.subarray(0, PIXELS));
   for (let r = 0; r < rounds; r++) {

@@ -8,41 +8,22 @@
  *   npm i --no-save @tensorflow/tfjs-backend-wasm@4.22.0 && npx tsx bench/wasm.ts [model dir]
  *
  * Native TensorFlow runs the API's `latency` profile. In Node the
- * WebAssembly backend runs with SIMD and without threads (it reports why).
+ * WebAssembly backend runs with SIMD and without threads (it prints both).
  */
 import { createRequire } from 'node:module';
 import { loadTf, useInferenceProfile } from '../pipeline/core/backend';
 import { resolveModelDir } from '../pipeline/core/artifacts';
-import { loadSplit, PIXELS } from '../pipeline/core/dataset';
+import { loadSplit } from '../pipeline/core/dataset';
 import { bestClasses, K49Classifier } from '../pipeline/core/inference';
 import { REAL_SAMPLE_DIR } from '../pipeline/core/paths';
+import { batch1Latencies, batch256ImagesPerSecond, percentile } from './model';
 
 const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
-/** Rounds per backend, each of this many single-image calls (and a batch-256 figure). */
+/** Single-image calls per backend: rounds x calls (bench/model.ts's batch-1 measurement). */
 const ROUNDS = 5;
 const CALLS = 200;
 
-function batch1P50(classifier: K49Classifier, images: Uint8Array): number {
-  const lat: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
-    const at = (i % 1024) * PIXELS;
-    const t = performance.now();
-    classifier.probabilities(images.subarray(at, at + PIXELS));
-    lat.push(performance.now() - t);
-  }
-  return lat.sort((a, b) => a - b)[Math.floor(CALLS / 2)]!;
-}
-
-function batch256(classifier: K49Classifier, images: Uint8Array): number {
-  const batch = images.subarray(0, 256 * PIXELS);
-  classifier.probabilities(batch);
-  const t = performance.now();
-  for (let i = 0; i < 3; i++) classifier.probabilities(batch);
-  return 768 / ((performance.now() - t) / 1000);
-}
-
 const BACKENDS = ['tensorflow', 'wasm'] as const;
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 async function main() {
   useInferenceProfile('latency');
@@ -62,13 +43,8 @@ async function main() {
     await tf.ready();
     if (backend === 'wasm') console.log(`wasm: SIMD ${String(tf.env().get('WASM_HAS_SIMD_SUPPORT'))}, threads ${String(tf.env().get('WASM_HAS_MULTITHREAD_SUPPORT'))}`);
     probs[backend] = classifier.probabilities(sample.images);
-    batch1P50(classifier, sample.images); // warm-up
-    const p50: number[] = [], img256: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      p50.push(batch1P50(classifier, sample.images));
-      img256.push(batch256(classifier, sample.images));
-    }
-    console.log(`${backend}: batch 1 p50 ${median(p50).toFixed(3)} ms (rounds ${p50.map((x) => x.toFixed(2)).join(', ')}); batch 256 ${Math.round(median(img256))} img/s (rounds ${img256.map(Math.round).join(', ')})`);
+    const [latencies] = batch1Latencies([classifier], sample.images, ROUNDS, CALLS) as [number[]];
+    console.log(`${backend}: batch 1 p50 ${percentile(latencies, 0.5).toFixed(3)} ms; batch 256 ${Math.round(batch256ImagesPerSecond(classifier, sample.images))} img/s`);
   }
   const native = bestClasses(probs.tensorflow!).classes, wasm = bestClasses(probs.wasm!).classes;
   const sameClass = native.filter((c, i) => c === wasm[i]).length;
