@@ -108,20 +108,26 @@ export const TEXT: Record<Lang, Record<string, string>> = {
   },
 };
 
+/** The synthetic sets rendered from Debian's and the npm fonts (the bundled model's and its starting point's). */
+const NPM_FONTS_SYNTH: Record<Lang, string> = {
+  en: 'synthetic font renderings (Debian and npm fonts: print, brush, hentaigana)',
+  ja: 'フォントから合成した画像（Debian と npm のフォント：明朝・筆書き・変体仮名）',
+};
+
 /** Readable names of the data sets models are trained and evaluated on (other names are shown as they are). */
 export const DATA_NAMES: Record<Lang, Record<string, string>> = {
   en: {
     synth: 'synthetic font renderings',
-    'synth-npm': 'synthetic font renderings (Debian and npm fonts: print, brush, hentaigana)',
-    'synth-big': 'synthetic font renderings (Debian and npm fonts: print, brush, hentaigana)',
+    'synth-npm': NPM_FONTS_SYNTH.en,
+    'synth-big': NPM_FONTS_SYNTH.en,
     'real-sample': 'real K49 test images',
     k49: 'real K49 images',
     'kmnist-real': 'real Kuzushiji-MNIST images',
   },
   ja: {
     synth: 'フォントから合成した画像',
-    'synth-npm': 'フォントから合成した画像（Debian と npm のフォント：明朝・筆書き・変体仮名）',
-    'synth-big': 'フォントから合成した画像（Debian と npm のフォント：明朝・筆書き・変体仮名）',
+    'synth-npm': NPM_FONTS_SYNTH.ja,
+    'synth-big': NPM_FONTS_SYNTH.ja,
     'real-sample': '実際の K49 テスト画像',
     k49: '実際の K49 画像',
     'kmnist-real': '実際の Kuzushiji-MNIST 画像',

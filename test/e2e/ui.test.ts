@@ -168,7 +168,7 @@ describe('web UI in a browser', function () {
     await page.click('#lang-toggle');
     assert.match((await page.textContent('#answer-confidence')) ?? '', /^確信度 /);
     const info = (await page.textContent('#model-info')) ?? '';
-    assert.match(info, /学習データ: フォントから合成した画像[^+]* \+ 実際の Kuzushiji-MNIST 画像 \([\d,]+ 枚\)/);
+    assert.match(info, new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\([\\d,]+ 枚\\)`));
     assert.match(info, /実画像で学習した字種の再現率 \d+ %、その他 \d+ %/);
     assert.match(info, /実際の K49 テスト画像/);
     assert.equal(await page.textContent('#model-card-link'), 'モデルカード');
