@@ -87,6 +87,10 @@ describe('hot reload of the served model', function () {
   });
 
   it('a worker in the middle of a batch finishes it, with one model version recorded per image', async () => {
+    // The worker follows the previous test's switch to b on its own poll; a batch claimed before that would begin on a.
+    const worker = svc.workers[0]!;
+    const servedByWorker = () => worker.logs().filter((l) => l.msg === 'model loaded and warmed up' || l.msg === 'model swapped in').at(-1)?.model;
+    await waitFor('the worker to serve b', async () => servedByWorker() === b.version, 60000, 100);
     const files = await Promise.all(Array.from({ length: 3000 }, async (_, i) => ({ name: `${i}.png`, bytes: await realSamplePng(i % 2092) })));
     const { task_id } = BatchAccepted.parse(await (await upload(`${svc.url}/batch_predict`, 'files', files)).json());
     await waitFor('the batch to start', async () => (await getTask(svc.url, task_id)).progress.done > 0, 60000, 20);
@@ -99,7 +103,6 @@ describe('hot reload of the served model', function () {
     const firstA = versions.indexOf(a.version);
     assert.ok(firstA > 0, `the swap happened mid-batch (first new-version image: ${firstA})`);
     assert.ok(versions.slice(0, firstA).every((v) => v === b.version) && versions.slice(firstA).every((v) => v === a.version));
-    const worker = svc.workers[0]!;
     await waitFor('the worker to log the swap', async () => worker.logs().some((l) => l.msg === 'model swapped in' && l.model === a.version), 10000, 100);
   });
 
