@@ -171,9 +171,10 @@ export function buildProgram(): Command {
     .description('evaluate an artifact on a K49-format test split and write reports')
     .addOption(dataOption('directory with k49-test-imgs.npz and k49-test-labels.npz (default data/k49, else the training data)'))
     .addOption(modelOption('artifact directory (default: the artifact just trained, else artifacts/latest)'))
-    .addOption(outOption('report directory (default the artifact)'))
+    .addOption(outOption('report directory (default the artifact; with SPLIT=train, <artifact>/eval-<data>-train)'))
+    .addOption(new Option('--split <split>', "which split of DATA: test, or train for a model that never trained on it (e.g. a synthetic-only model on kmnist-real's real training images)").env('SPLIT').choices(['test', 'train']).default('test'))
     .action(
-      action(async (opts: { data?: string; model?: string; out?: string }) => {
+      action(async (opts: { data?: string; model?: string; out?: string; split?: 'test' | 'train' }) => {
         const { evaluate } = load<typeof import('../pipeline/evaluate/evaluate')>('../pipeline/evaluate/evaluate');
         await evaluate(opts);
       }),

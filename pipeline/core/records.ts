@@ -75,7 +75,8 @@ export interface GroupFigures {
 /** One evaluation. Results only, no time or duration: evaluating again on the same data rewrites it byte for byte. */
 export interface EvalRecord extends Pick<Metrics, 'accuracy' | 'balanced_accuracy' | 'classes_present' | 'macro_f1' | 'count' | 'per_class' | 'confusion'> {
   model_version: string;
-  data: { dir: string; name: string; images: number; md5: Record<string, string> };
+  /** `split` is present when the images were a train split the model never trained on (absent: the test split). */
+  data: { dir: string; name: string; split?: 'train'; images: number; md5: Record<string, string> };
   /** Absent in evaluations written before the interval was recorded. */
   balanced_accuracy_ci95?: [number, number];
   /** Present when the model records its training sources. */

@@ -1,6 +1,7 @@
 /**
  * `k49 evaluate`: runs an artifact on a K49-format test split (only
- * `k49-test-imgs.npz` and `k49-test-labels.npz` are needed) and writes
+ * `k49-test-imgs.npz` and `k49-test-labels.npz` are needed), or on a train
+ * split the model never trained on (`split: 'train'`), and writes
  * metrics.json, a classification report, the confusion matrix (PNG and
  * interactive HTML), the most confused pairs, a gallery of misclassified
  * images and predictions.json, from which every figure can be recounted.
@@ -9,7 +10,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pointLink, resolveModelDir, writeJson } from '../core/artifacts';
 import { K49_CLASSES } from '../core/classes';
-import { hasSplit, loadSplit, PIXELS, splitFiles } from '../core/dataset';
+import { hasSplit, loadSplit, PIXELS, splitFiles, type Split } from '../core/dataset';
 import { md5File } from '../core/checksum';
 import { K49Classifier } from '../core/inference';
 import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative } from '../core/paths';
@@ -23,6 +24,12 @@ export interface EvaluateOptions {
   data?: string;
   model?: string;
   out?: string;
+  /**
+   * 'train' evaluates DATA's train split, for a model that never trained on it: e.g. how well a
+   * synthetic-only model reads the real images of ../shared/data/kmnist-real (its test split is a copy of
+   * real-sample images, test data). Refused for a model whose training sources include DATA.
+   */
+  split?: Split;
   log?: (line: string) => void;
 }
 
@@ -45,18 +52,25 @@ function defaultTestDir(modelDir: string): string {
   return found;
 }
 
+/** A model's figure on images it trained on says nothing about new images: refused rather than recorded. */
+function refuseOwnTrainingData(modelDir: string, dataDir: string): void {
+  const trainedOn = readTrainRecord(modelDir).data.dir.split(',').map((d) => path.resolve(fromProject(d)));
+  if (trainedOn.includes(dataDir)) throw new Error(`${projectRelative(modelDir)} was trained on ${projectRelative(dataDir)}: its train split is not new to this model; evaluate it on a test split instead.`);
+}
+
 export async function evaluate(opts: EvaluateOptions) {
   const log = opts.log ?? ((l: string) => console.log(l));
   const modelDir = resolveModelDir(opts.model);
+  const split = opts.split ?? 'test';
   const dataDir = path.resolve(opts.data ?? defaultTestDir(modelDir));
-  if (!hasSplit(dataDir, 'test')) {
-    const f = splitFiles('test');
-    throw new Error(`${dataDir} needs ${f.images} and ${f.labels} to evaluate on.`);
-  }
-  const outDir = path.resolve(opts.out ?? modelDir);
+  const f = splitFiles(split);
+  if (!hasSplit(dataDir, split)) throw new Error(`${dataDir} needs ${f.images} and ${f.labels} to evaluate on.`);
+  if (split === 'train') refuseOwnTrainingData(modelDir, dataDir);
+  // A train-split figure never replaces the artifact's own evaluation (the one its card and /health give).
+  const outDir = path.resolve(opts.out ?? (split === 'train' ? path.join(modelDir, `eval-${path.basename(dataDir)}-train`) : modelDir));
   await fs.mkdir(outDir, { recursive: true });
 
-  const test = await loadSplit(dataDir, 'test');
+  const test = await loadSplit(dataDir, split);
   const classifier = await K49Classifier.load(modelDir);
   const started = Date.now();
   const { classes: predicted, confidences: confidence } = classifier.classify(test.images);
@@ -66,10 +80,10 @@ export async function evaluate(opts: EvaluateOptions) {
   // Per group, when the model records its training sources (which classes had real images).
   const { sources } = readTrainRecord(modelDir).data;
   const groups = sources ? groupFigures(metrics, classesWithRealImages(sources)) : null;
-  const f = splitFiles('test');
   const dataInfo = {
     dir: projectRelative(dataDir),
     name: path.basename(dataDir),
+    ...(split === 'train' ? { split } : {}),
     images: test.count,
     md5: { [f.images]: await md5File(path.join(dataDir, f.images)), [f.labels]: await md5File(path.join(dataDir, f.labels)) },
   };
@@ -146,7 +160,7 @@ export async function evaluate(opts: EvaluateOptions) {
   await writeModelCard(modelDir);
 
   log(`model      ${classifier.info.version}`);
-  log(`data       ${projectRelative(dataDir)} (${test.count} images, ${metrics.classes_present} classes present)`);
+  log(`data       ${projectRelative(dataDir)} (${split === 'train' ? 'train split, ' : ''}${test.count} images, ${metrics.classes_present} classes present)`);
   log(`inference  ${seconds.toFixed(2)} s (${Math.round(test.count / Math.max(seconds, 1e-3))} img/s)`);
   log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
   log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);

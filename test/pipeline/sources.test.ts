@@ -18,9 +18,8 @@ import { DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
 import { sampleEpoch, sourceCandidates } from '../../pipeline/train/sampling';
 import { Random } from '../../pipeline/core/random';
-import { REAL_SAMPLE_DIR, SHARED_DATA, tempDir } from '../helpers/paths';
+import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
 
-const KMNIST_REAL = path.join(SHARED_DATA, 'kmnist-real');
 const KMNIST_CLASSES = [4, 6, 12, 17, 20, 25, 30, 35, 41, 46]; // お き す つ な は ま や れ を
 
 describe('training data from several sources', function () {
@@ -39,7 +38,7 @@ describe('training data from several sources', function () {
   });
 
   it('joins the sources, remembers each image\'s source, and records name, kind, weight, counts per class and md5', async () => {
-    const mixed = await loadSources([{ dir: synth, weight: 1 }, { dir: KMNIST_REAL, weight: 2 }]);
+    const mixed = await loadSources([{ dir: synth, weight: 1 }, { dir: KMNIST_REAL_DIR, weight: 2 }]);
     assert.equal(mixed.count, 49 * 6 + 7011);
     assert.equal(mixed.source.filter((s) => s === 0).length, 49 * 6);
     assert.equal(mixed.source.filter((s) => s === 1).length, 7011);
@@ -54,7 +53,7 @@ describe('training data from several sources', function () {
   });
 
   it("gives each image its source's classes as the candidates of the source-class loss", async () => {
-    const mixed = await loadSources([{ dir: synth, weight: 1 }, { dir: KMNIST_REAL, weight: 1 }]);
+    const mixed = await loadSources([{ dir: synth, weight: 1 }, { dir: KMNIST_REAL_DIR, weight: 1 }]);
     const firstReal = 49 * 6;
     const rows = sourceCandidates(mixed, [0, firstReal, 5]);
     const candidatesOf = (k: number) => [...rows.subarray(k * 49, (k + 1) * 49)].flatMap((v, c) => (v === 1 ? [c] : []));
@@ -78,7 +77,7 @@ describe('training data from several sources', function () {
   it('a model trained on synthetic + real records its sources; make evaluate reports both groups and its card names them', async () => {
     const out = path.join(tempDir('k49-art-'), 'mixed');
     const config = mergeTrainConfig(DEFAULT_TRAIN, { epochs: 1, maxTrainImages: 1500, model: { widths: [8, 16, 16], denseUnits: 32 }, batchSize: 64 });
-    await train({ data: `${synth},${KMNIST_REAL}:2`, out, config, progress: false, log: () => {} });
+    await train({ data: `${synth},${KMNIST_REAL_DIR}:2`, out, config, progress: false, log: () => {} });
     const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8')) as { data: { name: string; sources: SourceRecord[] } };
     assert.equal(record.data.name, `${path.basename(synth)}+kmnist-real`);
     assert.deepEqual(record.data.sources.map((s) => [s.kind, s.weight]), [['synthetic', 1], ['real', 2]]);

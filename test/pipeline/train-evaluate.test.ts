@@ -12,7 +12,7 @@ import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
 import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
-import { REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
+import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 /** A smoke configuration: tiny model and data, a couple of epochs. */
 const SMOKE = mergeTrainConfig(DEFAULT_TRAIN, {
@@ -106,6 +106,18 @@ describe('training and evaluation', function () {
     const html = readFileSync(path.join(out, 'confusion_matrix.html'), 'utf8');
     assert.ok(!/src="https?:/.test(html), 'the HTML report must not load scripts from the network');
     assert.match(html, /Plotly\.newPlot/);
+  });
+
+  it("evaluates on a train split the model never trained on (SPLIT=train), into its own report folder; refuses the model's own training data", async () => {
+    const { metrics, outDir } = await evaluate({ data: KMNIST_REAL_DIR, split: 'train', model: artifact, log: () => {} });
+    assert.equal(outDir, path.join(artifact, 'eval-kmnist-real-train'));
+    const { labels } = await loadSplit(KMNIST_REAL_DIR, 'train');
+    assert.equal(metrics.count, labels.length);
+    const record = JSON.parse(readFileSync(path.join(outDir, 'metrics.json'), 'utf8')) as { data: { split?: string; images: number; md5: Record<string, string> } };
+    assert.equal(record.data.split, 'train');
+    assert.equal(record.data.images, labels.length);
+    assert.deepEqual(Object.keys(record.data.md5), ['k49-train-imgs.npz', 'k49-train-labels.npz']);
+    await assert.rejects(evaluate({ data, split: 'train', model: artifact, log: () => {} }), /was trained on .*evaluate it on a test split instead/);
   });
 
   it('the fused inference path predicts what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
