@@ -23,13 +23,16 @@ function sourceLines(sources: SourceRecord[] | undefined): string[] {
   ];
 }
 
+/** The evaluated data as the card names it: its name, and the split when it was a train split. */
+const evaluatedOn = (e: EvalRecord) => `\`${e.data.name}\`${e.data.split ? ` (${e.data.split} split)` : ''}`;
+
 /** Per-group figures of the evaluations that have them. */
 function groupLines(evals: { record: EvalRecord }[]): string[] {
   const fig = (g: GroupFigure) =>
     g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes${g.ci95 ? `; 95 % interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)}` : ''})`;
   return evals
     .filter(({ record }) => record.groups)
-    .map(({ record: m }) => `- On \`${m.data.name}\`: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
+    .map(({ record: m }) => `- On ${evaluatedOn(m)}: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
     .flatMap((l, i) => (i === 0 ? ['', l] : [l]));
 }
 
@@ -74,7 +77,7 @@ export async function writeModelCard(dir: string): Promise<void> {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...evals.map(
       ({ where, record: e }) =>
-        `| \`${e.data.name}\` | ${e.data.images.toLocaleString('en')} | ${e.classes_present} | ${e.accuracy.toFixed(4)} | ${e.balanced_accuracy.toFixed(4)} | ${
+        `| ${evaluatedOn(e)} | ${e.data.images.toLocaleString('en')} | ${e.classes_present} | ${e.accuracy.toFixed(4)} | ${e.balanced_accuracy.toFixed(4)} | ${
           e.balanced_accuracy_ci95 ? e.balanced_accuracy_ci95.map((v) => v.toFixed(3)).join(' - ') : 'not recorded'
         } | ${e.macro_f1.toFixed(4)} | \`${where}/\` |`,
     ),

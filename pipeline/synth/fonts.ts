@@ -84,6 +84,8 @@ export const FONT_CATALOGUE: readonly FontSpec[] = [
   F('truetype/monapo/monapo.ttf', 'fonts-monapo', 'gothic'),
   // npm (devDependencies): brush, handwriting and old-print designs; three held out for the test split.
   N('yuji-hentaigana-akebono', 'brush', 'train', true),
+  // The whole Unicode hentaigana block in a second design (the other is IPAmj Mincho's).
+  N('noto-serif-hentaigana', 'mincho'),
   N('yuji-syuku', 'brush'),
   N('yuji-boku', 'brush'),
   N('yuji-mai', 'brush', 'test'),
