@@ -318,8 +318,13 @@ const PAPER_CELL = 1 / 6;
 const PAPER_PERCENTILE = 0.35;
 /** The ink level: this percentile of what stands out of the paper. */
 const INK_PERCENTILE = 0.995;
-/** Residuals within this many times the paper's grain (robust standard deviation) are paper. */
+/** A crop holds ink only if its ink level stands this many times the paper's grain (robust standard deviation) out of the paper. */
 const GRAIN_MULTIPLE = 3;
+/**
+ * Residuals within this many times the grain are paper. Lower than GRAIN_MULTIPLE: the soft edges of real
+ * brush strokes lie close to the paper, and cutting them thins the strokes (a tight crop most of all).
+ */
+const EDGE_MULTIPLE = 2;
 /** A piece of ink touching an edge, reaching no deeper than this share of the crop, and smaller than FRAGMENT_SHARE of the character is a neighbour's fragment. */
 const FRAGMENT_DEPTH = 0.25;
 const FRAGMENT_SHARE = 0.5;
@@ -460,10 +465,10 @@ export function cleanPage(v: Float32Array, width: number, height: number): Float
   const residual = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) residual[i] = v[i]! - paper[i]!;
   const grain = 1.4826 * selectInPlace(residual.map(Math.abs), 0.5);
-  const floor = GRAIN_MULTIPLE * grain;
   const top = percentile(residual, INK_PERCENTILE);
   const ink = new Float32Array(v.length);
-  if (top - floor < 1) return ink;
+  if (top - GRAIN_MULTIPLE * grain < 1) return ink;
+  const floor = EDGE_MULTIPLE * grain;
   for (let i = 0; i < v.length; i++) ink[i] = Math.min(255, (255 * Math.max(0, residual[i]! - floor)) / (top - floor));
   dropEdgeFragments(ink, width, height);
   return ink;

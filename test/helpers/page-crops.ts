@@ -1,10 +1,12 @@
 /**
- * Test inputs like a character cropped from a page scan: three glyphs set in
- * a column on paper (yellowed, lit unevenly, grainy), dark ink, then the
+ * Test inputs like a character cropped from a page scan: three glyphs (font
+ * outlines, or real K49 images) set in a column on paper (yellowed, lit
+ * unevenly, grainy), dark ink, then the
  * middle one cropped with a margin, so bits of its neighbours show at the top
  * and bottom edges. Returned as the PNG a user would upload.
  */
-import { createCanvas, Path2D } from '@napi-rs/canvas';
+import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
+import { IMAGE_SIZE, PIXELS } from '../../pipeline/core/dataset';
 import { Random } from '../../pipeline/core/random';
 import type { GlyphSource } from '../../pipeline/synth/fonts';
 
@@ -24,8 +26,63 @@ export interface PageOptions {
   seed?: string;
 }
 
+/** What is set in a cell of the column: its size in page px (longer side = the cell size) and how to draw it in ink. */
+interface Piece {
+  w: number;
+  h: number;
+  draw(ctx: SKRSContext2D, left: number, top: number, ink: string): void;
+}
+
 /** Sets `column` (3 glyphs) on a page and crops the middle one with a margin; PNG bytes. */
 export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: PageOptions = {}): Buffer {
+  const size = opts.size ?? 96;
+  return cropFromPage(
+    column.map((g): Piece => {
+      const scale = size / Math.max(g.bbox.maxX - g.bbox.minX, g.bbox.maxY - g.bbox.minY);
+      return {
+        w: (g.bbox.maxX - g.bbox.minX) * scale,
+        h: (g.bbox.maxY - g.bbox.minY) * scale,
+        draw: (ctx, left, top, ink) => {
+          ctx.save();
+          ctx.fillStyle = ink;
+          // Font units are y-up: flip, then move the glyph's box to (left, top).
+          ctx.setTransform(scale, 0, 0, -scale, left - g.bbox.minX * scale, top + g.bbox.maxY * scale);
+          ctx.fill(new Path2D(g.svgPath));
+          ctx.restore();
+        },
+      };
+    }),
+    opts,
+  );
+}
+
+/**
+ * The same for real ink: three K49 images (28x28, white ink on black; e.g. real training images) enlarged to
+ * the cell size and set as dark ink on the page, the middle one cropped with a margin; PNG bytes.
+ */
+export function pageCropOfImages(column: [Uint8Array, Uint8Array, Uint8Array], opts: PageOptions = {}): Buffer {
+  const size = opts.size ?? 96;
+  return cropFromPage(
+    column.map((image): Piece => ({
+      w: size,
+      h: size,
+      draw: (ctx, left, top, ink) => {
+        const glyph = createCanvas(IMAGE_SIZE, IMAGE_SIZE);
+        const g = glyph.getContext('2d');
+        g.fillStyle = ink;
+        g.fillRect(0, 0, IMAGE_SIZE, IMAGE_SIZE);
+        // The image's intensity becomes the ink's coverage.
+        const pixels = g.getImageData(0, 0, IMAGE_SIZE, IMAGE_SIZE);
+        for (let i = 0; i < PIXELS; i++) pixels.data[i * 4 + 3] = image[i]!;
+        g.putImageData(pixels, 0, 0);
+        ctx.drawImage(glyph, left, top, size, size);
+      },
+    })),
+    opts,
+  );
+}
+
+function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   const size = opts.size ?? 96, margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
   const rng = new Random(opts.seed ?? 'page');
   const gap = Math.round(size * (opts.gap ?? 0.02));
@@ -45,18 +102,12 @@ export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: 
     }
   }
   ctx.putImageData(paper, 0, 0);
-  ctx.fillStyle = `rgb(${ink}, ${Math.round(ink * 0.85)}, ${Math.round(ink * 0.7)})`;
-  const boxes = column.map((g, k) => {
-    const scale = size / Math.max(g.bbox.maxX - g.bbox.minX, g.bbox.maxY - g.bbox.minY);
-    const w = (g.bbox.maxX - g.bbox.minX) * scale, h = (g.bbox.maxY - g.bbox.minY) * scale;
-    // Each glyph sits at the bottom of its cell, so the one above reaches down to the middle one.
-    const left = (width - w) / 2, top = size + k * (size + gap) + (size - h);
-    ctx.save();
-    // Font units are y-up: flip, then move the glyph's box to (left, top).
-    ctx.setTransform(scale, 0, 0, -scale, left - g.bbox.minX * scale, top + g.bbox.maxY * scale);
-    ctx.fill(new Path2D(g.svgPath));
-    ctx.restore();
-    return { left, top, w, h };
+  const inkColour = `rgb(${ink}, ${Math.round(ink * 0.85)}, ${Math.round(ink * 0.7)})`;
+  const boxes = column.map((piece, k) => {
+    // Each piece sits at the bottom of its cell, so the one above reaches down to the middle one.
+    const left = (width - piece.w) / 2, top = size + k * (size + gap) + (size - piece.h);
+    piece.draw(ctx, left, top, inkColour);
+    return { left, top, w: piece.w, h: piece.h };
   });
   const mid = boxes[1]!;
   const m = margin * size;

@@ -3,17 +3,19 @@
  * character cropped with a margin from a rendered page (yellowed paper lit
  * unevenly, grain, dark grey ink, bits of the neighbouring characters at the
  * top and bottom edges) becomes a K49-like image that the model reads as it
- * reads a clean rendering of the same glyph.
+ * reads a clean rendering of the same glyph; real ink set on such a page
+ * reads as the 28x28 image it came from.
  */
 import assert from 'node:assert/strict';
-import { PIXELS } from '../../pipeline/core/dataset';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { LATEST } from '../../pipeline/core/paths';
-import { decodeToK49 } from '../../pipeline/core/preprocess';
+import { decodeForModel, decodeToK49, ImageDecodeError } from '../../pipeline/core/preprocess';
 import { classByChar } from '../../pipeline/core/classes';
 import { glyphSources, scanFonts, type GlyphSource } from '../../pipeline/synth/fonts';
 import { GlyphRenderer } from '../../pipeline/synth/render';
-import { pageCrop, type PageOptions } from '../helpers/page-crops';
+import { pageCrop, pageCropOfImages, type PageOptions } from '../helpers/page-crops';
+import { KMNIST_REAL_DIR } from '../helpers/paths';
 
 const LIMITS = { maxPixels: 40_000_000 };
 const heldOut = scanFonts(['debian']).available.filter((f) => f.split === 'test').slice(0, 2);
@@ -64,6 +66,32 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
       }
     }
     assert.ok(cropped / n >= 0.9, `page crops ${cropped}/${n} right (clean renderings ${clean}/${n})`);
+  });
+
+  it('real ink (kmnist-real images) set on the page and cropped: the bundled model answers as it does for the 28x28 image', async function () {
+    this.timeout(120000);
+    const model = await K49Classifier.load(LATEST);
+    const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
+    const image = (i: number) => images.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const n = 200, step = Math.floor(images.length / PIXELS / n);
+    const originals = new Uint8Array(n * PIXELS), crops = new Uint8Array(n * PIXELS);
+    for (let k = 0; k < n; k++) {
+      const i = k * step;
+      originals.set(image(i), k * PIXELS);
+      // Neighbours above and below: other real characters, as in a column of a page.
+      crops.set(await decodeToK49(pageCropOfImages([image(i + 1), image(i), image(i + 2)], { ...moderate, size: 84, seed: `real${k}` }), LIMITS), k * PIXELS);
+    }
+    const direct = model.classify(originals).classes, cropped = model.classify(crops).classes;
+    const same = direct.filter((c, k) => c === cropped[k]).length;
+    assert.ok(same / n >= 0.9, `the same answer for ${same} of ${n} crops`);
+  });
+
+  it('a crop of empty paper (grain, uneven light) is refused as blank, not read as faint ink', async () => {
+    const empty = new Uint8Array(PIXELS);
+    for (const opts of [moderate, hard]) {
+      const bytes = pageCropOfImages([empty, empty, empty], { ...opts, seed: 'empty' });
+      await assert.rejects(decodeForModel(bytes, LIMITS), (e: ImageDecodeError) => e.kind === 'blank');
+    }
   });
 
   it('keeps the character and drops the paper and the neighbours: the ink matches a clean rendering of the glyph', async () => {
