@@ -40,10 +40,15 @@ export interface PredictionRecord {
   confidence: number;
 }
 
+/** The directories the model was trained on (its training record's sources), as absolute paths. */
+function trainingDataDirs(modelDir: string): string[] {
+  return readTrainRecord(modelDir).data.dir.split(',').map(fromProject);
+}
+
 function defaultTestDir(modelDir: string): string {
   const candidates = [OFFICIAL_DATA_DIR];
   try {
-    candidates.push(...readTrainRecord(modelDir).data.dir.split(',').map(fromProject));
+    candidates.push(...trainingDataDirs(modelDir));
   } catch {
     /* no training record: only data/k49 */
   }
@@ -54,8 +59,7 @@ function defaultTestDir(modelDir: string): string {
 
 /** A model's figure on images it trained on says nothing about new images: refused rather than recorded. */
 function refuseOwnTrainingData(modelDir: string, dataDir: string): void {
-  const trainedOn = readTrainRecord(modelDir).data.dir.split(',').map((d) => path.resolve(fromProject(d)));
-  if (trainedOn.includes(dataDir)) throw new Error(`${projectRelative(modelDir)} was trained on ${projectRelative(dataDir)}: its train split is not new to this model; evaluate it on a test split instead.`);
+  if (trainingDataDirs(modelDir).includes(dataDir)) throw new Error(`${projectRelative(modelDir)} was trained on ${projectRelative(dataDir)}: its train split is not new to this model; evaluate it on a test split instead.`);
 }
 
 export async function evaluate(opts: EvaluateOptions) {

@@ -26,6 +26,9 @@ export interface PageOptions {
   seed?: string;
 }
 
+/** Side of a cell of the column (page px): the glyph's height on the page. */
+const cellSize = (opts: PageOptions) => opts.size ?? 96;
+
 /** What is set in a cell of the column: its size in page px (longer side = the cell size) and how to draw it in ink. */
 interface Piece {
   w: number;
@@ -35,7 +38,7 @@ interface Piece {
 
 /** Sets `column` (3 glyphs) on a page and crops the middle one with a margin; PNG bytes. */
 export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: PageOptions = {}): Buffer {
-  const size = opts.size ?? 96;
+  const size = cellSize(opts);
   return cropFromPage(
     column.map((g): Piece => {
       const scale = size / Math.max(g.bbox.maxX - g.bbox.minX, g.bbox.maxY - g.bbox.minY);
@@ -61,7 +64,7 @@ export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: 
  * the cell size and set as dark ink on the page, the middle one cropped with a margin; PNG bytes.
  */
 export function pageCropOfImages(column: [Uint8Array, Uint8Array, Uint8Array], opts: PageOptions = {}): Buffer {
-  const size = opts.size ?? 96;
+  const size = cellSize(opts);
   return cropFromPage(
     column.map((image): Piece => ({
       w: size,
@@ -83,7 +86,7 @@ export function pageCropOfImages(column: [Uint8Array, Uint8Array, Uint8Array], o
 }
 
 function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
-  const size = opts.size ?? 96, margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
+  const size = cellSize(opts), margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
   const rng = new Random(opts.seed ?? 'page');
   const gap = Math.round(size * (opts.gap ?? 0.02));
   const width = Math.round(size * 1.6), height = 3 * size + 4 * Math.abs(gap) + 2 * size;

@@ -5,6 +5,7 @@ import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
+import { readEvalRecord } from '../../pipeline/core/records';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
 import { computeMetrics } from '../../pipeline/core/metrics';
@@ -113,7 +114,7 @@ describe('training and evaluation', function () {
     assert.equal(outDir, path.join(artifact, 'eval-kmnist-real-train'));
     const { labels } = await loadSplit(KMNIST_REAL_DIR, 'train');
     assert.equal(metrics.count, labels.length);
-    const record = JSON.parse(readFileSync(path.join(outDir, 'metrics.json'), 'utf8')) as { data: { split?: string; images: number; md5: Record<string, string> } };
+    const record = readEvalRecord(outDir)!;
     assert.equal(record.data.split, 'train');
     assert.equal(record.data.images, labels.length);
     assert.deepEqual(Object.keys(record.data.md5), ['k49-train-imgs.npz', 'k49-train-labels.npz']);
