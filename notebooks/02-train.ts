@@ -47,7 +47,7 @@ tslab.display.html(
       { type: 'scatter', name: 'train accuracy', x: epochs, y: h.map((r) => r.accuracy), yaxis: 'y2' },
       { type: 'scatter', name: 'validation balanced accuracy', x: epochs, y: h.map((r) => r.val_balanced_accuracy), yaxis: 'y2' },
     ],
-    layout: { yaxis: { title: 'loss' }, yaxis2: { title: 'accuracy', overlaying: 'y', side: 'right', range: [0, 1] } },
+    layout: { yaxis: { title: { text: 'loss' } }, yaxis2: { title: { text: 'accuracy' }, overlaying: 'y', side: 'right', range: [0, 1] } },
   }),
 );
 tslab.display.png(

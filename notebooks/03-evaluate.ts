@@ -10,7 +10,7 @@
 import 'tsx/cjs';
 import * as tslab from 'tslab';
 import * as dfd from 'danfojs-node';
-import { plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
+import { confusionFigure, plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
 // Plotly is inlined once here (no CDN); later cells draw into it.
 tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
 
@@ -37,17 +37,7 @@ console.log(fs.readFileSync(path.join(out, 'classification_report.txt'), 'utf8')
 // %%
 import { K49_CLASSES } from '../pipeline/core/classes';
 const chars = K49_CLASSES.map((c) => c.char);
-const z = metrics.confusion.map((row) => {
-  const t = row.reduce((a, b) => a + b, 0);
-  return row.map((v) => (t ? v / t : null));
-});
-tslab.display.html(
-  plotlyDiv('cm', {
-    title: 'Confusion matrix, row-normalised',
-    data: [{ type: 'heatmap', z, x: chars, y: chars, colorscale: 'Blues' }],
-    layout: { height: 700, xaxis: { type: 'category' }, yaxis: { type: 'category', autorange: 'reversed' } },
-  }),
-);
+tslab.display.html(plotlyDiv('cm', confusionFigure('Confusion matrix, row-normalised (hover for counts)', metrics.confusion, chars)));
 tslab.display.png(fs.readFileSync(path.join(out, 'confusion_matrix.png')));
 
 // %%

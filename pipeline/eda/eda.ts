@@ -183,14 +183,14 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
   figures.push({
     title: 'Class distribution',
     data: splits.map((s) => ({ type: 'bar', name: s.split, x: chars, y: s.class_counts })),
-    layout: { barmode: 'group', xaxis: { type: 'category', title: 'class (character)' }, yaxis: { title: 'images' } },
+    layout: { barmode: 'group', xaxis: { type: 'category', title: { text: 'class (character)' } }, yaxis: { title: { text: 'images' } } },
   });
   const withImages = splits.filter((s) => s.images);
   if (withImages.length > 0) {
     figures.push({
       title: 'Ink coverage per image',
       data: withImages.map((s) => ({ type: 'bar', name: s.split, x: s.images!.ink_coverage.histogram.map((_, i) => `${i * 3}-${i * 3 + 3} %`), y: s.images!.ink_coverage.histogram })),
-      layout: { barmode: 'group', yaxis: { title: 'images' } },
+      layout: { barmode: 'group', yaxis: { title: { text: 'images' } } },
     });
     figures.push({
       title: 'Per-class ink coverage and ink bounding box',
@@ -199,7 +199,7 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
         { type: 'scatter', mode: 'markers', name: `${s.split} bbox width`, x: chars, y: s.images!.per_class.map((c) => c.bbox_width_mean), yaxis: 'y2' },
         { type: 'scatter', mode: 'markers', name: `${s.split} bbox height`, x: chars, y: s.images!.per_class.map((c) => c.bbox_height_mean), yaxis: 'y2' },
       ]),
-      layout: { xaxis: { type: 'category' }, yaxis: { title: 'ink %' }, yaxis2: { title: 'px', overlaying: 'y', side: 'right', range: [0, 29] } },
+      layout: { xaxis: { type: 'category' }, yaxis: { title: { text: 'ink %' } }, yaxis2: { title: { text: 'px' }, overlaying: 'y', side: 'right', range: [0, 29] } },
     });
   }
   for (const png of pngs) {

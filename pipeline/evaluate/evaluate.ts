@@ -17,7 +17,7 @@ import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative } fr
 import { classesWithRealImages, readTrainRecord, writeEvalRecord, type EvalRecord } from '../core/records';
 import { writeModelCard } from './model-card';
 import { balancedAccuracyInterval, classificationReport, computeMetrics, groupFigures, mostConfused, type GroupFigure } from '../core/metrics';
-import { plotlyPage } from '../report/plotly';
+import { confusionMatrixPage } from '../report/plotly';
 import { confusionPng, galleryPng } from '../report/images';
 
 export interface EvaluateOptions {
@@ -120,33 +120,8 @@ export async function evaluate(opts: EvaluateOptions) {
   const chars = K49_CLASSES.map((c) => c.char);
   const title = `${classifier.info.version} on ${dataInfo.name}`;
   await fs.writeFile(path.join(outDir, 'confusion_matrix.png'), confusionPng(metrics.confusion, chars, title));
-  const rowNormalised = metrics.confusion.map((row) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return row.map((v) => (total > 0 ? v / total : null));
-  });
-  await fs.writeFile(
-    path.join(outDir, 'confusion_matrix.html'),
-    plotlyPage(`Confusion matrix: ${title}`, [
-      {
-        html: `<p>Accuracy ${metrics.accuracy.toFixed(4)}, balanced accuracy ${metrics.balanced_accuracy.toFixed(4)} over ${metrics.classes_present} classes present, ${metrics.count} images.</p>`,
-      },
-      {
-        title: 'Row-normalised confusion (hover for counts)',
-        data: [
-          {
-            type: 'heatmap',
-            z: rowNormalised,
-            x: chars,
-            y: chars,
-            customdata: metrics.confusion,
-            hovertemplate: 'true %{y} → predicted %{x}<br>%{customdata} images (%{z:.1%})<extra></extra>',
-            colorscale: 'Blues',
-          },
-        ],
-        layout: { height: 900, xaxis: { title: 'predicted', type: 'category' }, yaxis: { title: 'true', type: 'category', autorange: 'reversed' } },
-      },
-    ]),
-  );
+  const summary = `Accuracy ${metrics.accuracy.toFixed(4)}, balanced accuracy ${metrics.balanced_accuracy.toFixed(4)} over ${metrics.classes_present} classes present, ${metrics.count} images.`;
+  await fs.writeFile(path.join(outDir, 'confusion_matrix.html'), confusionMatrixPage(`Confusion matrix: ${title}`, summary, metrics.confusion, chars));
   const wrong = predictions.filter((p) => p.predicted_class !== p.true_class).sort((a, b) => b.confidence - a.confidence).slice(0, 100);
   await fs.writeFile(
     path.join(outDir, 'misclassified.png'),

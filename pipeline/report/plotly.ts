@@ -1,26 +1,15 @@
 /**
- * Self-contained interactive HTML with Plotly: the plotly.js-dist bundle is
- * minified once (esbuild) and inlined, so reports open offline, with no CDN.
+ * Self-contained interactive HTML with Plotly, the bundle inlined so reports
+ * open offline, with no CDN. The cartesian partial bundle (bar, scatter,
+ * heatmap, ...) holds every trace type the reports and notebooks draw, at
+ * about a third of the full bundle's size in every page.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { transformSync } from 'esbuild';
+import { readFileSync } from 'node:fs';
 
 let cached: string | null = null;
 
 function plotlyBundle(): string {
-  if (cached) return cached;
-  const source = require.resolve('plotly.js-dist/plotly.js');
-  const version = (require('plotly.js-dist/package.json') as { version: string }).version;
-  const cacheFile = path.join(process.env.K49_CACHE ?? path.join(os.homedir(), '.cache', 'k49'), `plotly-${version}.min.js`);
-  if (existsSync(cacheFile)) {
-    cached = readFileSync(cacheFile, 'utf8');
-  } else {
-    cached = transformSync(readFileSync(source, 'utf8'), { minify: true, loader: 'js' }).code;
-    mkdirSync(path.dirname(cacheFile), { recursive: true });
-    writeFileSync(cacheFile, cached);
-  }
+  cached ??= readFileSync(require.resolve('plotly.js-cartesian-dist-min/plotly-cartesian.min.js'), 'utf8');
   return cached;
 }
 
@@ -38,7 +27,7 @@ export function plotlyScriptTag(): string {
 /** One interactive figure, expecting window.Plotly to be loaded already. */
 export function plotlyDiv(id: string, figure: PlotlyFigure): string {
   return `<div id="${id}" style="width:100%;min-height:380px"></div>
-<script>Plotly.newPlot('${id}', ${JSON.stringify(figure.data)}, ${JSON.stringify({ title: figure.title, margin: { t: 40 }, ...figure.layout })}, {responsive: true});</script>`;
+<script>Plotly.newPlot('${id}', ${JSON.stringify(figure.data)}, ${JSON.stringify({ title: { text: figure.title }, margin: { t: 40 }, ...figure.layout })}, {responsive: true});</script>`;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -64,4 +53,36 @@ img{image-rendering:pixelated;max-width:100%}</style>
 ${body}
 </body></html>
 `;
+}
+
+/** A confusion matrix as a heatmap: row-normalised shares for colour, counts on hover. */
+export function confusionFigure(title: string, confusion: number[][], chars: string[]): PlotlyFigure {
+  const rowNormalised = confusion.map((row) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return row.map((v) => (total > 0 ? v / total : null));
+  });
+  return {
+    title,
+    data: [
+      {
+        type: 'heatmap',
+        z: rowNormalised,
+        x: chars,
+        y: chars,
+        customdata: confusion,
+        hovertemplate: 'true %{y} → predicted %{x}<br>%{customdata} images (%{z:.1%})<extra></extra>',
+        // Empty cells light, the diagonal dark; shares on one fixed 0..1 scale.
+        colorscale: 'Blues',
+        reversescale: true,
+        zmin: 0,
+        zmax: 1,
+      },
+    ],
+    layout: { height: 900, xaxis: { title: { text: 'predicted' }, type: 'category' }, yaxis: { title: { text: 'true' }, type: 'category', autorange: 'reversed' } },
+  };
+}
+
+/** The interactive confusion-matrix page of an evaluation. */
+export function confusionMatrixPage(title: string, summary: string, confusion: number[][], chars: string[]): string {
+  return plotlyPage(title, [{ html: `<p>${escapeHtml(summary)}</p>` }, confusionFigure('Row-normalised confusion (hover for counts)', confusion, chars)]);
 }
