@@ -25,7 +25,7 @@ describe('EDA report', function () {
     assert.equal(train.images, undefined); // labels only
     const html = readFileSync(path.join(out, 'eda.html'), 'utf8');
     assert.match(html, /Class distribution/);
-    assert.match(html, /"title":"class \(character\)"/, 'the interactive chart names its x axis');
+    assert.match(html, /"title":\{"text":"class \(character\)"\}/, 'the interactive chart names its x axis');
     assert.ok(!/<script[^>]+src="https?:/.test(html), 'no CDN');
     assert.ok(existsSync(path.join(out, 'class-distribution.png')));
     assert.deepEqual((JSON.parse(readFileSync(path.join(out, 'eda.json'), 'utf8')) as EdaReport).splits[0]!.class_counts, train.class_counts);
