@@ -64,6 +64,13 @@ export async function writeModelCard(dir: string): Promise<void> {
             `validation balanced accuracy ${train.extrapolated.val_balanced_accuracy.toFixed(4)} after it.`,
         ]
       : []),
+    ...(train.real_statistics
+      ? [
+          `- Real-image statistics: the moving mean and variance of the batch-normalisation layers were then moved towards those of the ` +
+            `${train.real_statistics.images.toLocaleString('en')} real training images, by layer ${train.real_statistics.shares.join(', ')} (\`realStatsShare\`, AdaBN); ` +
+            `validation balanced accuracy ${train.real_statistics.val_balanced_accuracy.toFixed(4)} after it.`,
+        ]
+      : []),
     ...(cfg.absentClassOffset > 0
       ? [`- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`]
       : []),

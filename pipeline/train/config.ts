@@ -91,6 +91,11 @@ export const TrainConfigSchema = z.strictObject({
    * fine-tuned weights; above 1 goes further along the fine-tuning direction (weight extrapolation).
    */
   extrapolate: z.number().min(0).max(2),
+  /**
+   * After training (and extrapolation), the moving statistics of batch-normalisation layer i move
+   * by share i towards those of the real sources' training images ([] = off; train/real-statistics.ts).
+   */
+  realStatsShare: z.array(z.number().min(0).max(1)),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -113,6 +118,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   absentClassOffset: 0,
   initFrom: '',
   extrapolate: 1,
+  realStatsShare: [],
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
@@ -140,7 +146,7 @@ export const CONFIG_RECORD = 'config.json';
 /** The config an artifact was trained with (runs from before a key existed get its neutral value). */
 export function readTrainConfig(artifactDir: string): TrainConfig {
   const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
-  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1 }, `${artifactDir}/${CONFIG_RECORD}`);
+  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1, realStatsShare: saved.realStatsShare ?? [] }, `${artifactDir}/${CONFIG_RECORD}`);
 }
 
 /** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */
