@@ -190,7 +190,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // DATA may name several sources (`a,b:2`); their training splits are joined.
   const { all, split, validation, classesPresent } = await prepareData(opts.data, cfg);
   log(`data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
-  if (cfg.realStatsShare.some((share) => share > 0) && !all.sources.some((s) => s.kind === 'real')) {
+  const movesStatistics = cfg.realStatsShare.some((share) => share > 0);
+  if (movesStatistics && !all.sources.some((s) => s.kind === 'real')) {
     throw new Error(`realStatsShare moves statistics towards the real training images, and DATA names no real source (${all.sources.map((s) => s.dir).join(', ')})`);
   }
   const run = await modelFor(tf, cfg, opts.resume ? last : null);
@@ -246,7 +247,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
   }
   let realStatistics: TrainRecord['real_statistics'];
-  if (cfg.realStatsShare.some((share) => share > 0)) {
+  if (movesStatistics) {
     const real = pick(all, split.train.filter((i) => all.sources[all.source[i]!]!.kind === 'real'));
     reestimateBatchNorm(tf, bestModel, real.images, cfg.realStatsShare);
     const val = validate(bestModel);

@@ -6,8 +6,9 @@
  * Training batches are mostly renderings, so the layers otherwise normalise
  * real ink as if it were rendered; re-estimated, they normalise it as real
  * ink, for every class, also those that had no real training images. No
- * labels are used. The dense layer's statistics depend on which classes the
- * real images hold, so it takes a smaller share (the bundled model's card).
+ * labels are used. Moving the later layers' statistics, the dense layer's
+ * most, trades recall of the classes with real images for the others' (the
+ * bundled model's card), which is why it is off there.
  */
 import type * as TF from '@tensorflow/tfjs-node';
 import type { Tf } from '../core/backend';
@@ -18,23 +19,30 @@ import { toModelInput } from '../core/preprocess';
 function inputMoments(tf: Tf, model: TF.LayersModel, layer: TF.layers.Layer, images: Uint8Array, batch: number): [TF.Tensor, TF.Tensor] {
   const upTo = tf.model({ inputs: model.inputs, outputs: layer.input as TF.SymbolicTensor });
   const n = images.length / PIXELS;
-  return tf.tidy(() => {
-    let sum: TF.Tensor | null = null;
-    let sumSquares: TF.Tensor | null = null;
-    let count = 0;
-    for (let start = 0; start < n; start += batch) {
-      const end = Math.min(n, start + batch);
+  // Every position of every image counts once per channel (a dense layer's input has one position).
+  const count = n * (upTo.outputs[0]!.shape.slice(1, -1) as number[]).reduce((a, b) => a * b, 1);
+  let sum: TF.Tensor | null = null;
+  let sumSquares: TF.Tensor | null = null;
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
+    // One batch's features at a time: only the running sums outlive it.
+    const [s, q] = tf.tidy(() => {
       const features = upTo.predict(tf.tensor4d(toModelInput(images.subarray(start * PIXELS, end * PIXELS)), [end - start, IMAGE_SIZE, IMAGE_SIZE, 1])) as TF.Tensor;
       const axes = features.shape.slice(0, -1).map((_, i) => i);
-      const s = tf.sum(features, axes);
-      const q = tf.sum(tf.square(features), axes);
-      sum = sum ? tf.add(sum, s) : s;
-      sumSquares = sumSquares ? tf.add(sumSquares, q) : q;
-      count += features.size / features.shape.at(-1)!;
-    }
+      const batchSum = tf.sum(features, axes);
+      const batchSquares = tf.sum(tf.square(features), axes);
+      return [sum ? tf.add(sum, batchSum) : batchSum, sumSquares ? tf.add(sumSquares, batchSquares) : batchSquares];
+    });
+    tf.dispose([sum, sumSquares].filter((t): t is TF.Tensor => t !== null));
+    sum = s;
+    sumSquares = q;
+  }
+  const moments = tf.tidy(() => {
     const mean = tf.div(sum!, count);
     return [mean, tf.sub(tf.div(sumSquares!, count), tf.square(mean))];
   });
+  tf.dispose([sum!, sumSquares!]);
+  return [moments[0]!, moments[1]!];
 }
 
 /**
