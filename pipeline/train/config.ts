@@ -42,8 +42,26 @@ export const AugmentConfigSchema = z.strictObject({
    * Rendered strokes are softer and greyer than the crisp ink of real scans.
    */
   levelsProb: probability,
+  /** Probability of a random convolution of the image (RandConv; train/augment-batch.ts). */
+  randConvProb: probability,
 });
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
+
+/**
+ * MixStyle (Zhou et al. 2021): in training, after the max-pool of each listed stage, with
+ * probability `prob` per batch, each image's per-channel feature mean and deviation are mixed
+ * with a partner image's, by lambda ~ Beta(alpha, alpha). 'cross-domain': a rendered image's
+ * partner is a real image of the batch and a real image's a rendered one, so rendered glyphs of
+ * every class are also seen in the feature statistics of real ink; 'random': any image of the
+ * batch. Inference is unchanged (train/mix-style.ts).
+ */
+export const MixStyleConfigSchema = z.strictObject({
+  prob: probability,
+  alpha: z.number().positive(),
+  stages: z.array(z.number().int().min(1).max(3)),
+  partner: z.enum(['cross-domain', 'random']),
+});
+export type MixStyleConfig = z.infer<typeof MixStyleConfigSchema>;
 
 export const TrainConfigSchema = z.strictObject({
   seed: z.number().int(),
@@ -96,6 +114,7 @@ export const TrainConfigSchema = z.strictObject({
    * by share i towards those of the real sources' training images ([] = off; train/real-statistics.ts).
    */
   realStatsShare: z.array(z.number().min(0).max(1)),
+  mixStyle: MixStyleConfigSchema,
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -112,13 +131,14 @@ export const DEFAULT_TRAIN: TrainConfig = {
   validationFraction: 0.1,
   earlyStoppingPatience: 8,
   balanceExponent: 0.5,
-  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2, levelsProb: 0 },
+  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2, levelsProb: 0, randConvProb: 0 },
   maxTrainImages: 0,
   emaDecay: 0.999,
   absentClassOffset: 0,
   initFrom: '',
   extrapolate: 1,
   realStatsShare: [],
+  mixStyle: { prob: 0, alpha: 0.1, stages: [1, 2], partner: 'cross-domain' },
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
@@ -146,7 +166,7 @@ export const CONFIG_RECORD = 'config.json';
 /** The config an artifact was trained with (runs from before a key existed get its neutral value). */
 export function readTrainConfig(artifactDir: string): TrainConfig {
   const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
-  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1, realStatsShare: saved.realStatsShare ?? [] }, `${artifactDir}/${CONFIG_RECORD}`);
+  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, randConvProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1, realStatsShare: saved.realStatsShare ?? [], mixStyle: saved.mixStyle ?? DEFAULT_TRAIN.mixStyle }, `${artifactDir}/${CONFIG_RECORD}`);
 }
 
 /** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */

@@ -24,6 +24,7 @@ import { augmentBatch } from './augment-batch';
 import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadCheckpointModel, readState, restoreOptimizer, saveCheckpoint, type TrainState } from './checkpoints';
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
+import { planStyleMix } from './mix-style';
 import { reestimateBatchNorm } from './real-statistics';
 import { buildModel } from './model';
 import { gatherBatch, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
@@ -155,7 +156,8 @@ export async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined);
+    const styleMix = planStyleMix(Uint8Array.from(idx, (i) => (data.sources[data.source[i]!]!.kind === 'real' ? 1 : 0)), cfg.mixStyle, rng);
+    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined, styleMix);
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
     lossSum += loss * idx.length;

@@ -12,7 +12,7 @@ import { compileInference, K49Classifier, topK } from '../../pipeline/core/infer
 import { computeMetrics } from '../../pipeline/core/metrics';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
-import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
+import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig, readTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
 import { reestimateBatchNorm } from '../../pipeline/train/real-statistics';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
@@ -118,6 +118,19 @@ describe('training and evaluation', function () {
     await evaluate({ data, model: out, log: () => {} });
     assert.match(readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8'), /moved towards those of the \d+ real training images, by layer 1, 1, 0\.25/);
     await assert.rejects(train({ data, out: path.join(tempDir('k49-art-'), 'x'), config, ...quiet }), /realStatsShare .* DATA names no real source/);
+  });
+
+  it('trains with MixStyle and RandConv when the config asks (recorded in config.json, said on the card), and a mixing run differs from a plain one', async () => {
+    const base = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 256, warmupEpochs: 0 });
+    const config = mergeTrainConfig(base, { mixStyle: { prob: 1, partner: 'random' }, augment: { randConvProb: 1 } });
+    const out = path.join(tempDir('k49-art-'), 'mix');
+    const [mixed, plain] = [await train({ data, out, config, ...quiet }), await train({ data, out: path.join(tempDir('k49-art-'), 'plain'), config: base, ...quiet })];
+    assert.notEqual(mixed.history[0]!.loss, plain.history[0]!.loss);
+    assert.deepEqual(readTrainConfig(out).mixStyle, config.mixStyle);
+    await evaluate({ data, model: out, log: () => {} });
+    const card = readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8');
+    assert.match(card, /MixStyle: in 100 % of the batches, after the max-pool of stage 1 and 2/);
+    assert.match(card, /RandConv: 100 % of the training images/);
   });
 
   it('writes a complete artifact', () => {
