@@ -8,6 +8,7 @@ import path from 'node:path';
 import { K49_CLASSES } from '../core/classes';
 import { BOOTSTRAP_RESAMPLES, type GroupFigure } from '../core/metrics';
 import { classesWithRealImages, readEvalRecords, readTrainRecord, type EvalRecord, type SourceRecord } from '../core/records';
+import { RANDCONV_KERNEL_SIZES } from '../train/augment-batch';
 import { readTrainConfig } from '../train/config';
 import { describeArchitecture } from '../train/model';
 
@@ -81,7 +82,7 @@ export async function writeModelCard(dir: string): Promise<void> {
         ]
       : []),
     ...(cfg.augment.enabled && cfg.augment.randConvProb > 0
-      ? [`- RandConv: ${cfg.augment.randConvProb * 100} % of the training images were convolved with a random 3x3, 5x5 or 7x7 kernel and blended with the result (\`augment.randConvProb\`).`]
+      ? [`- RandConv: ${cfg.augment.randConvProb * 100} % of the training images were convolved with a random kernel (one of ${RANDCONV_KERNEL_SIZES.map((k) => `${k}x${k}`).join(', ')}) and blended with the result (\`augment.randConvProb\`).`]
       : []),
     `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
     `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,

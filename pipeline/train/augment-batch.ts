@@ -37,13 +37,16 @@ export function strokeFilter(img: Float32Array, out: Float32Array, dilate: boole
   }
 }
 
+/** Side lengths of RandConv's random kernels, one drawn per image. */
+export const RANDCONV_KERNEL_SIZES = [3, 5, 7] as const;
+
 /**
- * RandConv (Xu et al. 2021), for one grey image in place: a random 3x3, 5x5 or 7x7 kernel
+ * RandConv (Xu et al. 2021), for one grey image in place: a random kernel of one of RANDCONV_KERNEL_SIZES
  * (He-normal weights) over it, the magnitude scaled to the image's peak, blended with the image by
  * a random share. Shapes stay; stroke texture, edges and blur change.
  */
 function randomConvolution(img: Float32Array, out: Float32Array, rng: Random): void {
-  const k = [3, 5, 7][rng.int(0, 3)]!;
+  const k = RANDCONV_KERNEL_SIZES[rng.int(0, RANDCONV_KERNEL_SIZES.length)]!;
   const r = (k - 1) / 2;
   const w = Array.from({ length: k * k }, () => rng.normal(0, Math.sqrt(2 / (k * k))));
   let peakIn = 0, peakOut = 0;

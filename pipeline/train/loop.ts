@@ -27,7 +27,7 @@ import { WeightAverage } from './ema';
 import { planStyleMix } from './mix-style';
 import { reestimateBatchNorm } from './real-statistics';
 import { buildModel } from './model';
-import { gatherBatch, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
+import { gatherBatch, isRealImage, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
 import { TrainingStep } from './step';
 
 export interface TrainOptions {
@@ -156,7 +156,8 @@ export async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const styleMix = planStyleMix(Uint8Array.from(idx, (i) => (data.sources[data.source[i]!]!.kind === 'real' ? 1 : 0)), cfg.mixStyle, rng);
+    // The batch's real/rendered flags are only needed (and only built) when MixStyle is on.
+    const styleMix = cfg.mixStyle.prob > 0 ? planStyleMix(Uint8Array.from(idx, (i) => (isRealImage(data, i) ? 1 : 0)), cfg.mixStyle, rng) : undefined;
     const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined, styleMix);
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
@@ -250,7 +251,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   let realStatistics: TrainRecord['real_statistics'];
   if (movesStatistics) {
-    const real = pick(all, split.train.filter((i) => all.sources[all.source[i]!]!.kind === 'real'));
+    const real = pick(all, split.train.filter((i) => isRealImage(all, i)));
     reestimateBatchNorm(tf, bestModel, real.images, cfg.realStatsShare);
     const val = validate(bestModel);
     realStatistics = { shares: cfg.realStatsShare, images: real.count, val_balanced_accuracy: val.balanced_accuracy };
