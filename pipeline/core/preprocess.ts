@@ -316,6 +316,8 @@ function decodeBmpInput(bytes: Buffer, limits: DecodeLimits): Sharp {
 const PAPER_CELL = 1 / 6;
 /** The paper level of a cell: this percentile of its pixels (below the median, as strokes cover part of a cell). */
 const PAPER_PERCENTILE = 0.35;
+/** The clearest paper of a cell: this lower percentile of its pixels. */
+const CLEAR_PAPER_PERCENTILE = 0.05;
 /** The ink level: this percentile of what stands out of the paper. */
 const INK_PERCENTILE = 0.995;
 /** A crop holds ink only if its ink level stands this many times the paper's grain (robust standard deviation) out of the paper. */
@@ -325,6 +327,8 @@ const GRAIN_MULTIPLE = 3;
  * brush strokes lie close to the paper, and cutting them thins the strokes (a tight crop most of all).
  */
 const EDGE_MULTIPLE = 2;
+/** Paper darker than this (0..255) is not divided by its own brightness: that would amplify noise in deep shade. */
+const MIN_PAPER_BRIGHTNESS = 32;
 /** A piece of ink touching an edge, reaching no deeper than this share of the crop, and smaller than FRAGMENT_SHARE of the character is a neighbour's fragment. */
 const FRAGMENT_DEPTH = 0.25;
 const FRAGMENT_SHARE = 0.5;
@@ -365,7 +369,7 @@ function selectInPlace(a: Float32Array, p: number): number {
 function paperLevel(v: Float32Array, width: number, height: number): Float32Array {
   const cell = Math.max(4, Math.round(Math.min(width, height) * PAPER_CELL));
   const gw = Math.max(1, Math.round(width / cell)), gh = Math.max(1, Math.round(height / cell));
-  const grid = new Float32Array(gw * gh);
+  const grid = new Float32Array(gw * gh), clearest = new Float32Array(gw * gh);
   const cellValues = new Float32Array((Math.ceil(width / gw) + 1) * (Math.ceil(height / gh) + 1));
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
@@ -373,9 +377,16 @@ function paperLevel(v: Float32Array, width: number, height: number): Float32Arra
       const y0 = Math.floor((gy * height) / gh), y1 = Math.floor(((gy + 1) * height) / gh);
       let count = 0;
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) cellValues[count++] = v[y * width + x]!;
-      grid[gy * gw + gx] = selectInPlace(cellValues.subarray(0, count), PAPER_PERCENTILE);
+      const values = cellValues.subarray(0, count);
+      grid[gy * gw + gx] = selectInPlace(values, PAPER_PERCENTILE);
+      // After the select above, values[0..k] hold the lower ranks: the clearest paper of the cell.
+      clearest[gy * gw + gx] = selectInPlace(values.subarray(0, Math.floor(PAPER_PERCENTILE * count) + 1), CLEAR_PAPER_PERCENTILE / PAPER_PERCENTILE);
     }
   }
+  // A cell mostly covered by ink has its PAPER_PERCENTILE in the ink; its clearest pixels are still paper.
+  // Cap it at them plus the usual gap between the two percentiles on paper (a low quartile over the cells).
+  const paperSpread = percentile(grid.map((g, k) => g - clearest[k]!), 0.25);
+  for (let k = 0; k < grid.length; k++) grid[k] = Math.min(grid[k]!, clearest[k]! + paperSpread);
   // A cell filled by a thick stroke is not paper: cap the cells far above the others (uneven light varies smoothly).
   const middle = percentile(grid, 0.5);
   const spread = 1.4826 * percentile(grid.map((g) => Math.abs(g - middle)), 0.5);
@@ -456,14 +467,16 @@ function dropEdgeFragments(ink: Float32Array, width: number, height: number): vo
 
 /**
  * A crop with ink bright (0..255) -> ink on black, 0..255: the paper level
- * (estimated per region, so uneven light is flat) subtracted, the paper's
- * grain cut off, the ink stretched to full range, and fragments of the
+ * (estimated per region, so uneven light is flat) subtracted and the
+ * difference divided by the paper's brightness, the paper's grain cut off, the ink stretched to full range, and fragments of the
  * neighbouring characters at the edges removed.
  */
 export function cleanPage(v: Float32Array, width: number, height: number): Float32Array {
   const paper = paperLevel(v, width, height);
   const residual = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) residual[i] = v[i]! - paper[i]!;
+  // Light multiplies paper and ink alike, so ink is measured against the paper's own brightness
+  // (255 - paper, before inversion): a stroke in shade then reads as the same stroke in full light.
+  for (let i = 0; i < v.length; i++) residual[i] = (255 * (v[i]! - paper[i]!)) / Math.max(MIN_PAPER_BRIGHTNESS, 255 - paper[i]!);
   const grain = 1.4826 * selectInPlace(residual.map(Math.abs), 0.5);
   const top = percentile(residual, INK_PERCENTILE);
   const ink = new Float32Array(v.length);

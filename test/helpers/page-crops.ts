@@ -7,6 +7,7 @@
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
 import { IMAGE_SIZE, PIXELS } from '../../pipeline/core/dataset';
+import { decodeToK49 } from '../../pipeline/core/preprocess';
 import { Random } from '../../pipeline/core/random';
 import type { GlyphSource } from '../../pipeline/synth/fonts';
 
@@ -25,6 +26,13 @@ export interface PageOptions {
   ink?: number;
   seed?: string;
 }
+
+/** The pages of the tests and of scripts/page-crop-figures.ts. */
+export const MODERATE_PAGE: PageOptions = { size: 56, gap: 0.02, lightFalloff: 0.35, grain: 0.04, ink: 80 };
+/** Neighbours touching the margin, fainter ink, more grain. */
+export const HARD_PAGE: PageOptions = { ...MODERATE_PAGE, gap: 0, grain: 0.06, ink: 100 };
+/** No margin: the crop is the character's box. */
+export const TIGHT_PAGE: PageOptions = { ...MODERATE_PAGE, margin: 0 };
 
 /** Side of a cell of the column (page px): the glyph's height on the page. */
 const cellSize = (opts: PageOptions) => opts.size ?? 96;
@@ -85,6 +93,26 @@ export function pageCropOfImages(column: [Uint8Array, Uint8Array, Uint8Array], o
   );
 }
 
+/** Real ink is set 3 times its 28 px: about the size of a character in a page scan. */
+const REAL_INK_CELL = 84;
+
+/**
+ * Real ink on a page: `n` K49 images taken evenly from `images` (N*784 bytes), each set between the two
+ * images after it in a column, cropped and preprocessed as an upload; the originals beside their crops.
+ */
+export async function realInkPageCrops(images: Uint8Array, n: number, opts: PageOptions): Promise<{ originals: Uint8Array; crops: Uint8Array }> {
+  const image = (i: number) => images.subarray(i * PIXELS, (i + 1) * PIXELS);
+  const step = Math.floor((images.length / PIXELS - 2) / n);
+  const originals = new Uint8Array(n * PIXELS), crops = new Uint8Array(n * PIXELS);
+  for (let k = 0; k < n; k++) {
+    const i = k * step;
+    originals.set(image(i), k * PIXELS);
+    const png = pageCropOfImages([image(i + 1), image(i), image(i + 2)], { ...opts, size: REAL_INK_CELL, seed: `real${k}` });
+    crops.set(await decodeToK49(png, { maxPixels: 40_000_000 }), k * PIXELS);
+  }
+  return { originals, crops };
+}
+
 function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   const size = cellSize(opts), margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
   const rng = new Random(opts.seed ?? 'page');
@@ -92,15 +120,15 @@ function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   const width = Math.round(size * 1.6), height = 3 * size + 4 * Math.abs(gap) + 2 * size;
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
-  // Yellowed paper, lit from the left, with grain.
+  // Yellowed paper with grain.
   const paper = ctx.createImageData(width, height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const light = 1 - falloff * (x / width) + rng.normal() * grain;
+      const tone = 1 + rng.normal() * grain;
       const i = (y * width + x) * 4;
-      paper.data[i] = Math.min(255, 232 * light);
-      paper.data[i + 1] = Math.min(255, 222 * light);
-      paper.data[i + 2] = Math.min(255, 190 * light);
+      paper.data[i] = Math.min(255, 232 * tone);
+      paper.data[i + 1] = Math.min(255, 222 * tone);
+      paper.data[i + 2] = Math.min(255, 190 * tone);
       paper.data[i + 3] = 255;
     }
   }
@@ -112,6 +140,15 @@ function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
     piece.draw(ctx, left, top, inkColour);
     return { left, top, w: piece.w, h: piece.h };
   });
+  // Lit from the left: the light falls on paper and ink alike, as in a photo or scan of a page.
+  const page = ctx.getImageData(0, 0, width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const light = 1 - falloff * (x / width), i = (y * width + x) * 4;
+      for (let c = 0; c < 3; c++) page.data[i + c] = Math.round(page.data[i + c]! * light);
+    }
+  }
+  ctx.putImageData(page, 0, 0);
   const mid = boxes[1]!;
   const m = margin * size;
   const x0 = Math.max(0, Math.floor(mid.left - m)), y0 = Math.max(0, Math.floor(mid.top - m));

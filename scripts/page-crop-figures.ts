@@ -1,0 +1,58 @@
+/**
+ * The README's page-crop figures: how often the bundled model reads a
+ * character cropped from a rendered page (test/helpers/page-crops.ts) as it
+ * reads the clean character. Real ink: kmnist-real training images set in a
+ * column, agreement with the 28x28 image. Fonts: the held-out Debian fonts,
+ * top-1 against the class. Run: npx tsx scripts/page-crop-figures.ts [N]
+ */
+import { loadSplit } from '../pipeline/core/dataset';
+import { K49Classifier } from '../pipeline/core/inference';
+import { LATEST } from '../pipeline/core/paths';
+import { decodeToK49 } from '../pipeline/core/preprocess';
+import { glyphSources, scanFonts, type GlyphSource } from '../pipeline/synth/fonts';
+import { HARD_PAGE, MODERATE_PAGE, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../test/helpers/page-crops';
+import { KMNIST_REAL_DIR } from '../test/helpers/paths';
+
+const LIMITS = { maxPixels: 40_000_000 };
+const VARIANTS: Record<string, PageOptions> = {
+  moderate: MODERATE_PAGE,
+  hard: HARD_PAGE,
+  tight: TIGHT_PAGE,
+  'wide margin': { ...MODERATE_PAGE, margin: 0.12 },
+  'deep shade': { ...MODERATE_PAGE, lightFalloff: 0.6 },
+};
+
+async function realInk(model: K49Classifier, n: number): Promise<void> {
+  const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
+  for (const [name, page] of Object.entries(VARIANTS)) {
+    const { originals, crops } = await realInkPageCrops(images, n, page);
+    const direct = model.classify(originals).classes, cropped = model.classify(crops).classes;
+    const same = direct.filter((c, k) => c === cropped[k]).length;
+    console.log(`real ink, ${name}: the same answer for ${same} of ${n} (${(same / n).toFixed(3)})`);
+  }
+}
+
+async function heldOutFonts(model: K49Classifier): Promise<void> {
+  const fonts = scanFonts(['debian']).available.filter((f) => f.split === 'test');
+  const perClass = glyphSources(fonts);
+  for (const [name, opts] of Object.entries(VARIANTS)) {
+    let right = 0, n = 0;
+    for (const font of fonts) {
+      const modern = (c: number) => perClass[c]!.find((g) => g.font === font && g.kind === 'modern');
+      for (let c = 0; c < 49; c++) {
+        const column = [modern((c + 48) % 49), modern(c), modern((c + 1) % 49)];
+        if (!column.every((g) => g !== undefined)) continue;
+        const crop = await decodeToK49(pageCrop(column as [GlyphSource, GlyphSource, GlyphSource], { ...opts, seed: `${c}` }), LIMITS);
+        if (model.classify(crop).classes[0] === c) right++;
+        n++;
+      }
+    }
+    console.log(`${fonts.length} held-out fonts, ${name}: ${right} of ${n} right (${(right / n).toFixed(3)})`);
+  }
+}
+
+(async () => {
+  const model = await K49Classifier.load(LATEST);
+  await realInk(model, Number(process.argv[2] ?? 1000));
+  await heldOutFonts(model);
+})();
