@@ -10,10 +10,9 @@ import { K49Classifier } from '../pipeline/core/inference';
 import { LATEST } from '../pipeline/core/paths';
 import { decodeToK49 } from '../pipeline/core/preprocess';
 import { glyphSources, scanFonts, type GlyphSource } from '../pipeline/synth/fonts';
-import { HARD_PAGE, MODERATE_PAGE, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../test/helpers/page-crops';
+import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../test/helpers/page-crops';
 import { KMNIST_REAL_DIR } from '../test/helpers/paths';
 
-const LIMITS = { maxPixels: 40_000_000 };
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,
   hard: HARD_PAGE,
@@ -42,7 +41,7 @@ async function heldOutFonts(model: K49Classifier): Promise<void> {
       for (let c = 0; c < 49; c++) {
         const column = [modern((c + 48) % 49), modern(c), modern((c + 1) % 49)];
         if (!column.every((g) => g !== undefined)) continue;
-        const crop = await decodeToK49(pageCrop(column as [GlyphSource, GlyphSource, GlyphSource], { ...opts, seed: `${c}` }), LIMITS);
+        const crop = await decodeToK49(pageCrop(column as [GlyphSource, GlyphSource, GlyphSource], { ...opts, seed: `${c}` }), PAGE_CROP_LIMITS);
         if (model.classify(crop).classes[0] === c) right++;
         n++;
       }

@@ -468,8 +468,9 @@ function dropEdgeFragments(ink: Float32Array, width: number, height: number): vo
 /**
  * A crop with ink bright (0..255) -> ink on black, 0..255: the paper level
  * (estimated per region, so uneven light is flat) subtracted and the
- * difference divided by the paper's brightness, the paper's grain cut off, the ink stretched to full range, and fragments of the
- * neighbouring characters at the edges removed.
+ * difference divided by the paper's brightness, the paper's grain cut off,
+ * the ink stretched to full range, and fragments of the neighbouring
+ * characters at the edges removed.
  */
 export function cleanPage(v: Float32Array, width: number, height: number): Float32Array {
   const paper = paperLevel(v, width, height);

@@ -27,6 +27,9 @@ export interface PageOptions {
   seed?: string;
 }
 
+/** Decoding limits for the crops (generous: a page crop is small). */
+export const PAGE_CROP_LIMITS = { maxPixels: 40_000_000 };
+
 /** The pages of the tests and of scripts/page-crop-figures.ts. */
 export const MODERATE_PAGE: PageOptions = { size: 56, gap: 0.02, lightFalloff: 0.35, grain: 0.04, ink: 80 };
 /** Neighbours touching the margin, fainter ink, more grain. */
@@ -108,7 +111,7 @@ export async function realInkPageCrops(images: Uint8Array, n: number, opts: Page
     const i = k * step;
     originals.set(image(i), k * PIXELS);
     const png = pageCropOfImages([image(i + 1), image(i), image(i + 2)], { ...opts, size: REAL_INK_CELL, seed: `real${k}` });
-    crops.set(await decodeToK49(png, { maxPixels: 40_000_000 }), k * PIXELS);
+    crops.set(await decodeToK49(png, PAGE_CROP_LIMITS), k * PIXELS);
   }
   return { originals, crops };
 }

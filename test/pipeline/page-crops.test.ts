@@ -14,10 +14,9 @@ import { decodeForModel, decodeToK49, ImageDecodeError } from '../../pipeline/co
 import { classByChar } from '../../pipeline/core/classes';
 import { glyphSources, scanFonts, type GlyphSource } from '../../pipeline/synth/fonts';
 import { GlyphRenderer } from '../../pipeline/synth/render';
-import { HARD_PAGE, MODERATE_PAGE, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../helpers/page-crops';
+import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../helpers/page-crops';
 import { KMNIST_REAL_DIR } from '../helpers/paths';
 
-const LIMITS = { maxPixels: 40_000_000 };
 const heldOut = scanFonts(['debian']).available.filter((f) => f.split === 'test').slice(0, 2);
 const perClass = glyphSources(heldOut);
 const modern = (classId: number, font = heldOut[0]!) => perClass[classId]!.find((g) => g.font === font && g.kind === 'modern')!;
@@ -58,7 +57,7 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     let clean = 0, cropped = 0, n = 0;
     for (const font of heldOut) {
       for (let c = 0; c < 49; c++) {
-        const crop = await decodeToK49(pageCrop(column(c, font), { ...moderate, seed: `${c}` }), LIMITS);
+        const crop = await decodeToK49(pageCrop(column(c, font), { ...moderate, seed: `${c}` }), PAGE_CROP_LIMITS);
         if (model.classify(crop).classes[0] === c) cropped++;
         if (model.classify(renderer.renderClean(modern(c, font))).classes[0] === c) clean++;
         n++;
@@ -86,8 +85,8 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     const meanInk = (img: Uint8Array) => img.reduce((a, v) => a + v, 0) / PIXELS;
     for (const i of [0, 100, 200]) {
       const column: [Uint8Array, Uint8Array, Uint8Array] = [image(i + 1), image(i), image(i + 2)];
-      const even = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0, seed: `light${i}` }), LIMITS);
-      const shaded = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0.6, seed: `light${i}` }), LIMITS);
+      const even = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0, seed: `light${i}` }), PAGE_CROP_LIMITS);
+      const shaded = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0.6, seed: `light${i}` }), PAGE_CROP_LIMITS);
       assert.ok(inkNear(shaded, even) >= 0.9 && inkNear(even, shaded) >= 0.9, `image ${i}: the shaded crop's ink is not where the evenly lit one's is`);
       assert.ok(meanInk(shaded) >= 0.85 * meanInk(even), `image ${i}: shaded ink ${meanInk(shaded).toFixed(1)} against ${meanInk(even).toFixed(1)} in even light`);
     }
@@ -97,13 +96,13 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     const empty = new Uint8Array(PIXELS);
     for (const opts of [moderate, hard]) {
       const bytes = pageCropOfImages([empty, empty, empty], { ...opts, seed: 'empty' });
-      await assert.rejects(decodeForModel(bytes, LIMITS), (e: ImageDecodeError) => e.kind === 'blank');
+      await assert.rejects(decodeForModel(bytes, PAGE_CROP_LIMITS), (e: ImageDecodeError) => e.kind === 'blank');
     }
   });
 
   it('keeps the character and drops the paper and the neighbours: the ink matches a clean rendering of the glyph', async () => {
     for (const c of [0, 10, 20, 30, 40]) {
-      const crop = await decodeToK49(pageCrop(column(c), { ...moderate, seed: `near${c}` }), LIMITS);
+      const crop = await decodeToK49(pageCrop(column(c), { ...moderate, seed: `near${c}` }), PAGE_CROP_LIMITS);
       const clean = renderer.renderClean(modern(c));
       // Stray ink (paper grain, neighbours) would lie away from the glyph; a lost stroke would leave the glyph's ink uncovered.
       assert.ok(inkNear(crop, clean) >= 0.85, `class ${c}: only ${inkNear(crop, clean).toFixed(2)} of the crop's ink lies on the glyph`);
@@ -113,7 +112,7 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
 
   it('a tall thin し stays tall and thin (the aspect ratio is kept), with neighbours above and below', async () => {
     const shi = classByChar('し')!.index;
-    const crop = await decodeToK49(pageCrop(column(shi), { ...hard, seed: 'shi' }), LIMITS);
+    const crop = await decodeToK49(pageCrop(column(shi), { ...hard, seed: 'shi' }), PAGE_CROP_LIMITS);
     const clean = renderer.renderClean(modern(shi));
     assert.ok(inkColumns(crop) <= inkColumns(clean) + 3, `し spans ${inkColumns(crop)} columns (clean ${inkColumns(clean)})`);
     assert.ok(inkColumns(crop) < 20, `し spans ${inkColumns(crop)} of 28 columns`);
