@@ -85,8 +85,6 @@ export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor
       const pool = cfg.poolSize as [number, number];
       const strides = (cfg.strides as [number, number]) ?? pool;
       steps.push((t, x) => t.maxPool(x as TF.Tensor4D, pool, strides, cfg.padding as 'valid' | 'same'));
-    } else if (kind === 'GlobalAveragePooling2D') {
-      steps.push((t, x) => t.mean(x, [1, 2]));
     } else if (kind === 'Flatten') {
       steps.push((t, x) => t.reshape(x, [x.shape[0]!, -1]));
     } else if (kind === 'ReLU') {

@@ -26,16 +26,6 @@ export class Random {
     return this.next() < p;
   }
 
-  /** Beta(a, b), by Jöhnk's method (in logs, so small a and b do not underflow). */
-  beta(a: number, b: number): number {
-    for (;;) {
-      const logX = Math.log(Math.max(this.next(), 1e-300)) / a;
-      const logY = Math.log(Math.max(this.next(), 1e-300)) / b;
-      const logSum = Math.max(logX, logY) + Math.log1p(Math.exp(-Math.abs(logX - logY)));
-      if (logSum <= 0) return Math.exp(logX - logSum);
-    }
-  }
-
   /** Standard normal (Box-Muller). */
   normal(mean = 0, std = 1): number {
     const u = Math.max(this.next(), 1e-12);

@@ -60,8 +60,6 @@ export interface TrainRecord {
   best_val_balanced_accuracy: number;
   /** Present when the saved weights were extrapolated from initFrom (config `extrapolate`): the factor and their validation figure. */
   extrapolated?: { factor: number; val_balanced_accuracy: number };
-  /** Present when batch-normalisation statistics were re-estimated on real images (config `realStatsShare`): the shares, on how many images, and the validation figure after it. */
-  real_statistics?: { shares: number[]; images: number; val_balanced_accuracy: number };
   epochs_run: number;
   train_seconds: number;
   images_per_second: number;

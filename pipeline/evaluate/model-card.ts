@@ -8,7 +8,6 @@ import path from 'node:path';
 import { K49_CLASSES } from '../core/classes';
 import { BOOTSTRAP_RESAMPLES, type GroupFigure } from '../core/metrics';
 import { classesWithRealImages, readEvalRecords, readTrainRecord, type EvalRecord, type SourceRecord } from '../core/records';
-import { RANDCONV_KERNEL_SIZES } from '../train/augment-batch';
 import { readTrainConfig } from '../train/config';
 import { describeArchitecture } from '../train/model';
 
@@ -65,24 +64,8 @@ export async function writeModelCard(dir: string): Promise<void> {
             `validation balanced accuracy ${train.extrapolated.val_balanced_accuracy.toFixed(4)} after it.`,
         ]
       : []),
-    ...(train.real_statistics
-      ? [
-          `- Real-image statistics: the moving mean and variance of the batch-normalisation layers were then moved towards those of the ` +
-            `${train.real_statistics.images.toLocaleString('en')} real training images, by layer ${train.real_statistics.shares.join(', ')} (\`realStatsShare\`, AdaBN); ` +
-            `validation balanced accuracy ${train.real_statistics.val_balanced_accuracy.toFixed(4)} after it.`,
-        ]
-      : []),
     ...(cfg.absentClassOffset > 0
       ? [`- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`]
-      : []),
-    ...(cfg.mixStyle.prob > 0
-      ? [
-          `- MixStyle: in ${cfg.mixStyle.prob * 100} % of the batches, after the max-pool of stage ${cfg.mixStyle.stages.join(' and ')}, each image's per-channel feature mean and deviation ` +
-            `were blended with ${cfg.mixStyle.partner === 'random' ? 'another image' : 'an image of the other kind (real or rendered)'} of the batch, by λ ~ Beta(${cfg.mixStyle.alpha}, ${cfg.mixStyle.alpha}) (\`mixStyle\`).`,
-        ]
-      : []),
-    ...(cfg.augment.enabled && cfg.augment.randConvProb > 0
-      ? [`- RandConv: ${cfg.augment.randConvProb * 100} % of the training images were convolved with a random kernel (one of ${RANDCONV_KERNEL_SIZES.map((k) => `${k}x${k}`).join(', ')}) and blended with the result (\`augment.randConvProb\`).`]
       : []),
     `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
     `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,

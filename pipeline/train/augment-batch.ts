@@ -37,40 +37,6 @@ export function strokeFilter(img: Float32Array, out: Float32Array, dilate: boole
   }
 }
 
-/** Side lengths of RandConv's random kernels, one drawn per image. */
-export const RANDCONV_KERNEL_SIZES = [3, 5, 7] as const;
-
-/**
- * RandConv (Xu et al. 2021), for one grey image in place: a random kernel of one of RANDCONV_KERNEL_SIZES
- * (He-normal weights) over it, the magnitude scaled to the image's peak, blended with the image by
- * a random share. Shapes stay; stroke texture, edges and blur change.
- */
-function randomConvolution(img: Float32Array, out: Float32Array, rng: Random): void {
-  const k = RANDCONV_KERNEL_SIZES[rng.int(0, RANDCONV_KERNEL_SIZES.length)]!;
-  const r = (k - 1) / 2;
-  const w = Array.from({ length: k * k }, () => rng.normal(0, Math.sqrt(2 / (k * k))));
-  let peakIn = 0, peakOut = 0;
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      let v = 0;
-      for (let dy = -r; dy <= r; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= SIDE) continue;
-        for (let dx = -r; dx <= r; dx++) {
-          const xx = x + dx;
-          if (xx >= 0 && xx < SIDE) v += w[(dy + r) * k + dx + r]! * img[yy * SIDE + xx]!;
-        }
-      }
-      out[y * SIDE + x] = Math.abs(v);
-      peakOut = Math.max(peakOut, Math.abs(v));
-      peakIn = Math.max(peakIn, img[y * SIDE + x]!);
-    }
-  }
-  if (peakOut === 0) return;
-  const keep = rng.float();
-  for (let i = 0; i < PX; i++) img[i] = keep * img[i]! + (1 - keep) * (out[i]! / peakOut) * peakIn;
-}
-
 /** Inverse affine (output pixel -> input pixel) as [a, b, c, d, e, f] for affineWarp. */
 function transformRow(rng: Random, cfg: AugmentConfig): number[] {
   const c = (IMAGE_SIZE - 1) / 2;
@@ -110,13 +76,6 @@ export function augmentBatch(tf: Tf, x: Float32Array, rng: Random, cfg: AugmentC
     strokeFilter(img, scratch, c === 1);
     img.set(scratch);
   });
-
-  if (cfg.randConvProb > 0) {
-    for (let i = 0; i < n; i++) {
-      if (!rng.chance(cfg.randConvProb)) continue;
-      randomConvolution(out.subarray(i * PX, (i + 1) * PX), scratch, rng);
-    }
-  }
 
   if (cfg.levelsProb > 0) {
     for (let i = 0; i < n; i++) {

@@ -18,8 +18,6 @@ export const ModelConfigSchema = z.strictObject({
   widths: triple,
   /** 3x3 convolutions in each stage (k49net). */
   convsPerStage: triple,
-  /** How the last feature map meets the dense head: 'flatten' keeps the layout of the 3x3 map, 'gap' averages it. */
-  head: z.enum(['flatten', 'gap']),
   denseUnits: z.number().int().positive(),
   dropout: z.number().min(0).max(0.95),
   l2: z.number().min(0),
@@ -42,26 +40,8 @@ export const AugmentConfigSchema = z.strictObject({
    * Rendered strokes are softer and greyer than the crisp ink of real scans.
    */
   levelsProb: probability,
-  /** Probability of a random convolution of the image (RandConv; train/augment-batch.ts). */
-  randConvProb: probability,
 });
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
-
-/**
- * MixStyle (Zhou et al. 2021): in training, after the max-pool of each listed stage, with
- * probability `prob` per batch, each image's per-channel feature mean and deviation are mixed
- * with a partner image's, by lambda ~ Beta(alpha, alpha). 'cross-domain': a rendered image's
- * partner is a real image of the batch and a real image's a rendered one, so rendered glyphs of
- * every class are also seen in the feature statistics of real ink; 'random': any image of the
- * batch. Inference is unchanged (train/mix-style.ts).
- */
-export const MixStyleConfigSchema = z.strictObject({
-  prob: probability,
-  alpha: z.number().positive(),
-  stages: z.array(z.number().int().min(1).max(3)),
-  partner: z.enum(['cross-domain', 'random']),
-});
-export type MixStyleConfig = z.infer<typeof MixStyleConfigSchema>;
 
 export const TrainConfigSchema = z.strictObject({
   seed: z.number().int(),
@@ -109,18 +89,12 @@ export const TrainConfigSchema = z.strictObject({
    * fine-tuned weights; above 1 goes further along the fine-tuning direction (weight extrapolation).
    */
   extrapolate: z.number().min(0).max(2),
-  /**
-   * After training (and extrapolation), the moving statistics of batch-normalisation layer i move
-   * by share i towards those of the real sources' training images ([] = off; train/real-statistics.ts).
-   */
-  realStatsShare: z.array(z.number().min(0).max(1)),
-  mixStyle: MixStyleConfigSchema,
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
 export const DEFAULT_TRAIN: TrainConfig = {
   seed: 42,
-  model: { architecture: 'k49net', widths: [32, 64, 128], convsPerStage: [1, 1, 1], head: 'flatten', denseUnits: 256, dropout: 0.3, l2: 1e-4 },
+  model: { architecture: 'k49net', widths: [32, 64, 128], convsPerStage: [1, 1, 1], denseUnits: 256, dropout: 0.3, l2: 1e-4 },
   epochs: 40,
   batchSize: 128,
   learningRate: 2e-3,
@@ -131,20 +105,18 @@ export const DEFAULT_TRAIN: TrainConfig = {
   validationFraction: 0.1,
   earlyStoppingPatience: 8,
   balanceExponent: 0.5,
-  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2, levelsProb: 0, randConvProb: 0 },
+  augment: { enabled: true, rotationDeg: 10, scale: [0.85, 1.1], shear: 0.2, translatePx: 2, strokeProb: 0.15, eraseProb: 0.2, levelsProb: 0 },
   maxTrainImages: 0,
   emaDecay: 0.999,
   absentClassOffset: 0,
   initFrom: '',
   extrapolate: 1,
-  realStatsShare: [],
-  mixStyle: { prob: 0, alpha: 0.1, stages: [1, 2], partner: 'cross-domain' },
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
 export const BASELINE_TRAIN: TrainConfig = {
   ...DEFAULT_TRAIN,
-  model: { architecture: 'baseline', widths: [32, 64, 128], convsPerStage: [1, 1, 1], head: 'flatten', denseUnits: 128, dropout: 0, l2: 0 },
+  model: { architecture: 'baseline', widths: [32, 64, 128], convsPerStage: [1, 1, 1], denseUnits: 128, dropout: 0, l2: 0 },
   epochs: 12,
   learningRate: 1e-3,
   warmupEpochs: 0,
@@ -163,10 +135,19 @@ export function loadTrainConfig(file: string | undefined, baseline = false): Tra
 
 export const CONFIG_RECORD = 'config.json';
 
-/** The config an artifact was trained with (runs from before a key existed get its neutral value). */
+/**
+ * The config an artifact was trained with. Runs from before a key existed get its neutral value;
+ * records written before 2026-12-05 also name `model.head: 'flatten'`, the one head there is.
+ */
 export function readTrainConfig(artifactDir: string): TrainConfig {
-  const saved = readJson<Partial<TrainConfig>>(path.join(artifactDir, CONFIG_RECORD));
-  return parseOrThrow(TrainConfigSchema, { ...saved, augment: { levelsProb: 0, randConvProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1, realStatsShare: saved.realStatsShare ?? [], mixStyle: saved.mixStyle ?? DEFAULT_TRAIN.mixStyle }, `${artifactDir}/${CONFIG_RECORD}`);
+  const saved = readJson<Partial<TrainConfig> & { model?: { head?: string } }>(path.join(artifactDir, CONFIG_RECORD));
+  const { head, ...model } = saved.model ?? {};
+  if (head !== undefined && head !== 'flatten') throw new Error(`${artifactDir}/${CONFIG_RECORD}: model.head '${head}' is no longer supported (only 'flatten')`);
+  return parseOrThrow(
+    TrainConfigSchema,
+    { ...saved, model, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1 },
+    `${artifactDir}/${CONFIG_RECORD}`,
+  );
 }
 
 /** `override`'s keys (a partial config, e.g. from a test) merged over `base`, checked like a CONFIG= file. */

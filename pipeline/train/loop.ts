@@ -24,10 +24,8 @@ import { augmentBatch } from './augment-batch';
 import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadCheckpointModel, readState, restoreOptimizer, saveCheckpoint, type TrainState } from './checkpoints';
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
-import { planStyleMix } from './mix-style';
-import { reestimateBatchNorm } from './real-statistics';
 import { buildModel } from './model';
-import { gatherBatch, isRealImage, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
+import { gatherBatch, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
 import { TrainingStep } from './step';
 
 export interface TrainOptions {
@@ -156,9 +154,7 @@ export async function trainEpoch(
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    // The batch's real/rendered flags are only needed (and only built) when MixStyle is on.
-    const styleMix = cfg.mixStyle.prob > 0 ? planStyleMix(Uint8Array.from(idx, (i) => (isRealImage(data, i) ? 1 : 0)), cfg.mixStyle, rng) : undefined;
-    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined, styleMix);
+    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined);
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
     lossSum += loss * idx.length;
@@ -193,10 +189,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // DATA may name several sources (`a,b:2`); their training splits are joined.
   const { all, split, validation, classesPresent } = await prepareData(opts.data, cfg);
   log(`data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
-  const movesStatistics = cfg.realStatsShare.some((share) => share > 0);
-  if (movesStatistics && !all.sources.some((s) => s.kind === 'real')) {
-    throw new Error(`realStatsShare moves statistics towards the real training images, and DATA names no real source (${all.sources.map((s) => s.dir).join(', ')})`);
-  }
   const run = await modelFor(tf, cfg, opts.resume ? last : null);
   log(`model ${cfg.model.architecture}: ${run.model.countParams().toLocaleString('en')} parameters`);
   const validate = (model: TF.LayersModel) => computeMetrics(validation.labels, predictClasses(tf, model, validation.images).classes);
@@ -249,17 +241,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     extrapolated = { factor: cfg.extrapolate, val_balanced_accuracy: val.balanced_accuracy };
     log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
   }
-  let realStatistics: TrainRecord['real_statistics'];
-  if (movesStatistics) {
-    const real = pick(all, split.train.filter((i) => isRealImage(all, i)));
-    reestimateBatchNorm(tf, bestModel, real.images, cfg.realStatsShare);
-    const val = validate(bestModel);
-    realStatistics = { shares: cfg.realStatsShare, images: real.count, val_balanced_accuracy: val.balanced_accuracy };
-    log(`batch-normalisation statistics moved towards those of ${real.count} real training images (shares ${cfg.realStatsShare.join(', ')}): val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
-  }
   await fs.rm(path.join(outDir, MODEL_SUBDIR), { recursive: true, force: true });
   await bestModel.save(`file://${path.join(outDir, MODEL_SUBDIR)}`);
-  const record = { ...trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state), ...(extrapolated ? { extrapolated } : {}), ...(realStatistics ? { real_statistics: realStatistics } : {}) };
+  const record = { ...trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state), ...(extrapolated ? { extrapolated } : {}) };
   await writeTrainRecord(outDir, record);
   if (path.dirname(outDir) === ARTIFACTS_DIR) await pointLink(CANDIDATE, outDir);
   log(`artifact written: ${projectRelative(outDir)} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);

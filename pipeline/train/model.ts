@@ -26,7 +26,7 @@ export function describeArchitecture(m: ModelConfig): string {
   if (m.architecture === 'baseline') {
     return 'baseline: conv 3x3x32 + ReLU, max-pool, conv 3x3x64 + ReLU, max-pool, dense 128 + ReLU, dense 49 softmax (the replaced system).';
   }
-  return `k49net: ${m.widths.map((w, i) => `${m.convsPerStage[i]}x (conv 3x3x${w} + BN + ReLU) + max-pool`).join(', ')}, ${m.head === 'gap' ? 'global average pooling' : 'flatten'}, dense ${m.denseUnits} + BN + ReLU + dropout ${m.dropout}, dense 49 softmax; L2 ${m.l2}.`;
+  return `k49net: ${m.widths.map((w, i) => `${m.convsPerStage[i]}x (conv 3x3x${w} + BN + ReLU) + max-pool`).join(', ')}, flatten, dense ${m.denseUnits} + BN + ReLU + dropout ${m.dropout}, dense 49 softmax; L2 ${m.l2}.`;
 }
 
 export function buildModel(tf: Tf, cfg: ModelConfig, seed: number) {
@@ -67,7 +67,7 @@ export function buildModel(tf: Tf, cfg: ModelConfig, seed: number) {
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     if (stage > 0 && cfg.dropout > 0) model.add(tf.layers.dropout({ rate: cfg.dropout / 2, seed: s++ }));
   });
-  model.add(cfg.head === 'gap' ? tf.layers.globalAveragePooling2d({}) : tf.layers.flatten());
+  model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: cfg.denseUnits, useBias: false, kernelInitializer: init(), kernelRegularizer: reg }));
   model.add(tf.layers.batchNormalization({ momentum: 0.9 }));
   model.add(tf.layers.reLU());

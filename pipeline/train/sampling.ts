@@ -72,11 +72,6 @@ export function gatherBatch(data: MixedSplit, indices: number[]): { x: Float32Ar
   return { x, y };
 }
 
-/** Whether image `i` of `data` comes from a real source (scans, not renderings). */
-export function isRealImage(data: MixedSplit, i: number): boolean {
-  return data.sources[data.source[i]!]!.kind === 'real';
-}
-
 /** Per source of `data`, a 0/1 row over the classes it holds: the candidates of the source-class loss (train/step.ts). */
 export function sourceClassRows(data: MixedSplit): Float32Array[] {
   return data.sources.map((s) => Float32Array.from(s.class_counts, (n) => (n > 0 ? 1 : 0)));

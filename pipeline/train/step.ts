@@ -16,7 +16,6 @@
 import type * as TF from '@tensorflow/tfjs-node';
 import type { Tf } from '../core/backend';
 import { NUM_CLASSES } from '../core/classes';
-import { mixStyle, type StyleMix } from './mix-style';
 
 /** Training-mode batch normalisation (optionally + ReLU) and the loss: the two places where a native kernel replaces many ops. */
 export interface TrainingOps {
@@ -119,8 +118,7 @@ type Part =
   | { kind: 'relu' }
   | { kind: 'maxPool'; pool: [number, number]; strides: [number, number]; pad: 'same' | 'valid' }
   | { kind: 'dropout'; rate: number }
-  | { kind: 'flatten' }
-  | { kind: 'globalAverage' };
+  | { kind: 'flatten' };
 
 interface LayerLike {
   getClassName(): string;
@@ -197,9 +195,6 @@ export function planSteps(model: TF.LayersModel): Part[] {
       case 'Flatten':
         parts.push({ kind: 'flatten' });
         break;
-      case 'GlobalAveragePooling2D':
-        parts.push({ kind: 'globalAverage' });
-        break;
       default:
         throw new Error(`layer type ${l.getClassName()} is not supported by the training step (pipeline/train/step.ts)`);
     }
@@ -235,10 +230,9 @@ export class TrainingStep {
   }
 
   /** Logits of a batch in training mode; batch-norm statistics of the batch go to `stats` (for the moving averages). */
-  private forward(x: TF.Tensor4D, seed: number, stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[], styleMix?: Map<number, StyleMix>): { logits: TF.Tensor2D; l2: TF.Scalar | null } {
+  private forward(x: TF.Tensor4D, seed: number, stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[]): { logits: TF.Tensor2D; l2: TF.Scalar | null } {
     const tf = this.tf;
     let h: TF.Tensor = x;
-    let stage = 0;
     let l2: TF.Scalar | null = null;
     const addL2 = (w: TF.Tensor, coefficient: number) => {
       if (coefficient === 0) return;
@@ -274,17 +268,12 @@ export class TrainingStep {
           break;
         case 'maxPool':
           h = tf.maxPool(h as TF.Tensor4D, p.pool, p.strides, p.pad);
-          stage++;
-          if (styleMix?.has(stage)) h = mixStyle(tf, h as TF.Tensor4D, styleMix.get(stage)!);
           break;
         case 'dropout':
           if (p.rate > 0) h = tf.dropout(h, p.rate, undefined, seed * 31 + i);
           break;
         case 'flatten':
           h = tf.reshape(h, [h.shape[0]!, -1]);
-          break;
-        case 'globalAverage':
-          h = tf.mean(h, [1, 2]);
           break;
       }
     });
@@ -299,9 +288,8 @@ export class TrainingStep {
    * over the candidates alone. Why: a source with real images of 10 classes
    * says which of those 10 an image is, not that real-looking images are
    * never one of the other 39 (see `absentClassOffset` in train/config.ts).
-   * `styleMix`: per stage, the feature styles mixed after its max-pool (train/mix-style.ts).
    */
-  run(x: TF.Tensor4D, labels: Int32Array, seed: number, candidates?: { rows: Float32Array; offset: number }, styleMix?: Map<number, StyleMix>): StepResult {
+  run(x: TF.Tensor4D, labels: Int32Array, seed: number, candidates?: { rows: Float32Array; offset: number }): StepResult {
     const tf = this.tf;
     const stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[] = [];
     const classIds = tf.tensor1d(labels, 'int32');
@@ -314,7 +302,7 @@ export class TrainingStep {
     const exclusion = allowed ? tf.tidy(() => tf.mul(tf.sub(allowed, 1), candidates!.offset)) : null;
     let correct: TF.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const { logits: raw, l2 } = this.forward(x, seed, stats, styleMix);
+      const { logits: raw, l2 } = this.forward(x, seed, stats);
       const logits = exclusion ? (tf.add(raw, exclusion) as TF.Tensor2D) : raw;
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), classIds), 'float32')) as TF.Scalar);
       const loss = this.ops.softmaxCrossEntropy(logits, targets);

@@ -5,16 +5,14 @@ import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
-import { readEvalRecord, readTrainRecord } from '../../pipeline/core/records';
-import { toModelInput } from '../../pipeline/core/preprocess';
+import { readEvalRecord } from '../../pipeline/core/records';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
 import { computeMetrics } from '../../pipeline/core/metrics';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
-import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig, readTrainConfig } from '../../pipeline/train/config';
+import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
-import { reestimateBatchNorm } from '../../pipeline/train/real-statistics';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 /** A smoke configuration: tiny model and data, a couple of epochs. */
@@ -74,63 +72,6 @@ describe('training and evaluation', function () {
     const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8'));
     assert.equal(record.extrapolated.factor, factor);
     assert.ok(record.extrapolated.val_balanced_accuracy >= 0 && record.extrapolated.val_balanced_accuracy <= 1);
-  });
-
-  it('moves batch-normalisation statistics towards those of the real training images (realStatsShare): exact moments by each layer\'s share, the rest untouched, recorded in train.json and the card; refused without a real source', async () => {
-    const { tf } = loadTf();
-    const model = await tf.loadLayersModel(`file://${path.join(artifact, 'model', 'model.json')}`);
-    const norms = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
-    const weightsOf = (l: TF.layers.Layer) => l.getWeights().map((w) => Array.from(w.dataSync()));
-    const before = norms.map(weightsOf);
-    const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
-    const some = images.subarray(0, 700 * PIXELS);
-    // Layer 0 wholly, layer 1 kept, layer 2 half-way; the inputs' moments are taken after the earlier layers changed.
-    const shares = [1, 0, 0.5];
-    // The moments of layer 2's input need layer 0's new statistics: measure them on a copy that took layer 0 alone.
-    const copy = await tf.loadLayersModel(`file://${path.join(artifact, 'model', 'model.json')}`);
-    reestimateBatchNorm(tf, copy, some, [1]);
-    const moments = (m: TF.LayersModel, k: number) => {
-      const input = tf.model({ inputs: m.inputs, outputs: m.layers.filter((l) => l.getClassName() === 'BatchNormalization')[k]!.input as TF.SymbolicTensor }).predict(tf.tensor4d(toModelInput(some), [700, 28, 28, 1])) as TF.Tensor4D;
-      const { mean, variance } = tf.moments(input, [0, 1, 2]);
-      return [Array.from(mean.dataSync()), Array.from(variance.dataSync())];
-    };
-    const [mean0, variance0] = moments(model, 0);
-    const [mean2, variance2] = moments(copy, 2);
-    reestimateBatchNorm(tf, model, some, shares, 256);
-    const close = (a: number[], b: number[], what: string) => assert.ok(Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / (1e-3 + Math.abs(b[i]!)))) < 1e-3, what);
-    const after = norms.map(weightsOf);
-    after.forEach((w, k) => assert.deepEqual(w.slice(0, 2), before[k]!.slice(0, 2), `layer ${k}: scale and offset stay`));
-    close(after[0]![2]!, mean0!, 'layer 0: moving mean is its input mean');
-    close(after[0]![3]!, variance0!, 'layer 0: moving variance is its input variance');
-    assert.deepEqual(after[1], before[1], 'layer 1 (share 0) untouched');
-    close(after[2]![2]!, mean2!.map((m, i) => 0.5 * m + 0.5 * before[2]![2]![i]!), 'layer 2: moving mean half-way');
-    close(after[2]![3]!, variance2!.map((v, i) => 0.5 * v + 0.5 * before[2]![3]![i]!), 'layer 2: moving variance half-way');
-    after.slice(3).forEach((w, k) => assert.deepEqual(w, before[k + 3], `layer ${k + 3} (past the shares) untouched`));
-    assert.throws(() => reestimateBatchNorm(tf, model, some, new Array(norms.length + 1).fill(1)), /realStatsShare names \d+ layers; the model has \d+/);
-
-    // In a run: on the training split's real images only, recorded, and on the card.
-    const config = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 256, warmupEpochs: 0, realStatsShare: [1, 1, 0.25] });
-    const out = path.join(tempDir('k49-art-'), 'real-stats');
-    await train({ data: `${data},${KMNIST_REAL_DIR}`, out, config, ...quiet });
-    const record = readTrainRecord(out);
-    assert.deepEqual(record.real_statistics!.shares, [1, 1, 0.25]);
-    assert.ok(record.real_statistics!.images > 0 && record.real_statistics!.images < record.split.train, `${record.real_statistics!.images} real of ${record.split.train} training images`);
-    await evaluate({ data, model: out, log: () => {} });
-    assert.match(readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8'), /moved towards those of the \d+ real training images, by layer 1, 1, 0\.25/);
-    await assert.rejects(train({ data, out: path.join(tempDir('k49-art-'), 'x'), config, ...quiet }), /realStatsShare .* DATA names no real source/);
-  });
-
-  it('trains with MixStyle and RandConv when the config asks (recorded in config.json, said on the card), and a mixing run differs from a plain one', async () => {
-    const base = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 256, warmupEpochs: 0 });
-    const config = mergeTrainConfig(base, { mixStyle: { prob: 1, partner: 'random' }, augment: { randConvProb: 1 } });
-    const out = path.join(tempDir('k49-art-'), 'mix');
-    const [mixed, plain] = [await train({ data, out, config, ...quiet }), await train({ data, out: path.join(tempDir('k49-art-'), 'plain'), config: base, ...quiet })];
-    assert.notEqual(mixed.history[0]!.loss, plain.history[0]!.loss);
-    assert.deepEqual(readTrainConfig(out).mixStyle, config.mixStyle);
-    await evaluate({ data, model: out, log: () => {} });
-    const card = readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8');
-    assert.match(card, /MixStyle: in 100 % of the batches, after the max-pool of stage 1 and 2/);
-    assert.match(card, /RandConv: 100 % of the training images/);
   });
 
   it('writes a complete artifact', () => {
