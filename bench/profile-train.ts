@@ -12,7 +12,7 @@ import { loadTf, type Tf } from '../pipeline/core/backend';
 import { NUM_CLASSES } from '../pipeline/core/classes';
 import { PIXELS } from '../pipeline/core/dataset';
 import { Random } from '../pipeline/core/random';
-import { augmentBatch } from '../pipeline/train/augment-batch';
+import { augmentBatch } from '../pipeline/train/augment';
 import { DEFAULT_TRAIN, mergeTrainConfig } from '../pipeline/train/config';
 import { modelFor, predictClasses } from '../pipeline/train/loop';
 import { buildModel } from '../pipeline/train/model';

@@ -5,12 +5,10 @@
  * them on through the environment, so this table is the only list of them.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { OFFICIAL_DATA_DIR, PACKAGE_JSON, PROJECT_ROOT, SCRIPTS_DIR, SYNTH_DATA_DIR } from '../pipeline/core/paths';
-
-const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
+import { OFFICIAL_DATA_DIR, PROJECT_ROOT, SCRIPTS_DIR, SYNTH_DATA_DIR } from '../pipeline/core/paths';
+import { VERSION } from '../pipeline/core/version';
 
 const integer = (v: string) => {
   const n = Number(v);
@@ -87,7 +85,7 @@ function flagsOffFromEnv(command: Command): void {
 export function buildProgram(): Command {
   const program: Command = new Command('k49')
     .description('Kuzushiji-49 hiragana recognition: data, training, evaluation, service')
-    .version(version, '-V, --version', 'print the version of k49')
+    .version(VERSION, '-V, --version', 'print the version of k49')
     .addHelpText('after', (): string => `\n${variablesHelp(program)}`)
     .hook('preAction', (_program, command) => flagsOffFromEnv(command));
 
@@ -187,7 +185,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { model?: string }) => {
         withModel(opts);
-        const running = await load<typeof import('../serve/server')>('../serve/server').startServer();
+        const running = await load<typeof import('../serve/api/server')>('../serve/api/server').startServer();
         const { host, port } = running.services.config;
         const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
         console.log(`K49 service ready: open http://${shown}:${port}/ in a browser (API docs at http://${shown}:${port}/docs)`);
@@ -202,7 +200,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { model?: string }) => {
         withModel(opts);
-        await load<typeof import('../serve/worker')>('../serve/worker').runWorker();
+        await load<typeof import('../serve/worker/worker')>('../serve/worker/worker').runWorker();
         process.exit(0);
       }),
     );
@@ -227,7 +225,7 @@ export function buildProgram(): Command {
       action(async (opts: { data: string; queueUrl?: string }) => {
         const { loadConfig, storeOptions } = load<typeof import('../serve/config')>('../serve/config');
         const { openStore } = load<typeof import('../serve/queue/open')>('../serve/queue/open');
-        const { exportFeedback } = load<typeof import('../serve/feedback')>('../serve/feedback');
+        const { exportFeedback } = load<typeof import('../serve/queue/feedback')>('../serve/queue/feedback');
         const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
         const store = await openStore(config.queueUrl, storeOptions(config));
         try {

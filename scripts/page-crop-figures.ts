@@ -1,17 +1,16 @@
 /**
  * The README's page-crop figures: how often the bundled model reads a
- * character cropped from a rendered page (test/helpers/page-crops.ts) as it
+ * character cropped from a rendered page (pipeline/synth/page-crops.ts) as it
  * reads the clean character. Real ink: kmnist-real training images set in a
  * column, agreement with the 28x28 image. Fonts: the held-out Debian fonts,
  * top-1 against the class. Run: npx tsx scripts/page-crop-figures.ts [N]
  */
 import { loadSplit } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
-import { LATEST } from '../pipeline/core/paths';
+import { KMNIST_REAL_DIR, LATEST } from '../pipeline/core/paths';
 import { decodeToK49 } from '../pipeline/core/preprocess';
 import { glyphSources, scanFonts, type GlyphSource } from '../pipeline/synth/fonts';
-import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../test/helpers/page-crops';
-import { KMNIST_REAL_DIR } from '../test/helpers/paths';
+import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../pipeline/synth/page-crops';
 
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,

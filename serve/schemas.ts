@@ -6,10 +6,9 @@
 import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { NUM_CLASSES } from '../pipeline/core/classes';
+import { VERSION } from '../pipeline/core/version';
 
 extendZodWithOpenApi(z);
-
-export const API_VERSION = '1.0.0';
 
 export const ErrorResponse = z.object({ detail: z.string().openapi({ example: 'field "file" is missing: send the image as multipart/form-data field "file"' }) }).openapi('Error');
 
@@ -316,7 +315,7 @@ export function openApiDocument() {
     openapi: '3.0.3',
     info: {
       title: 'K49 hiragana recognition API',
-      version: API_VERSION,
+      version: VERSION,
       description:
         'Recognises handwritten classical Japanese hiragana (Kuzushiji-49, 49 classes). Errors are JSON `{"detail": "..."}`. ' +
         'Limits (environment): MAX_FILE_BYTES, MAX_BATCH_FILES, MAX_REQUEST_BYTES, MAX_PIXELS.',

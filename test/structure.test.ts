@@ -45,6 +45,13 @@ describe('project structure', () => {
     assert.deepEqual(await circles(fixture, [path.join(fixture, 'm')]), [['m/a.ts', 'm/b.ts']]);
   });
 
+  it('keeps product code (bin, pipeline, serve, bench, scripts) free of imports from test/', () => {
+    const product = trackedTs().filter((f) => /^(bin|pipeline|serve|bench|scripts)\//.test(f));
+    const offenders = product.filter((f) => [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:from|import\(|require\()\s*'([^']+)'/g)].some((m) => m[1]!.startsWith('.') && path.resolve(ROOT, path.dirname(f), m[1]!).startsWith(path.join(ROOT, 'test') + path.sep)));
+    assert.ok(product.length > 50, `${product.length} product files found`);
+    assert.deepEqual(offenders, []);
+  });
+
   it('works out paths from the source tree in one module only (pipeline/core/paths.ts)', () => {
     const offenders = trackedTs().filter((f) => f !== 'pipeline/core/paths.ts' && /\b__dirname\b/.test(readFileSync(path.join(ROOT, f), 'utf8')));
     assert.deepEqual(offenders, []);

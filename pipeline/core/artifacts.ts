@@ -11,7 +11,7 @@ import { existsSync, promises as fs, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path';
 import { classMapCsv, K49_CLASSES } from './classes';
 import { CANDIDATE, LATEST, PROJECT_ROOT } from './paths';
-import { PREPROCESS } from './preprocess';
+import { PREPROCESS } from './preprocess/fit';
 
 export const MODEL_SUBDIR = 'model';
 

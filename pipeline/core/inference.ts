@@ -12,7 +12,7 @@ import { loadTf, type Tf } from './backend';
 import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
-import { toModelInput } from './preprocess';
+import { toModelInput } from './preprocess/fit';
 import { readEvalRecord, readTrainRecord, type GroupFigures } from './records';
 
 export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;

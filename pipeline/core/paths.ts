@@ -24,6 +24,8 @@ export const SYNTH_DATA_DIR = path.join(DATA_DIR, 'synth');
 /** Data beside the project (not in the repository): the real K49 test sample and real training images. */
 export const SHARED_DATA_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
 export const REAL_SAMPLE_DIR = path.join(SHARED_DATA_DIR, 'real-sample');
+/** Real training images of ten classes; its test split is a copy of real-sample images. */
+export const KMNIST_REAL_DIR = path.join(SHARED_DATA_DIR, 'kmnist-real');
 
 /** The command line every make target and child process runs. */
 export const CLI = path.join(PROJECT_ROOT, 'bin', 'k49.js');
@@ -38,8 +40,8 @@ export const SOAK_RESULTS = path.join(PROJECT_ROOT, 'bench', 'soak.json');
 /** The web page's sources (bundled on first request). */
 export const UI_DIR = path.join(PROJECT_ROOT, 'serve', 'ui');
 
-/** The code of the service's inference thread (serve/inference/classifier.ts starts it). */
-export const INFERENCE_THREAD_ENTRY = path.join(PROJECT_ROOT, 'serve', 'inference', 'thread-entry.ts');
+/** The code of the service's inference thread (serve/model/classifier.ts starts it). */
+export const INFERENCE_THREAD_ENTRY = path.join(PROJECT_ROOT, 'serve', 'model', 'thread-entry.ts');
 
 /** The service's default task store (QUEUE_URL), relative to the working directory as before. */
 export const DEFAULT_QUEUE_URL = 'sqlite:var/tasks.db';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { K49_CLASSES, NUM_CLASSES } from '../core/classes';
 import { classCounts, hasSplit, loadImages, loadLabels, PIXELS, type Split } from '../core/dataset';
 import { EDA_DIR } from '../core/paths';
-import { inkBox } from '../core/preprocess';
+import { inkBox } from '../core/preprocess/fit';
 import { Random } from '../core/random';
 import { classDistributionPng, galleryPng } from '../report/images';
 import { plotlyPage, type PlotlyFigure } from '../report/plotly';

@@ -5,10 +5,10 @@
  * like a scan (blur, ink contrast, noise, neighbour fragments, erasing).
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
-import { fitToK49 } from '../core/preprocess';
+import { fitToK49 } from '../core/preprocess/fit';
 import { PIXELS, IMAGE_SIZE } from '../core/dataset';
 import type { Random } from '../core/random';
-import { elastic, eraseRectangle, gaussianBlur, inkAndNoise, pasteNeighbourStrip, strokeWidth } from './augment';
+import { elastic, eraseRectangle, gaussianBlur, inkAndNoise, pasteNeighbourStrip, strokeWidth } from './degrade';
 import { DEFAULT_RENDER, type RenderParams } from './config';
 import type { GlyphSource } from './fonts';
 

@@ -20,7 +20,7 @@ import { ARTIFACTS_DIR, CANDIDATE, PROJECT_ROOT, projectRelative } from '../core
 import { Random } from '../core/random';
 import { writeTrainRecord, type EpochRecord, type TrainRecord } from '../core/records';
 import { loadSources, parseSources, type MixedSplit } from '../data/sources';
-import { augmentBatch } from './augment-batch';
+import { augmentBatch } from './augment';
 import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadCheckpointModel, readState, restoreOptimizer, saveCheckpoint, type TrainState } from './checkpoints';
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';

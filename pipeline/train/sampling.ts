@@ -5,7 +5,7 @@
  */
 import { NUM_CLASSES } from '../core/classes';
 import { classCounts, PIXELS } from '../core/dataset';
-import { toModelInput } from '../core/preprocess';
+import { toModelInput } from '../core/preprocess/fit';
 import type { Random } from '../core/random';
 import type { MixedSplit } from '../data/sources';
 

@@ -3,10 +3,13 @@
  * here, every row of the contract and every error code.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { HealthResponse, PredictResponse } from '../../serve/schemas';
 import { decompressionBombPng } from '../helpers/bomb';
 import { glyphVariants, realSample, realSamplePng } from '../helpers/images';
+import { ROOT } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
 import { evaluatedRealSample } from '../helpers/tasks';
 
@@ -23,9 +26,12 @@ describe('service (HTTP, separate API and worker processes)', function () {
   after(() => svc.stopAll());
 
   describe('status endpoints', () => {
-    it('GET / answers JSON to API clients and the web page to browsers', async () => {
+    it('GET / answers JSON to API clients and the web page to browsers; /, /health and OpenAPI all say package.json\'s version', async () => {
       const json = await fetch(`${svc.url}/`);
-      assert.deepEqual(await json.json(), { status: 'ok', version: '1.0.0' });
+      const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      assert.deepEqual(await json.json(), { status: 'ok', version });
+      assert.equal(((await (await fetch(`${svc.url}/health`)).json()) as { version: string }).version, version);
+      assert.equal(((await (await fetch(`${svc.url}/openapi.json`)).json()) as { info: { version: string } }).info.version, version);
       const html = await fetch(`${svc.url}/`, { headers: { Accept: 'text/html,application/xhtml+xml' } });
       assert.match(html.headers.get('content-type') ?? '', /text\/html/);
       assert.match(await html.text(), /<html/);

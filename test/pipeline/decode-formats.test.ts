@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
-import { decodePlainPng, decodeToK49, decodeWithSharp, ImageDecodeError } from '../../pipeline/core/preprocess';
+import { decodeToK49 } from '../../pipeline/core/preprocess';
+import { decodePlainPng, decodeWithSharp, ImageDecodeError } from '../../pipeline/core/preprocess/decode';
 import { realSample, realSamplePng } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 

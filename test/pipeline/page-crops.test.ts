@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { LATEST } from '../../pipeline/core/paths';
-import { decodeForModel, decodeToK49, ImageDecodeError } from '../../pipeline/core/preprocess';
+import { decodeForModel, decodeToK49 } from '../../pipeline/core/preprocess';
+import { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
 import { classByChar } from '../../pipeline/core/classes';
 import { glyphSources, scanFonts, type GlyphSource } from '../../pipeline/synth/fonts';
 import { GlyphRenderer } from '../../pipeline/synth/render';
-import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../helpers/page-crops';
+import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../../pipeline/synth/page-crops';
 import { KMNIST_REAL_DIR } from '../helpers/paths';
 
 const heldOut = scanFonts(['debian']).available.filter((f) => f.split === 'test').slice(0, 2);

@@ -9,7 +9,7 @@ import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { Random } from '../../pipeline/core/random';
-import { augmentBatch, strokeFilter } from '../../pipeline/train/augment-batch';
+import { augmentBatch, strokeFilter } from '../../pipeline/train/augment';
 import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig, type TrainConfig } from '../../pipeline/train/config';
 import { buildModel } from '../../pipeline/train/model';
 import { composedOps, nativeOps, planSteps, TrainingStep } from '../../pipeline/train/step';

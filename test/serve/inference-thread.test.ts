@@ -6,8 +6,8 @@ import path from 'node:path';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
 import pino from 'pino';
-import { ThreadedClassifier } from '../../serve/inference/classifier';
-import { ModelHolder } from '../../serve/models';
+import { ThreadedClassifier } from '../../serve/model/classifier';
+import { ModelHolder } from '../../serve/model/holder';
 import { realSample } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 

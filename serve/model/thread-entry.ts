@@ -1,5 +1,5 @@
 /**
- * Runs inside the process's inference thread (serve/inference/classifier.ts):
+ * Runs inside the process's inference thread (serve/model/classifier.ts):
  * loads and warms models, answers each batch of images with their class
  * probabilities, and frees models when told. Buffers are transferred both
  * ways, never copied.

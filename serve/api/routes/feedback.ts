@@ -2,12 +2,12 @@
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { z } from 'zod';
-import { classByChar, classById } from '../../pipeline/core/classes';
-import { topK } from '../../pipeline/core/inference';
+import { classByChar, classById } from '../../../pipeline/core/classes';
+import { topK } from '../../../pipeline/core/inference';
 import { ApiError } from '../errors';
-import { feedbackStats } from '../feedback';
-import type { NewFeedback } from '../queue/store';
-import { FeedbackAccepted, FeedbackFields } from '../schemas';
+import { feedbackStats } from '../../queue/feedback';
+import type { NewFeedback } from '../../queue/store';
+import { FeedbackAccepted, FeedbackFields } from '../../schemas';
 import { modelInput, parseOr400, requireFile, storeFirst, type Services } from './common';
 
 /** The class a correction names: `class_id` or `label` (or both, agreeing). */

@@ -10,8 +10,8 @@
  */
 import { realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { resolveModelDir } from '../pipeline/core/artifacts';
-import { ThreadedClassifier } from './inference/classifier';
+import { resolveModelDir } from '../../pipeline/core/artifacts';
+import { ThreadedClassifier } from './classifier';
 
 export interface ServedModel<Extra> {
   classifier: ThreadedClassifier;

@@ -11,7 +11,7 @@
  * meanwhile form the next batch, which runs as soon as the current one is
  * done.
  */
-import { PIXELS } from '../pipeline/core/dataset';
+import { PIXELS } from '../../pipeline/core/dataset';
 
 type Run = (images: Uint8Array) => Promise<Float32Array>;
 

@@ -10,16 +10,16 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { PIXELS } from '../pipeline/core/dataset';
-import { useInferenceProfile } from '../pipeline/core/backend';
-import { bestClasses } from '../pipeline/core/inference';
-import { decodeForModel } from '../pipeline/core/preprocess';
-import { classById } from '../pipeline/core/classes';
-import { loadConfig, storeOptions, type ServiceConfig } from './config';
-import type { ThreadedClassifier } from './inference/classifier';
-import { ModelHolder } from './models';
-import { openStore } from './queue/open';
-import type { ClaimedItem, ItemResult, TaskStore } from './queue/store';
+import { PIXELS } from '../../pipeline/core/dataset';
+import { useInferenceProfile } from '../../pipeline/core/backend';
+import { bestClasses } from '../../pipeline/core/inference';
+import { decodeForModel } from '../../pipeline/core/preprocess';
+import { classById } from '../../pipeline/core/classes';
+import { loadConfig, storeOptions, type ServiceConfig } from '../config';
+import type { ThreadedClassifier } from '../model/classifier';
+import { ModelHolder } from '../model/holder';
+import { openStore } from '../queue/open';
+import type { ClaimedItem, ItemResult, TaskStore } from '../queue/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**

@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import multer from '@koa/multer';
-import type { ServiceConfig } from './config';
+import type { ServiceConfig } from '../config';
 
 export class UploadTooLargeError extends Error {
   override name = 'UploadTooLargeError';

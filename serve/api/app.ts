@@ -1,5 +1,5 @@
 /**
- * Koa app assembly: the app-wide middlewares (serve/middleware.ts) in order,
+ * Koa app assembly: the app-wide middlewares (serve/api/middleware.ts) in order,
  * then the routes. The services (model, batcher, task store) are passed in,
  * so tests and the server share this. Adding an endpoint: its schemas in
  * schemas.ts (with its OpenAPI entry), its handler in routes/, one line here.

@@ -2,9 +2,9 @@
 import type Router from '@koa/router';
 import type { z } from 'zod';
 import sharp from 'sharp';
-import { IMAGE_SIZE } from '../../pipeline/core/dataset';
-import { topK } from '../../pipeline/core/inference';
-import { PredictQuery, PredictResponse } from '../schemas';
+import { IMAGE_SIZE } from '../../../pipeline/core/dataset';
+import { topK } from '../../../pipeline/core/inference';
+import { PredictQuery, PredictResponse } from '../../schemas';
 import { modelInput, parseOr400, requireFile, type Services } from './common';
 
 export function predictRoutes(router: Router, s: Services): void {

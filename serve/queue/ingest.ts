@@ -6,7 +6,7 @@
  * (a limit, a cut connection, the store) is deleted with whatever was stored
  * or already answered of it (abort).
  */
-import type { CreatedTask, TaskIngest, TaskStore, UploadedFile } from './queue/store';
+import type { CreatedTask, TaskIngest, TaskStore, UploadedFile } from './store';
 
 /**
  * Files per store write: small enough that a worker gets its first images

@@ -8,9 +8,9 @@ import cors from '@koa/cors';
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import type { ServiceConfig } from './config';
+import type { ServiceConfig } from '../config';
 import { ApiError } from './errors';
-import type { ServiceMetrics } from './metrics';
+import type { ServiceMetrics } from './prometheus';
 
 /** Structured request log (one JSON line per request) and the request metrics. */
 export function requestLog(logger: Logger, metrics: ServiceMetrics): Middleware {

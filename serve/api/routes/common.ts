@@ -1,14 +1,14 @@
 /** What the routes share: the services they use and small request helpers. */
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
-import { decodeForModel } from '../../pipeline/core/preprocess';
-import type { DynamicBatcher } from '../batcher';
-import type { ServiceConfig } from '../config';
+import { decodeForModel } from '../../../pipeline/core/preprocess';
+import type { DynamicBatcher } from '../predict-batcher';
+import type { ServiceConfig } from '../../config';
 import { ApiError } from '../errors';
-import type { ServiceMetrics } from '../metrics';
-import type { TaskStore } from '../queue/store';
-import type { ModelHolder } from '../models';
-import type { makeUpload } from '../upload';
+import type { ServiceMetrics } from '../prometheus';
+import type { TaskStore } from '../../queue/store';
+import type { ModelHolder } from '../../model/holder';
+import type { makeUpload } from '../multipart';
 
 export interface Services {
   config: ServiceConfig;

@@ -1,15 +1,16 @@
 /**
- * Test inputs like a character cropped from a page scan: three glyphs (font
+ * Inputs like a character cropped from a page scan (for the tests and
+ * scripts/page-crop-figures.ts): three glyphs (font
  * outlines, or real K49 images) set in a column on paper (yellowed, lit
  * unevenly, grainy), dark ink, then the
  * middle one cropped with a margin, so bits of its neighbours show at the top
  * and bottom edges. Returned as the PNG a user would upload.
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
-import { IMAGE_SIZE, PIXELS } from '../../pipeline/core/dataset';
-import { decodeToK49 } from '../../pipeline/core/preprocess';
-import { Random } from '../../pipeline/core/random';
-import type { GlyphSource } from '../../pipeline/synth/fonts';
+import { IMAGE_SIZE, PIXELS } from '../core/dataset';
+import { decodeToK49 } from '../core/preprocess';
+import { Random } from '../core/random';
+import type { GlyphSource } from './fonts';
 
 export interface PageOptions {
   /** Glyph height on the page (px). */

@@ -6,18 +6,18 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
-import { DynamicBatcher } from './batcher';
-import { loadConfig, storeOptions, type ServiceConfig } from './config';
+import { DynamicBatcher } from './predict-batcher';
+import { loadConfig, storeOptions, type ServiceConfig } from '../config';
 import { ApiError } from './errors';
-import { openStore } from './queue/open';
-import type { TaskStore } from './queue/store';
+import { openStore } from '../queue/open';
+import type { TaskStore } from '../queue/store';
 import type { Services } from './routes/common';
-import { makeUpload } from './upload';
-import { useInferenceProfile } from '../pipeline/core/backend';
-import { NUM_CLASSES } from '../pipeline/core/classes';
-import { PIXELS } from '../pipeline/core/dataset';
-import { ServiceMetrics } from './metrics';
-import { ModelHolder } from './models';
+import { makeUpload } from './multipart';
+import { useInferenceProfile } from '../../pipeline/core/backend';
+import { NUM_CLASSES } from '../../pipeline/core/classes';
+import { PIXELS } from '../../pipeline/core/dataset';
+import { ServiceMetrics } from './prometheus';
+import { ModelHolder } from '../model/holder';
 
 /** How often the API retries opening a task store it could not open. */
 const STORE_RETRY_MS = 2000;

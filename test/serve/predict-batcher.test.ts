@@ -1,6 +1,6 @@
 /** The /predict dynamic batcher: who waits for whom, and for how long. */
 import assert from 'node:assert/strict';
-import { DynamicBatcher } from '../../serve/batcher';
+import { DynamicBatcher } from '../../serve/api/predict-batcher';
 
 const PIXELS = 784;
 /** A fake model with 2 classes that records the batch sizes it was called with. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { buildSync } from 'esbuild';
-import { UI_DIR } from '../../pipeline/core/paths';
+import { UI_DIR } from '../../../pipeline/core/paths';
 
 
 let bundle: string | null = null;

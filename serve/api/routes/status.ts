@@ -4,9 +4,10 @@ import { marked } from 'marked';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { ApiError } from '../errors';
-import { API_VERSION, openApiDocument } from '../schemas';
+import { VERSION } from '../../../pipeline/core/version';
+import { openApiDocument } from '../../schemas';
 import type { Services } from './common';
-import { UI_DIR } from '../../pipeline/core/paths';
+import { UI_DIR } from '../../../pipeline/core/paths';
 
 const SWAGGER_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 const SWAGGER_FILES: Record<string, string> = {
@@ -43,7 +44,7 @@ export function statusRoutes(router: Router, s: Services): void {
       ctx.type = 'text/html; charset=utf-8';
       ctx.body = readFileSync(path.join(UI_DIR, 'index.html'));
     } else {
-      ctx.body = { status: 'ok', version: API_VERSION };
+      ctx.body = { status: 'ok', version: VERSION };
     }
   });
 
@@ -66,7 +67,7 @@ export function statusRoutes(router: Router, s: Services): void {
     ctx.status = ok ? 200 : 503;
     ctx.body = {
       status: ok ? 'ok' : 'unavailable',
-      version: API_VERSION,
+      version: VERSION,
       model: classifier
         ? {
             version: classifier.info.version,

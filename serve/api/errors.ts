@@ -3,10 +3,10 @@
  * `{"detail": "..."}` with the right status. No stack trace reaches a client.
  */
 import type { Context, Next } from 'koa';
-import { ImageDecodeError } from '../pipeline/core/preprocess';
-import { ModelUnavailableError } from './models';
-import { StoreUnavailableError } from './queue/store';
-import { UploadTooLargeError } from './upload';
+import { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
+import { ModelUnavailableError } from '../model/holder';
+import { StoreUnavailableError } from '../queue/store';
+import { UploadTooLargeError } from './multipart';
 
 export class ApiError extends Error {
   constructor(

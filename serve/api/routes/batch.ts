@@ -2,11 +2,11 @@
 import type Router from '@koa/router';
 import type { z } from 'zod';
 import type { Middleware } from 'koa';
-import { BatchIngest } from '../batch-ingest';
+import { BatchIngest } from '../../queue/ingest';
 import { ApiError } from '../errors';
-import type { FileView } from '../queue/store';
-import { receiveFiles } from '../upload';
-import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../schemas';
+import type { FileView } from '../../queue/store';
+import { receiveFiles } from '../multipart';
+import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../../schemas';
 import { storeFirst, type Services } from './common';
 
 /** File names are echoed back as data, never used as paths; keep them printable and bounded. */

@@ -6,9 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { classById, NUM_CLASSES } from '../pipeline/core/classes';
-import { PIXELS, saveSplit } from '../pipeline/core/dataset';
-import type { FeedbackRecord } from './queue/store';
+import { classById, NUM_CLASSES } from '../../pipeline/core/classes';
+import { PIXELS, saveSplit } from '../../pipeline/core/dataset';
+import type { FeedbackRecord } from './store';
 
 /** One record per distinct image (by SHA-1 of its 784 bytes): the latest correction wins. */
 export function latestPerImage(records: FeedbackRecord[]): FeedbackRecord[] {

@@ -7,7 +7,7 @@
  * benchmark and the soak run read these same numbers.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { TaskStore } from './queue/store';
+import type { TaskStore } from '../queue/store';
 
 export class ServiceMetrics {
   readonly registry = new Registry();

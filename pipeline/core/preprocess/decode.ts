@@ -1,0 +1,136 @@
+/**
+ * Decoding uploads: the format recognised by its magic bytes (only raster
+ * formats; SVG and PDF are refused before decoding), the pixel limit checked
+ * from the header, then RGBA pixels through sharp (BMP through bmp-ts) or,
+ * for a small plain PNG, in-line through pngjs.
+ */
+import { decode as decodeBmp } from 'bmp-ts';
+import { PNG } from 'pngjs';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+
+/** Raster formats accepted, recognised by their magic bytes before any decoding. */
+const MAGIC: { format: string; test: (b: Buffer) => boolean }[] = [
+  { format: 'png', test: (b) => b.length > 8 && b.readUInt32BE(0) === 0x89504e47 },
+  { format: 'jpeg', test: (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { format: 'gif', test: (b) => b.subarray(0, 4).toString('latin1') === 'GIF8' },
+  { format: 'webp', test: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP' },
+  { format: 'tiff', test: (b) => ['II*\0', 'MM\0*'].includes(b.subarray(0, 4).toString('latin1')) },
+  { format: 'bmp', test: (b) => b.subarray(0, 2).toString('latin1') === 'BM' },
+];
+
+export type DecodeErrorKind = 'unsupported' | 'too_large' | 'corrupt' | 'empty' | 'blank';
+
+/** Why an upload cannot become a K49 image; `kind` maps to an HTTP status in the API. */
+export class ImageDecodeError extends Error {
+  constructor(
+    readonly kind: DecodeErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+export interface DecodeLimits {
+  maxPixels: number;
+}
+
+/** Work size for large inputs: glyph detail above this is lost at 28 px anyway. */
+const WORK_MAX_SIDE = 512;
+
+export function sniffFormat(bytes: Buffer): string | null {
+  return MAGIC.find((m) => m.test(bytes))?.format ?? null;
+}
+
+/** Decoded pixels, 4 bytes (RGBA) per pixel. */
+export interface RgbaImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Any accepted format through sharp, downscaled to the work size, as RGBA. */
+export async function decodeWithSharp(bytes: Buffer, format: string, limits: DecodeLimits): Promise<RgbaImage> {
+  // One sharp call: limitInputPixels makes sharp refuse, from the header and
+  // before decoding, an image over MAX_PIXELS (a decompression bomb).
+  // autoOrient applies the EXIF orientation (phone photos are stored sideways).
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    const input = format === 'bmp' ? decodeBmpInput(bytes, limits) : sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error', autoOrient: true });
+    raw = await input
+      .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb') // greyscale inputs would otherwise stay 1-2 channels
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) throw tooLarge(limits);
+    throw new ImageDecodeError('corrupt', `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
+  }
+  if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
+  return { data: raw.data, width: raw.info.width, height: raw.info.height };
+}
+
+/** PNG chunks that would make sharp's decoding differ from a plain one: a colour profile (converted to sRGB), an EXIF orientation. */
+const SHARP_ONLY_PNG_CHUNKS = new Set(['iCCP', 'eXIf']);
+
+/**
+ * A small plain PNG (8 bits per sample, no larger than the work size, no
+ * colour profile or EXIF), the common upload (a K49 image is 28x28), decoded
+ * in-line: the same RGBA pixels as decodeWithSharp, without sharp's set-up
+ * and thread-pool round trip, which cost more than such an image's decoding.
+ * Anything else, or a PNG this decoder rejects, is null: it goes through
+ * sharp (whose errors are the ones reported).
+ */
+export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage | null {
+  if (bytes.length < 33 || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
+  const width = bytes.readUInt32BE(16), height = bytes.readUInt32BE(20);
+  const bitDepth = bytes[24]!;
+  if (bitDepth !== 8 || width > WORK_MAX_SIDE || height > WORK_MAX_SIDE || width * height > limits.maxPixels) return null;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (SHARP_ONLY_PNG_CHUNKS.has(type)) return null;
+    if (type === 'IDAT' || type === 'IEND') break;
+    at += 12 + bytes.readUInt32BE(at);
+  }
+  try {
+    const png = PNG.sync.read(bytes);
+    return { data: png.data, width: png.width, height: png.height };
+  } catch {
+    return null;
+  }
+}
+
+function tooLarge(limits: DecodeLimits): ImageDecodeError {
+  return new ImageDecodeError('too_large', `the image has more pixels than the limit of ${limits.maxPixels} (MAX_PIXELS)`);
+}
+
+/**
+ * BMP (which sharp's libvips cannot read) through bmp-ts, as raw RGBA for the
+ * same sharp pipeline. The size is read from the header first, so a bomb is
+ * refused before any pixel buffer is allocated. BMP is taken as opaque.
+ */
+function decodeBmpInput(bytes: Buffer, limits: DecodeLimits): Sharp {
+  if (bytes.length < 26) throw new ImageDecodeError('corrupt', 'cannot decode this BMP image: the header is truncated');
+  const width = bytes.readInt32LE(18);
+  const height = Math.abs(bytes.readInt32LE(22));
+  if (width <= 0 || height <= 0) throw new ImageDecodeError('corrupt', `cannot decode this BMP image: it declares ${width} x ${height} pixels`);
+  if (width * height > limits.maxPixels) throw tooLarge(limits);
+  let abgr: Buffer;
+  try {
+    abgr = decodeBmp(bytes).data;
+  } catch (e) {
+    throw new ImageDecodeError('corrupt', `cannot decode this BMP image (truncated or damaged?): ${(e as Error).message}`);
+  }
+  if (abgr.length !== width * height * 4) throw new ImageDecodeError('corrupt', 'cannot decode this BMP image: the pixel data is truncated');
+  const rgba = Buffer.alloc(abgr.length);
+  for (let i = 0; i < abgr.length; i += 4) {
+    rgba[i] = abgr[i + 3]!;
+    rgba[i + 1] = abgr[i + 2]!;
+    rgba[i + 2] = abgr[i + 1]!;
+    rgba[i + 3] = 255;
+  }
+  return sharp(rgba, { raw: { width, height, channels: 4 } });
+}

@@ -1,0 +1,78 @@
+/**
+ * The one image preprocessing of the system: anything becomes a K49-style
+ * 28x28 image (white ink on black, cropped to the ink, longer side scaled to
+ * 28 keeping the aspect ratio, centred). Three parts, one file each:
+ * decode.ts (bytes -> RGBA pixels), clean-page.ts (a crop of a page -> ink on
+ * black) and fit.ts (ink -> 28x28). Training data synthesis, evaluation, the
+ * API and the worker all fit through `fitToK49`; the API, the worker and
+ * corrections reach it through `decodeForModel` (decoding and the blank-image
+ * rule). An input that already is a 28x28 light-on-dark image is passed
+ * through untouched.
+ */
+import { cleanPage, selectInPlace } from './clean-page';
+import { type DecodeLimits, decodePlainPng, decodeWithSharp, ImageDecodeError, sniffFormat } from './decode';
+import { fitToK49, PREPROCESS } from './fit';
+
+/** The one blank-image rule (decodeForModel: API, worker, corrections): a preprocessed image with no ink cannot be classified. */
+const BLANK_IMAGE_MESSAGE = 'the image is blank: no ink was found';
+function isBlank(image: Uint8Array): boolean {
+  return image.every((v) => v === 0);
+}
+
+/** An upload as the model sees it: decoded by decodeToK49, and refused when blank. The API, the worker and corrections all use this. */
+export async function decodeForModel(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
+  const image = await decodeToK49(bytes, limits);
+  if (isBlank(image)) throw new ImageDecodeError('blank', BLANK_IMAGE_MESSAGE);
+  return image;
+}
+
+/**
+ * Any accepted raster image -> K49 28x28 (784 bytes, white ink on black).
+ * - Transparent images (a canvas drawing): ink is the alpha channel.
+ * - Otherwise greyscale; the border tells the background, and dark-on-light
+ *   images are inverted; the background level is subtracted.
+ * - A 28x28 greyscale light-on-dark image (a K49 image) passes unchanged.
+ * SVG, PDF and anything else that is not a raster format is refused before
+ * decoding (they can reference local files); the pixel limit is checked from
+ * the header before decoding.
+ */
+export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
+  if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ImageDecodeError('unsupported', 'not a raster image: send PNG, JPEG, WebP, GIF, TIFF or BMP (SVG, PDF and other formats are refused)');
+  }
+  const pixels = (format === 'png' ? decodePlainPng(bytes, limits) : null) ?? (await decodeWithSharp(bytes, format, limits));
+  return rgbaToK49(pixels.data, pixels.width, pixels.height);
+}
+
+/** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing, then cleanPage and fitToK49). */
+export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
+  const n = width * height;
+  let minAlpha = 255;
+  for (let i = 3; i < 4 * n; i += 4) if (rgba[i]! < minAlpha) minAlpha = rgba[i]!;
+  if (minAlpha < 250) {
+    // Transparency carries the drawing: ink = alpha-weighted contrast to the
+    // opaque colour, so dark strokes on a transparent canvas count as ink.
+    const ink = new Float32Array(n);
+    for (let i = 0; i < n; i++) ink[i] = rgba[i * 4 + 3]!;
+    return fitToK49({ width, height, data: ink });
+  }
+  // Luma at float32 precision, computed where it is used: an array for it would cost more than the arithmetic.
+  const luma = (i: number) => Math.fround(0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!);
+  // The border's median, by selection: cheaper than sorting a typed array, which dominated a 28x28 image's cost.
+  const border = new Float32Array(2 * (width + height));
+  for (let x = 0; x < width; x++) (border[2 * x] = luma(x)), (border[2 * x + 1] = luma((height - 1) * width + x));
+  for (let y = 0; y < height; y++) (border[2 * width + 2 * y] = luma(y * width)), (border[2 * width + 2 * y + 1] = luma(y * width + width - 1));
+  const background = selectInPlace(border, 0.5);
+  const lightBackground = background > 127;
+  if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {
+    // Already a K49 image: keep it exactly.
+    const image = new Uint8Array(n);
+    for (let i = 0; i < n; i++) image[i] = Math.round(luma(i));
+    return image;
+  }
+  const ink = new Float32Array(n);
+  for (let i = 0; i < n; i++) ink[i] = lightBackground ? 255 - luma(i) : luma(i);
+  return fitToK49({ width, height, data: cleanPage(ink, width, height) });
+}
