@@ -4,9 +4,12 @@
 # environment, so the command's own table (`make help`) is the only list of them.
 SHELL := /bin/bash
 K49 := node bin/k49.js
-COMMANDS := data synth eda train evaluate run serve worker feedback notebooks bench load soak
+# Set-up is for a purpose (scripts/setup.sh): serving needs no fonts, training and notebooks do.
+SERVE_COMMANDS := data evaluate run serve worker feedback bench docs load soak
+TRAIN_COMMANDS := synth eda train notebooks
+COMMANDS := $(SERVE_COMMANDS) $(TRAIN_COMMANDS)
 
-.PHONY: help setup test $(COMMANDS)
+.PHONY: help setup setup-train test $(COMMANDS)
 
 # Plain `make` lists the targets and their variables: the k49 command's own help.
 help:
@@ -19,10 +22,16 @@ help-%: setup
 	@$(K49) $* --help
 
 setup:
-	bash scripts/setup.sh
+	bash scripts/setup.sh serve
+
+setup-train:
+	bash scripts/setup.sh train
 
 test:
 	bash scripts/test.sh
 
-$(COMMANDS): setup
+$(SERVE_COMMANDS): setup
+	$(K49) $@
+
+$(TRAIN_COMMANDS): setup-train
 	$(K49) $@

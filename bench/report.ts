@@ -1,16 +1,17 @@
 /**
- * The README's Performance table, rendered from bench/results.json (and the
- * last soak run, bench/soak.json): `make bench` rewrites the block between
- * the markers, and a test checks the README still matches the results file.
+ * The figures in the README and docs/ that come from results files, written
+ * between markers by `make docs` (and by `make bench` / `make soak` after
+ * they measure): the bundled model's figures from its own evaluation record,
+ * and the performance tables from bench/results.json and bench/soak.json.
+ * A test fails when a block differs from what its results file gives.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { BENCH_RESULTS as RESULTS, README, SOAK_RESULTS } from '../pipeline/core/paths';
+import path from 'node:path';
+import { readEvalRecord } from '../pipeline/core/records';
+import { BENCH_RESULTS as RESULTS, DOCS_DIR, LATEST, PROJECT_ROOT, README, SOAK_RESULTS } from '../pipeline/core/paths';
 import type { benchModel } from './model';
 import type { benchServing } from './serve';
 import type { runSoak } from './soak';
-
-export const BLOCK_START = '<!-- bench:start: written by `make bench` from bench/results.json and bench/soak.json; do not edit by hand -->';
-export const BLOCK_END = '<!-- bench:end -->';
 
 export interface BenchResults {
   date: string;
@@ -70,20 +71,90 @@ function readJson<T>(file: string): T | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
 }
 
-/** The Performance block as it must read for the current results files. */
-export function expectedBlock(): string {
-  return `${BLOCK_START}\n${renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS))}\n${BLOCK_END}`;
+const fixed = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
+const interval = (ci: readonly number[] | null | undefined) => (ci ? ` (${fixed(ci[0]!)}-${fixed(ci[1]!)})` : '');
+
+/** The bundled model's figures on its committed real evaluation set (artifacts/latest/metrics.json). */
+export function renderModelFigures(): string {
+  const m = readEvalRecord(LATEST);
+  if (!m) throw new Error(`${LATEST} has no evaluation record (metrics.json)`);
+  const g = m.groups;
+  const rows = [
+    `| what \`${m.model_version}\` scores on \`${m.data.name}\` (${m.data.images.toLocaleString('en')} real K49 test images, ${m.classes_present} classes) | figure (95 % interval) |`,
+    '| --- | --- |',
+    `| accuracy | ${fixed(m.accuracy)} |`,
+    `| balanced accuracy (mean recall over the classes present) | ${fixed(m.balanced_accuracy)}${interval(m.balanced_accuracy_ci95)} |`,
+  ];
+  if (g) {
+    rows.push(`| mean recall, the ${g.real_training_images.classes.length} classes with real training images | ${fixed(g.real_training_images.mean_recall)}${interval(g.real_training_images.ci95)} |`);
+    rows.push(`| mean recall, the ${g.no_real_training_images.classes.length} classes trained on rendered fonts only | ${fixed(g.no_real_training_images.mean_recall)}${interval(g.no_real_training_images.ci95)} |`);
+  }
+  return rows.join('\n');
 }
 
-/** The block currently in the README (null when the markers are missing). */
-export function currentBlock(readme = readFileSync(README, 'utf8')): string | null {
-  const a = readme.indexOf(BLOCK_START), b = readme.indexOf(BLOCK_END);
-  return a < 0 || b < a ? null : readme.slice(a, b + BLOCK_END.length);
+/** The README's few serving and training figures: one line per measure, from bench/results.json. */
+export function renderPerformanceSummary(r: BenchResults): string {
+  const lines = [`Measured by \`make bench\` on ${r.date.slice(0, 10)} on ${r.machine.cpus} cores (${r.machine.cpu_model}); the whole table is in [docs/performance.md](docs/performance.md).`, '', '| measure | figure |', '| --- | --- |'];
+  type PredictRun = { dynamic_batching: boolean; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number };
+  for (const p of ((r.serve?.predict ?? []) as PredictRun[]).filter((x) => x.dynamic_batching)) {
+    lines.push(`| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms |`);
+  }
+  const b = r.serve?.batch;
+  if (b) lines.push(`| \`/batch_predict\` of ${b.images.toLocaleString('en')} images, one worker, end to end | ${b.end_to_end_images_per_second} img/s (${b.share_of_model_speed} of the model's own batch-256 speed) |`);
+  const bundled = r.model?.training.find((t) => /2 convs per stage/.test(t.architecture));
+  if (bundled) lines.push(`| training the bundled architecture (full recipe, batch ${bundled.batch_size}) | ${bundled.full_recipe_images_per_second} img/s |`);
+  return lines.join('\n');
 }
 
-export function updateReadme(): void {
-  const readme = readFileSync(README, 'utf8');
-  const current = currentBlock(readme);
-  if (current === null) throw new Error(`README.md has no Performance block between ${BLOCK_START} and ${BLOCK_END}`);
-  writeFileSync(README, readme.replace(current, expectedBlock()));
+/** One generated block: the file it is in, its name in the markers, where its figures come from, and its text. */
+interface GeneratedBlock {
+  file: string;
+  name: string;
+  source: string;
+  render(): string;
+}
+
+const DOCS_PERFORMANCE = path.join(DOCS_DIR, 'performance.md');
+
+export const GENERATED_BLOCKS: GeneratedBlock[] = [
+  { file: README, name: 'model', source: 'artifacts/latest/metrics.json', render: renderModelFigures },
+  { file: README, name: 'performance', source: 'bench/results.json', render: () => renderPerformanceSummary(readJson<BenchResults>(RESULTS)!) },
+  { file: DOCS_PERFORMANCE, name: 'performance', source: 'bench/results.json and bench/soak.json', render: () => renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS)) },
+];
+
+const END = '<!-- generated:end -->';
+const startMarker = (b: GeneratedBlock) => `<!-- generated:${b.name}: written by \`make docs\` from ${b.source}; do not edit by hand -->`;
+
+/** Where block `b` lies in `text` (from its start marker to the end marker), or null when its markers are missing. */
+function locate(text: string, b: GeneratedBlock): { from: number; to: number } | null {
+  const from = text.indexOf(`<!-- generated:${b.name}`);
+  const end = from < 0 ? -1 : text.indexOf(END, from);
+  return end < 0 ? null : { from, to: end + END.length };
+}
+
+const expected = (b: GeneratedBlock) => `${startMarker(b)}\n${b.render()}\n${END}`;
+
+/** The blocks whose text differs from what their results files give (missing markers count), as `file: name`. */
+export function staleBlocks(read = (file: string) => readFileSync(file, 'utf8')): string[] {
+  return GENERATED_BLOCKS.filter((b) => {
+    const text = read(b.file);
+    const at = locate(text, b);
+    return !at || text.slice(at.from, at.to) !== expected(b);
+  }).map((b) => `${path.relative(PROJECT_ROOT, b.file)}: ${b.name}`);
+}
+
+/** `make docs`: rewrites every generated block from its results file. */
+export function updateDocs(): string[] {
+  const changed: string[] = [];
+  for (const b of GENERATED_BLOCKS) {
+    const text = readFileSync(b.file, 'utf8');
+    const at = locate(text, b);
+    if (!at) throw new Error(`${path.relative(PROJECT_ROOT, b.file)} has no generated block '${b.name}' (a line starting <!-- generated:${b.name} and a later ${END})`);
+    const next = text.slice(0, at.from) + expected(b) + text.slice(at.to);
+    if (next !== text) {
+      writeFileSync(b.file, next);
+      changed.push(`${path.relative(PROJECT_ROOT, b.file)}: ${b.name}`);
+    }
+  }
+  return changed;
 }

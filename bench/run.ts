@@ -1,7 +1,7 @@
 /**
  * `make bench`: the model benchmark (training, inference) and the serving
  * benchmark, written to bench/results.json with the machine and the date;
- * `make soak`. Both rewrite the README's Performance table from their results.
+ * `make soak`. Both rewrite the generated performance tables (README, docs/performance.md) from their results.
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { resolveModelDir } from '../pipeline/core/artifacts';
 import { BENCH_RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
 import { benchModel } from './model';
-import { updateReadme } from './report';
+import { updateDocs } from './report';
 import { benchServing } from './serve';
 import { runSoak, type SoakOptions } from './soak';
 
@@ -47,15 +47,14 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`benchmark results written to ${out}`);
   if (out === BENCH_RESULTS) {
-    updateReadme();
-    console.log('README.md Performance table updated from it');
+    console.log(`generated figures updated from it: ${updateDocs().join(', ') || 'none changed'}`);
   }
   return results;
 }
 
-/** `make soak`: the soak run, then the README's Performance table (which carries the last soak run) when it wrote bench/soak.json. */
+/** `make soak`: the soak run, then the generated performance tables (docs/performance.md carries the last soak run) when it wrote bench/soak.json. */
 export async function runSoakAndReport(opts: SoakOptions) {
   const result = await runSoak(opts);
-  if (path.resolve(opts.out ?? SOAK_RESULTS) === SOAK_RESULTS) updateReadme();
+  if (path.resolve(opts.out ?? SOAK_RESULTS) === SOAK_RESULTS) updateDocs();
   return result;
 }

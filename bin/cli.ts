@@ -259,6 +259,16 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('docs')
+    .description('rewrite the figures in README.md and docs/ that come from results files (the bundled model\'s evaluation record, bench/results.json, bench/soak.json)')
+    .action(
+      action(async () => {
+        const changed = load<typeof import('../bench/report')>('../bench/report').updateDocs();
+        console.log(changed.length ? `rewritten: ${changed.join(', ')}` : 'every generated figure already matches its results file');
+      }),
+    );
+
+  program
     .command('load')
     .description("the benchmark's /predict load (one real K49 PNG per request) against any server, e.g. the system this one replaces")
     .addOption(new Option('--url <url>', 'base URL of the server (POSTs go to URL/predict)').env('URL').makeOptionMandatory())

@@ -10,8 +10,17 @@ ensure_debian_packages() {
     echo "[apt] Debian packages: all present ($#)" >&2
     return 0
   fi
-  echo "[apt] installing Debian packages: ${missing[*]}" >&2
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "[apt] installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+  [ "$(id -u)" -eq 0 ] || { sudo="sudo"; echo "[apt] not root: apt-get runs through sudo" >&2; }
+  # Another apt (unattended upgrades, a second set-up) may hold the lock: wait for it, and say so.
+  local wait=(-o DPkg::Lock::Timeout="${K49_APT_LOCK_WAIT:-300}")
+  echo "[apt] apt-get update (waits up to ${K49_APT_LOCK_WAIT:-300} s for another apt's lock)" >&2
+  $sudo apt-get "${wait[@]}" update -qq
+  # One line per package downloaded, unpacked and set up, so a long install shows progress.
+  local rc_file rc
+  rc_file="$(mktemp)"
+  { DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait[@]}" install -y --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" 2>&1; echo $? >"$rc_file"; } |
+    { grep --line-buffered -E '^(Get:|Unpacking|Setting up|E:|W:)' || true; } | sed -u 's/^/[apt] /' >&2
+  rc="$(cat "$rc_file")"; rm -f "$rc_file"
+  [ "$rc" -eq 0 ] || { echo "[apt] apt-get install failed (exit $rc)" >&2; return "$rc"; }
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # `make setup`: everything the project needs on a fresh Debian machine, idempotent.
-#   1. Debian packages (fonts for the synthetic data, tools), only those missing.
+# One argument says for what, each a superset of the one before:
+#   serve (default: make run, serve, worker, evaluate, bench...), train (make synth,
+#   train, eda, notebooks: + the fonts the synthetic data is rendered from),
+#   test (make test, CI: + Chromium, Jupyter's runner and redis-server).
+#   1. Debian packages for that purpose, only those missing.
 #   2. npm dependencies from the lock file. tfjs-node's install script downloads
 #      libtensorflow, which fails offline and would fail the whole install, so
 #      packages are installed with --ignore-scripts and the native ones are
@@ -15,21 +19,27 @@ mkdir -p "$CACHE_ROOT"
 log() { echo "[setup] $*"; }
 
 # --- 1. Debian packages ------------------------------------------------------
-APT_PACKAGES=(
-  unzip python3-pip curl
-  # headless browser for the UI and docs tests (driven by playwright-core, never downloaded)
-  chromium
-  # headless notebook execution (make notebooks, with the tslab kernel)
-  jupyter-nbconvert python3-nbclient python3-ipykernel
-  # the Redis task store's contract tests run against a real server
-  redis-server
+PURPOSE="${1:-serve}"
+case "$PURPOSE" in serve | train | test) ;; *) echo "usage: setup.sh [serve|train|test]" >&2; exit 2 ;; esac
+# Serving: unzip and pip fetch the TensorFlow wheel when the official libtensorflow is out of reach.
+APT_PACKAGES=(unzip python3-pip curl ${K49_EXTRA_APT:-})
+[ "$PURPOSE" = serve ] || APT_PACKAGES+=(
   # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
   fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
   fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho
   fonts-dejima-mincho fonts-oradano-mincho-gsrr fonts-sawarabi-mincho fonts-takao-mincho
   fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo
-  ${K49_EXTRA_APT:-}
 )
+[ "$PURPOSE" != test ] || APT_PACKAGES+=(
+  # headless browser for the UI and docs tests (driven by playwright-core, never downloaded)
+  chromium
+  # headless notebook execution (the notebook tests, with the tslab kernel)
+  jupyter-nbconvert python3-nbclient python3-ipykernel
+  # the Redis task store's contract tests run against a real server
+  redis-server
+)
+log "for: $PURPOSE"
+
 # shellcheck source=scripts/debian-packages.sh
 . "$ROOT/scripts/debian-packages.sh"
 ensure_debian_packages "${APT_PACKAGES[@]}"

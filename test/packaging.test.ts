@@ -63,8 +63,8 @@ describe('packaging', () => {
       assert.match(makefile, /^K49 := node bin\/k49\.js$/m);
       assert.deepEqual([...entry, ...cmd], ['node', 'bin/k49.js', 'serve']);
       // `make serve` and `make worker` run the same command as the container: `$(K49) <target>`.
-      assert.match(makefile, /^\$\(COMMANDS\): setup\n\t\$\(K49\) \$@$/m);
-      const commands = /^COMMANDS := (.+)$/m.exec(makefile)![1]!.split(/\s+/);
+      assert.match(makefile, /^\$\(SERVE_COMMANDS\): setup\n\t\$\(K49\) \$@$/m);
+      const commands = /^SERVE_COMMANDS := (.+)$/m.exec(makefile)![1]!.split(/\s+/);
       for (const c of ['serve', 'worker']) assert.ok(commands.includes(c), `make ${c}`);
     });
 

@@ -106,7 +106,7 @@ describe('project structure', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /error: service settings \(environment\): 'MODEL_POLL_MS': Too small/);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('Settings (environment; defaults):'), readme.indexOf('The queue (`serve/queue/`)'));
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Performance'));
     const documented = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([A-Z_]+)`/g)].map((v) => v[1]!));
     assert.deepEqual(documented.sort(), Object.keys(ServiceEnv.shape).sort());
   });

@@ -32,8 +32,10 @@ export const CLI = path.join(PROJECT_ROOT, 'bin', 'k49.js');
 export const SCRIPTS_DIR = path.join(PROJECT_ROOT, 'scripts');
 export const PACKAGE_JSON = path.join(PROJECT_ROOT, 'package.json');
 export const README = path.join(PROJECT_ROOT, 'README.md');
+/** The manual's chapters beyond the README. */
+export const DOCS_DIR = path.join(PROJECT_ROOT, 'docs');
 
-/** Benchmark results (`make bench`, `make soak`), from which the README's Performance table is written. */
+/** Benchmark results (`make bench`, `make soak`), from which the performance tables are written (bench/report.ts). */
 export const BENCH_RESULTS = path.join(PROJECT_ROOT, 'bench', 'results.json');
 export const SOAK_RESULTS = path.join(PROJECT_ROOT, 'bench', 'soak.json');
 

@@ -58,6 +58,11 @@ export const SynthConfigSchema = z.strictObject({
 });
 export type SynthConfig = z.infer<typeof SynthConfigSchema>;
 
+/**
+ * The base every CONFIG= file is merged over, and `make synth` without one: Debian's fonts only.
+ * The bundled model's two synthetic sets add the npm font designs: configs/synth-npm-fonts.json
+ * (4,000 images per class for the starting model, the default 2,000 for the fine-tuning).
+ */
 export const DEFAULT_SYNTH: SynthConfig = {
   seed: 49,
   // Debian's fonts only: the bundled model's data set (`make synth`) stays reproducible; configs/synth-npm-fonts.json adds the npm set.

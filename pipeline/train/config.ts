@@ -92,6 +92,12 @@ export const TrainConfigSchema = z.strictObject({
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
+/**
+ * The base every CONFIG= file is merged over, and `make train` without one: one convolution per
+ * stage, sized for a quick run on two cores. The bundled model is not this: its recipe is
+ * configs/default-synth.json (the synthetic-only starting model) then configs/finetune-real.json,
+ * each merged over this base (its card gives the commands; a structure test holds the second).
+ */
 export const DEFAULT_TRAIN: TrainConfig = {
   seed: 42,
   model: { architecture: 'k49net', widths: [32, 64, 128], convsPerStage: [1, 1, 1], denseUnits: 256, dropout: 0.3, l2: 1e-4 },

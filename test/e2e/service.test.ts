@@ -26,6 +26,18 @@ describe('service (HTTP, separate API and worker processes)', function () {
   after(() => svc.stopAll());
 
   describe('status endpoints', () => {
+    it("answers the README's example image as the README shows", async () => {
+      const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+      const block = /<!-- example:predict[^\n]*\n```json\n(.+)\n```/.exec(readme)![1]!;
+      const shown = JSON.parse(block.replace('"... 3 more"', 'null')) as { prediction: string; class_id: number; confidence: number; top_k: ({ class_id: number; confidence: number } | null)[]; model_version: string };
+      const live = await upload(`${svc.url}/predict`, 'file', [{ name: 'example.png', bytes: readFileSync(path.join(ROOT, 'docs', 'example.png')) }]);
+      assert.equal(live.status, 200);
+      const answer = PredictResponse.parse(await live.json());
+      assert.deepEqual([answer.prediction, answer.class_id, answer.model_version], [shown.prediction, shown.class_id, shown.model_version]);
+      assert.equal(Number(answer.confidence.toFixed(4)), shown.confidence);
+      shown.top_k.filter((t) => t !== null).forEach((t, k) => assert.deepEqual([answer.top_k[k]!.class_id, Number(answer.top_k[k]!.confidence.toFixed(4))], [t!.class_id, t!.confidence]));
+    });
+
     it('GET / answers JSON to API clients and the web page to browsers; /, /health and OpenAPI all say package.json\'s version', async () => {
       const json = await fetch(`${svc.url}/`);
       const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
