@@ -4,15 +4,14 @@
  * and a reader for /metrics. Used by the end-to-end tests, the serving
  * benchmark and the soak run alike.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { CLI, LATEST, PROJECT_ROOT, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
-
 
 let sample: Promise<Awaited<ReturnType<typeof loadSplit>>> | null = null;
 /** The real sample, loaded once per process. */
@@ -110,10 +109,15 @@ export class TestService {
   /** Starts the API and waits until /health says ok (or, with `healthy: false`, until it answers at all). */
   async startApi({ healthy = true } = {}): Promise<void> {
     this.api = startProcess('serve', this.envFor());
-    await waitFor(healthy ? 'the API to be healthy' : 'the API to answer', async () => {
-      const res = await fetch(`${this.url}/health`);
-      return healthy ? res.ok : true;
-    }, 60000, 200);
+    await waitFor(
+      healthy ? 'the API to be healthy' : 'the API to answer',
+      async () => {
+        const res = await fetch(`${this.url}/health`);
+        return healthy ? res.ok : true;
+      },
+      60000,
+      200,
+    );
   }
 
   startWorker(extra: Record<string, string> = {}): Proc {

@@ -13,10 +13,14 @@ import { realSamplePng } from './harness';
 
 /** A multipart/form-data body of files in one field, built once so the load generator only sends bytes. */
 export function multipartBody(field: string, files: { name: string; bytes: Buffer }[]): { body: Buffer; contentType: string } {
-  const boundary = '----k49bench' + Math.random().toString(16).slice(2);
+  const boundary = `----k49bench${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
   for (const f of files) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${f.name}"\r\nContent-Type: image/png\r\n\r\n`), f.bytes, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${f.name}"\r\nContent-Type: image/png\r\n\r\n`),
+      f.bytes,
+      Buffer.from('\r\n'),
+    );
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -59,7 +63,9 @@ export async function runLoad(opts: { url: string; connections: number[]; durati
   const results: LoadResult[] = [];
   for (const c of opts.connections) {
     const r = await loadUrl(target, c, opts.duration, request);
-    log(`${target} concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p90 ${r.p90_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors} of ${r.requests}`);
+    log(
+      `${target} concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p90 ${r.p90_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors} of ${r.requests}`,
+    );
     results.push(r);
   }
   return results;

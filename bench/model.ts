@@ -34,15 +34,26 @@ export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorte
 /** The architectures whose training speed is reported: the training default, and the bundled model's. */
 const ARCHITECTURES: { name: string; config: () => TrainConfig }[] = [
   { name: 'k49net, 1 conv per stage (training default)', config: () => DEFAULT_TRAIN },
-  { name: 'k49net, 2 convs per stage (bundled, configs/default-synth.json)', config: () => loadTrainConfig(path.join(PROJECT_ROOT, 'configs', 'default-synth.json')) },
+  {
+    name: 'k49net, 2 convs per stage (bundled, configs/default-synth.json)',
+    config: () => loadTrainConfig(path.join(PROJECT_ROOT, 'configs', 'default-synth.json')),
+  },
 ];
 
 /** Training images: the real sample (real strokes, as training sees them), else random ink. */
 async function trainingImages(rng: Random): Promise<MixedSplit> {
   const n = 2048;
-  const images = existsSync(REAL_SAMPLE_DIR) ? (await loadSplit(REAL_SAMPLE_DIR, 'test')).images.subarray(0, n * PIXELS) : Uint8Array.from({ length: n * PIXELS }, () => (rng.chance(0.2) ? rng.int(128, 256) : 0));
+  const images = existsSync(REAL_SAMPLE_DIR)
+    ? (await loadSplit(REAL_SAMPLE_DIR, 'test')).images.subarray(0, n * PIXELS)
+    : Uint8Array.from({ length: n * PIXELS }, () => (rng.chance(0.2) ? rng.int(128, 256) : 0));
   const labels = Uint8Array.from({ length: n }, (_, i) => i % NUM_CLASSES);
-  return { images, labels, count: n, source: new Uint8Array(n), sources: [{ dir: '.', name: 'bench', kind: 'real', weight: 1, images: n, class_counts: [], md5: {} }] };
+  return {
+    images,
+    labels,
+    count: n,
+    source: new Uint8Array(n),
+    sources: [{ dir: '.', name: 'bench', kind: 'real', weight: 1, images: n, class_counts: [], md5: {} }],
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -69,7 +80,8 @@ async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Ra
   // Full recipe: trainEpoch as `make train` runs it, on `batches` batches; a short warm-up epoch first.
   await trainEpoch(tf, run, cfg, data, all.slice(0, 3 * cfg.batchSize), 1, false);
   bareRound();
-  const full: number[] = [], bare: number[] = [];
+  const full: number[] = [],
+    bare: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     full.push((await trainEpoch(tf, run, cfg, data, all.slice(0, batches * cfg.batchSize), 2 + r, false)).imagesPerSecond);
     bare.push(bareRound());
@@ -146,9 +158,16 @@ export async function benchModel(modelDir: string, log = console.error, compareD
     const other = await K49Classifier.load(compareDir);
     const [mine, theirs] = batch1Latencies([classifier, other], images, 10, 100) as [number[], number[]];
     const p50 = (l: number[]) => Number(percentile(l, 0.5).toFixed(3));
-    compared = { model_version: other.info.version, p50_ms: p50(theirs), this_model_p50_ms: p50(mine), p50_ratio: Number((p50(mine) / p50(theirs)).toFixed(3)) };
+    compared = {
+      model_version: other.info.version,
+      p50_ms: p50(theirs),
+      this_model_p50_ms: p50(mine),
+      p50_ratio: Number((p50(mine) / p50(theirs)).toFixed(3)),
+    };
     other.dispose();
-    log(`batch 1, alternating: ${classifier.info.version} p50 ${compared.this_model_p50_ms} ms, ${compared.model_version} p50 ${compared.p50_ms} ms (ratio ${compared.p50_ratio})`);
+    log(
+      `batch 1, alternating: ${classifier.info.version} p50 ${compared.this_model_p50_ms} ms, ${compared.model_version} p50 ${compared.p50_ms} ms (ratio ${compared.p50_ratio})`,
+    );
   }
   const ips256 = batch256ImagesPerSecond(classifier, images);
   const result = {

@@ -84,8 +84,11 @@ async function main() {
     parts.averaging += t4 - t3;
   }
   const perBatch = Object.values(parts).reduce((a, b) => a + b, 0) / steps;
-  console.log(`k49net, ${convs} conv(s) per stage, batch ${cfg.batchSize}: ${perBatch.toFixed(1)} ms per batch (${Math.round((cfg.batchSize / perBatch) * 1000)} img/s)`);
-  for (const [part, ms] of Object.entries(parts)) console.log(`  ${part.padEnd(14)} ${(ms / steps).toFixed(2).padStart(7)} ms  ${((100 * ms) / steps / perBatch).toFixed(1).padStart(5)} %`);
+  console.log(
+    `k49net, ${convs} conv(s) per stage, batch ${cfg.batchSize}: ${perBatch.toFixed(1)} ms per batch (${Math.round((cfg.batchSize / perBatch) * 1000)} img/s)`,
+  );
+  for (const [part, ms] of Object.entries(parts))
+    console.log(`  ${part.padEnd(14)} ${(ms / steps).toFixed(2).padStart(7)} ms  ${((100 * ms) / steps / perBatch).toFixed(1).padStart(5)} %`);
   const started = performance.now();
   predictClasses(tf, run.model, data.images.subarray(0, 1000 * PIXELS));
   console.log(`  validation     ${(performance.now() - started).toFixed(1)} ms per 1,000 images, once per epoch`);
@@ -103,7 +106,8 @@ async function main() {
     const kernels = await kernelTimes(tf, fn);
     const total = kernels.reduce((a, [, k]) => a + k.ms, 0);
     console.log(`\n${name}: ${kernels.reduce((a, [, k]) => a + k.calls, 0)} kernel calls, ${total.toFixed(1)} ms in kernels; the ten largest:`);
-    for (const [kernel, k] of kernels.slice(0, 10)) console.log(`  ${kernel.padEnd(30)} ${k.ms.toFixed(2).padStart(8)} ms ${String(k.calls).padStart(5)} calls`);
+    for (const [kernel, k] of kernels.slice(0, 10))
+      console.log(`  ${kernel.padEnd(30)} ${k.ms.toFixed(2).padStart(8)} ms ${String(k.calls).padStart(5)} calls`);
   }
 }
 

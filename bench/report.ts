@@ -7,22 +7,22 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DOCS_DIR, LATEST, PROJECT_ROOT, README, BENCH_RESULTS as RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
 import { readEvalRecord } from '../pipeline/core/records';
-import { BENCH_RESULTS as RESULTS, DOCS_DIR, LATEST, PROJECT_ROOT, README, SOAK_RESULTS } from '../pipeline/core/paths';
 import type { benchModel } from './model';
 import type { benchServing } from './serve';
 import type { runSoak } from './soak';
 
-export interface BenchResults {
+interface BenchResults {
   date: string;
   machine: { cpus: number; cpu_model: string; memory_gib: number; node: string; os: string };
   git_commit: string | null;
   model?: Awaited<ReturnType<typeof benchModel>>;
   serve?: Awaited<ReturnType<typeof benchServing>>;
 }
-export type SoakResults = Awaited<ReturnType<typeof runSoak>>;
+type SoakResults = Awaited<ReturnType<typeof runSoak>>;
 
-export function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
+function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
   const m = r.machine;
   const lines = [
     `Measured with \`make bench\` on ${r.date.slice(0, 10)} (commit ${r.git_commit ?? 'unknown'}) on this machine: ${m.cpus} cores (${m.cpu_model}), ${m.memory_gib} GiB, Node ${m.node}, ${m.os}; ` +
@@ -39,25 +39,49 @@ export function renderPerformance(r: BenchResults, soak: SoakResults | null): st
           `bare step ${t.bare_step_images_per_second} img/s: ratio ${t.overhead_ratio}; tfjs-layers trainOnBatch ${t.layers_train_on_batch_images_per_second} img/s |`,
       );
     }
-    lines.push(`| inference, batch 1 (fused path, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`);
+    lines.push(
+      `| inference, batch 1 (fused path, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`,
+    );
     const vs = r.model.inference_batch1_compared;
-    if (vs) lines.push(`| inference, batch 1, this model and \`${vs.model_version}\` alternating (\`COMPARE=\`) | | p50 ${vs.this_model_p50_ms} ms against ${vs.p50_ms} ms | ratio ${vs.p50_ratio} |`);
+    if (vs)
+      lines.push(
+        `| inference, batch 1, this model and \`${vs.model_version}\` alternating (\`COMPARE=\`) | | p50 ${vs.this_model_p50_ms} ms against ${vs.p50_ms} ms | ratio ${vs.p50_ratio} |`,
+      );
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
   }
-  type PredictRun = { dynamic_batching: boolean; window_ms: number; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number };
+  type PredictRun = {
+    dynamic_batching: boolean;
+    window_ms: number;
+    connections: number;
+    requests_per_second: number;
+    p50_ms: number;
+    p99_ms: number;
+    errors: number;
+  };
   for (const p of (r.serve?.predict ?? []) as (PredictRun & { server?: { model_ms_per_call: number | null; images_per_model_call: number | null } })[]) {
     const mode = p.dynamic_batching ? `batching on (${p.window_ms} ms)` : 'batching off';
-    const server = p.server?.model_ms_per_call != null ? `; /metrics: model ${p.server.model_ms_per_call} ms per call, ${p.server.images_per_model_call} images per call` : '';
-    lines.push(`| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`);
+    const server =
+      p.server?.model_ms_per_call != null
+        ? `; /metrics: model ${p.server.model_ms_per_call} ms per call, ${p.server.images_per_model_call} images per call`
+        : '';
+    lines.push(
+      `| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`,
+    );
   }
   const b = r.serve?.batch;
   if (b) {
     const rounds = `, the median of ${b.rounds.length} rounds alternating with it (${b.rounds.map((x) => x.share_of_model_speed).join(', ')})`;
-    const share = b.share_of_model_speed != null ? `${b.share_of_model_speed} of the model's own batch-256 speed (${b.model_batch256_images_per_second} img/s)${rounds}; ${b.after_upload_images_per_second} img/s after the upload` : '';
-    lines.push(`| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | ${share} |`);
+    const share =
+      b.share_of_model_speed != null
+        ? `${b.share_of_model_speed} of the model's own batch-256 speed (${b.model_batch256_images_per_second} img/s)${rounds}; ${b.after_upload_images_per_second} img/s after the upload`
+        : '';
+    lines.push(
+      `| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | ${share} |`,
+    );
   }
   if (soak) {
-    const first = soak.memory[0]!, last = soak.memory.at(-1)!;
+    const first = soak.memory[0]!,
+      last = soak.memory.at(-1)!;
     lines.push(
       `| soak (\`make soak\`, ${soak.date.slice(0, 10)}): ${soak.config.seconds} s of /predict at ${soak.config.predict_rate_per_s}/s + a ${soak.config.batch_images}-image batch every ${soak.config.batch_every_s} s | ` +
         `${soak.predict.answered}/${soak.predict.sent} answered, ${soak.batches.answered_with_prediction}/${soak.batches.images} batch images | /predict p50 ${soak.predict.p50_ms} ms, p99 ${soak.predict.p99_ms} ms | ` +
@@ -86,21 +110,35 @@ export function renderModelFigures(): string {
     `| balanced accuracy (mean recall over the classes present) | ${fixed(m.balanced_accuracy)}${interval(m.balanced_accuracy_ci95)} |`,
   ];
   if (g) {
-    rows.push(`| mean recall, the ${g.real_training_images.classes.length} classes with real training images | ${fixed(g.real_training_images.mean_recall)}${interval(g.real_training_images.ci95)} |`);
-    rows.push(`| mean recall, the ${g.no_real_training_images.classes.length} classes trained on rendered fonts only | ${fixed(g.no_real_training_images.mean_recall)}${interval(g.no_real_training_images.ci95)} |`);
+    rows.push(
+      `| mean recall, the ${g.real_training_images.classes.length} classes with real training images | ${fixed(g.real_training_images.mean_recall)}${interval(g.real_training_images.ci95)} |`,
+    );
+    rows.push(
+      `| mean recall, the ${g.no_real_training_images.classes.length} classes trained on rendered fonts only | ${fixed(g.no_real_training_images.mean_recall)}${interval(g.no_real_training_images.ci95)} |`,
+    );
   }
   return rows.join('\n');
 }
 
 /** The README's few serving and training figures: one line per measure, from bench/results.json. */
-export function renderPerformanceSummary(r: BenchResults): string {
-  const lines = [`Measured by \`make bench\` on ${r.date.slice(0, 10)} on ${r.machine.cpus} cores (${r.machine.cpu_model}); the whole table is in [docs/performance.md](docs/performance.md).`, '', '| measure | figure |', '| --- | --- |'];
+function renderPerformanceSummary(r: BenchResults): string {
+  const lines = [
+    `Measured by \`make bench\` on ${r.date.slice(0, 10)} on ${r.machine.cpus} cores (${r.machine.cpu_model}); the whole table is in [docs/performance.md](docs/performance.md).`,
+    '',
+    '| measure | figure |',
+    '| --- | --- |',
+  ];
   type PredictRun = { dynamic_batching: boolean; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number };
   for (const p of ((r.serve?.predict ?? []) as PredictRun[]).filter((x) => x.dynamic_batching)) {
-    lines.push(`| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms |`);
+    lines.push(
+      `| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms |`,
+    );
   }
   const b = r.serve?.batch;
-  if (b) lines.push(`| \`/batch_predict\` of ${b.images.toLocaleString('en')} images, one worker, end to end | ${b.end_to_end_images_per_second} img/s (${b.share_of_model_speed} of the model's own batch-256 speed) |`);
+  if (b)
+    lines.push(
+      `| \`/batch_predict\` of ${b.images.toLocaleString('en')} images, one worker, end to end | ${b.end_to_end_images_per_second} img/s (${b.share_of_model_speed} of the model's own batch-256 speed) |`,
+    );
   const bundled = r.model?.training.find((t) => /2 convs per stage/.test(t.architecture));
   if (bundled) lines.push(`| training the bundled architecture (full recipe, batch ${bundled.batch_size}) | ${bundled.full_recipe_images_per_second} img/s |`);
   return lines.join('\n');
@@ -119,7 +157,12 @@ const DOCS_PERFORMANCE = path.join(DOCS_DIR, 'performance.md');
 export const GENERATED_BLOCKS: GeneratedBlock[] = [
   { file: README, name: 'model', source: 'artifacts/latest/metrics.json', render: renderModelFigures },
   { file: README, name: 'performance', source: 'bench/results.json', render: () => renderPerformanceSummary(readJson<BenchResults>(RESULTS)!) },
-  { file: DOCS_PERFORMANCE, name: 'performance', source: 'bench/results.json and bench/soak.json', render: () => renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS)) },
+  {
+    file: DOCS_PERFORMANCE,
+    name: 'performance',
+    source: 'bench/results.json and bench/soak.json',
+    render: () => renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS)),
+  },
 ];
 
 const END = '<!-- generated:end -->';
@@ -149,7 +192,10 @@ export function updateDocs(): string[] {
   for (const b of GENERATED_BLOCKS) {
     const text = readFileSync(b.file, 'utf8');
     const at = locate(text, b);
-    if (!at) throw new Error(`${path.relative(PROJECT_ROOT, b.file)} has no generated block '${b.name}' (a line starting <!-- generated:${b.name} and a later ${END})`);
+    if (!at)
+      throw new Error(
+        `${path.relative(PROJECT_ROOT, b.file)} has no generated block '${b.name}' (a line starting <!-- generated:${b.name} and a later ${END})`,
+      );
     const next = text.slice(0, at.from) + expected(b) + text.slice(at.to);
     if (next !== text) {
       writeFileSync(b.file, next);

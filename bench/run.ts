@@ -35,7 +35,9 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
     },
     git_commit: (() => {
       try {
-        return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+        return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim();
       } catch {
         return null;
       }
@@ -44,7 +46,7 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
   };
   if (opts.only !== 'serve') results.model = await benchModel(modelDir, console.error, opts.compare ? resolveModelDir(opts.compare) : undefined);
   if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10);
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`benchmark results written to ${out}`);
   if (out === BENCH_RESULTS) {
     console.log(`generated figures updated from it: ${updateDocs().join(', ') || 'none changed'}`);

@@ -9,9 +9,9 @@
  * figure.
  */
 import { K49Classifier } from '../pipeline/core/inference';
+import { freePort, type MetricSample, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
 import { loadUrl, multipartBody, predictRequest } from './load';
 import { batch256ImagesPerSecond } from './model';
-import { freePort, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor, type MetricSample } from './harness';
 
 /** Measured rounds of the batch run, after its first batch: each the model alone at batch 256, then the 10,000-image batch. */
 const BATCH_ROUNDS = 3;
@@ -72,7 +72,12 @@ export async function benchServing(modelDir: string, log = console.error, second
   // two measurements taken seconds apart.
   const n = 10000;
   const classifier = await K49Classifier.load(modelDir);
-  const svc = new TestService(await freePort(), { MODEL: modelDir, MAX_BATCH_FILES: String(n), MAX_REQUEST_BYTES: String(200 * 1024 * 1024), LOG_LEVEL: 'warn' });
+  const svc = new TestService(await freePort(), {
+    MODEL: modelDir,
+    MAX_BATCH_FILES: String(n),
+    MAX_REQUEST_BYTES: String(200 * 1024 * 1024),
+    LOG_LEVEL: 'warn',
+  });
   await svc.startApi();
   try {
     const worker = svc.startWorker({ LOG_LEVEL: 'info' });
@@ -120,7 +125,9 @@ export async function benchServing(modelDir: string, log = console.error, second
       first_batch_after_start: { end_to_end_seconds: Number(warmUp.total.toFixed(2)), end_to_end_images_per_second: Math.round(n / warmUp.total) },
       rounds,
     };
-    log(`batch of ${n}: the median round's share of the model's batch-256 speed: ${batch.share_of_model_speed} (rounds: ${rounds.map((x) => x.share_of_model_speed).join(', ')})`);
+    log(
+      `batch of ${n}: the median round's share of the model's batch-256 speed: ${batch.share_of_model_speed} (rounds: ${rounds.map((x) => x.share_of_model_speed).join(', ')})`,
+    );
     return { predict, batch };
   } finally {
     classifier.dispose();

@@ -10,9 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SOAK_RESULTS } from '../pipeline/core/paths';
 import { TaskResponse } from '../serve/schemas';
 import { freePort, metricValue, realSamplePng, scrapeMetrics, TestService, upload, waitFor } from './harness';
-import { SOAK_RESULTS } from '../pipeline/core/paths';
 
 export interface SoakOptions {
   duration?: number;
@@ -45,7 +45,11 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   const batchImages = opts.batchImages ?? 100;
   const pngs = await Promise.all(Array.from({ length: 200 }, (_, i) => realSamplePng(i)));
 
-  const svc = new TestService(await freePort(), { ...(opts.model ? { MODEL: path.resolve(opts.model) } : {}), LOG_LEVEL: 'warn', MAX_BATCH_FILES: String(Math.max(1000, batchImages)) });
+  const svc = new TestService(await freePort(), {
+    ...(opts.model ? { MODEL: path.resolve(opts.model) } : {}),
+    LOG_LEVEL: 'warn',
+    MAX_BATCH_FILES: String(Math.max(1000, batchImages)),
+  });
   await svc.startApi();
   const worker = svc.startWorker({ LOG_LEVEL: 'info' });
   await waitFor('the worker to be ready', async () => worker.logs().some((l) => l.msg === 'worker ready'), 60_000);
@@ -93,7 +97,17 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   const predictTimer = setInterval(() => track(predictOnce(sent++)), 1000 / rate);
   let batches = 0;
   const batchTimer = setInterval(() => track(batchOnce(batches++)), batchEvery * 1000);
-  const memoryTimer = setInterval(() => track(sampleMemory().then(() => log(`  t=${memory.at(-1)!.t} s: API ${memory.at(-1)!.api_rss_mb} MB, worker ${memory.at(-1)!.worker_rss_mb} MB, ${latencies.length} answered, ${errors.length} errors`))), 10_000);
+  const memoryTimer = setInterval(
+    () =>
+      track(
+        sampleMemory().then(() =>
+          log(
+            `  t=${memory.at(-1)!.t} s: API ${memory.at(-1)!.api_rss_mb} MB, worker ${memory.at(-1)!.worker_rss_mb} MB, ${latencies.length} answered, ${errors.length} errors`,
+          ),
+        ),
+      ),
+    10_000,
+  );
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(predictTimer);
   clearInterval(batchTimer);
@@ -103,10 +117,15 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   // Every accepted image must end with a result.
   let answered = 0;
   for (const t of tasks) {
-    const task = await waitFor(`task ${t.id}`, async () => {
-      const body = TaskResponse.parse(await (await fetch(`${svc.url}/tasks/${t.id}`)).json());
-      return body.status === 'completed' ? body : null;
-    }, 120_000, 200);
+    const task = await waitFor(
+      `task ${t.id}`,
+      async () => {
+        const body = TaskResponse.parse(await (await fetch(`${svc.url}/tasks/${t.id}`)).json());
+        return body.status === 'completed' ? body : null;
+      },
+      120_000,
+      200,
+    );
     answered += task.results.filter((r) => 'class_id' in r).length;
     if (task.results.length !== t.images) errors.push(`task ${t.id}: ${task.results.length} results for ${t.images} images`);
   }
@@ -133,8 +152,9 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
     memory,
   };
   const out = path.resolve(opts.out ?? SOAK_RESULTS);
-  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  const first = memory[0]!, last = memory.at(-1)!;
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  const first = memory[0]!,
+    last = memory.at(-1)!;
   log(
     `soak done: ${result.predict.answered}/${sent} /predict answered, p50 ${result.predict.p50_ms} ms, p99 ${result.predict.p99_ms} ms; ` +
       `${tasks.length} batches, ${answered}/${result.batches.images} images answered; ${errors.length} errors; ` +

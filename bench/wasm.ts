@@ -11,8 +11,8 @@
  * WebAssembly backend runs with SIMD and without threads (it prints both).
  */
 import { createRequire } from 'node:module';
-import { loadTf, useInferenceProfile } from '../pipeline/core/backend';
 import { resolveModelDir } from '../pipeline/core/artifacts';
+import { loadTf, useInferenceProfile } from '../pipeline/core/backend';
 import { loadSplit } from '../pipeline/core/dataset';
 import { bestClasses, K49Classifier } from '../pipeline/core/inference';
 import { REAL_SAMPLE_DIR } from '../pipeline/core/paths';
@@ -41,12 +41,16 @@ async function main() {
   for (const backend of BACKENDS) {
     await tf.setBackend(backend);
     await tf.ready();
-    if (backend === 'wasm') console.log(`wasm: SIMD ${String(tf.env().get('WASM_HAS_SIMD_SUPPORT'))}, threads ${String(tf.env().get('WASM_HAS_MULTITHREAD_SUPPORT'))}`);
+    if (backend === 'wasm')
+      console.log(`wasm: SIMD ${String(tf.env().get('WASM_HAS_SIMD_SUPPORT'))}, threads ${String(tf.env().get('WASM_HAS_MULTITHREAD_SUPPORT'))}`);
     probs[backend] = classifier.probabilities(sample.images);
     const [latencies] = batch1Latencies([classifier], sample.images, ROUNDS, CALLS) as [number[]];
-    console.log(`${backend}: batch 1 p50 ${percentile(latencies, 0.5).toFixed(3)} ms; batch 256 ${Math.round(batch256ImagesPerSecond(classifier, sample.images))} img/s`);
+    console.log(
+      `${backend}: batch 1 p50 ${percentile(latencies, 0.5).toFixed(3)} ms; batch 256 ${Math.round(batch256ImagesPerSecond(classifier, sample.images))} img/s`,
+    );
   }
-  const native = bestClasses(probs.tensorflow!).classes, wasm = bestClasses(probs.wasm!).classes;
+  const native = bestClasses(probs.tensorflow!).classes,
+    wasm = bestClasses(probs.wasm!).classes;
   const sameClass = native.filter((c, i) => c === wasm[i]).length;
   const maxDiff = probs.tensorflow!.reduce((m, p, i) => Math.max(m, Math.abs(p - probs.wasm![i]!)), 0);
   console.log(`same class for ${sameClass} of ${sample.count} real-sample images; largest probability difference ${maxDiff.toExponential(1)}`);

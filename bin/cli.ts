@@ -21,15 +21,9 @@ const configOption = () => new Option('--config <file>', 'JSON file of settings 
 const modelOption = (what = 'artifact directory (default artifacts/latest)') => new Option('--model <dir>', what).env('MODEL');
 const durationOption = (seconds: number) => new Option('--duration <seconds>', 'length of each load run').env('DURATION').argParser(integer).default(seconds);
 
-/** Loads a module only when its command runs, keeping `k49 --help` fast (TensorFlow takes seconds). */
-function load<T>(module: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(module) as T;
-}
-
 /** DATA default for training and EDA: the official files when present, else the synthetic set. */
 function defaultDataDir(): string {
-  const { hasSplit } = load<typeof import('../pipeline/core/dataset')>('../pipeline/core/dataset');
+  const { hasSplit } = require('../pipeline/core/dataset') as typeof import('../pipeline/core/dataset');
   for (const dir of [OFFICIAL_DATA_DIR, SYNTH_DATA_DIR]) if (hasSplit(dir, 'train')) return dir;
   throw new Error('No training data: run `make data` (official K49) or `make synth` (synthetic), or pass DATA=<dir>.');
 }
@@ -82,6 +76,7 @@ function flagsOffFromEnv(command: Command): void {
   }
 }
 
+// Each command's module is required only when the command runs, keeping `k49 --help` fast (TensorFlow takes seconds).
 export function buildProgram(): Command {
   const program: Command = new Command('k49')
     .description('Kuzushiji-49 hiragana recognition: data, training, evaluation, service')
@@ -106,7 +101,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--base-url <url>', 'mirror of the official directory').env('K49_BASE_URL'))
     .action(
       action(async (opts: { data: string; baseUrl?: string }) => {
-        const { downloadK49 } = load<typeof import('../pipeline/data/download')>('../pipeline/data/download');
+        const { downloadK49 } = require('../pipeline/data/download') as typeof import('../pipeline/data/download');
         const fetched = await downloadK49(opts.data, { baseUrl: opts.baseUrl });
         console.log(`K49 files in ${opts.data}: all verified (${fetched.length} downloaded now).`);
       }),
@@ -122,8 +117,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--seed <n>', 'random seed').env('SEED').argParser(integer))
     .action(
       action(async (opts: { data: string; config?: string; trainPerClass?: number; testPerClass?: number; seed?: number }) => {
-        const { generateSynthetic } = load<typeof import('../pipeline/synth/generate')>('../pipeline/synth/generate');
-        const { loadSynthConfig } = load<typeof import('../pipeline/synth/config')>('../pipeline/synth/config');
+        const { generateSynthetic } = require('../pipeline/synth/generate') as typeof import('../pipeline/synth/generate');
+        const { loadSynthConfig } = require('../pipeline/synth/config') as typeof import('../pipeline/synth/config');
         const config = loadSynthConfig(opts.config);
         if (opts.trainPerClass !== undefined) config.trainPerClass = opts.trainPerClass;
         if (opts.testPerClass !== undefined) config.testPerClass = opts.testPerClass;
@@ -139,7 +134,7 @@ export function buildProgram(): Command {
     .addOption(outOption('report directory (default artifacts/eda/<data set>)'))
     .action(
       action(async (opts: { data?: string; out?: string }) => {
-        const { runEda, defaultEdaOut } = load<typeof import('../pipeline/eda/eda')>('../pipeline/eda/eda');
+        const { runEda, defaultEdaOut } = require('../pipeline/eda/eda') as typeof import('../pipeline/eda/eda');
         const data = opts.data ?? defaultDataDir();
         await runEda(data, opts.out ?? defaultEdaOut(data));
       }),
@@ -155,11 +150,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--baseline', "start from the replaced system's recipe (2 conv + FC128, 12 epochs, no augmentation)").env('BASELINE'))
     .action(
       action(async (opts: { data?: string; config?: string; out?: string; resume?: boolean; baseline?: boolean }) => {
-        const { loadTrainConfig } = load<typeof import('../pipeline/train/config')>('../pipeline/train/config');
+        const { loadTrainConfig } = require('../pipeline/train/config') as typeof import('../pipeline/train/config');
         // Settings are checked before TensorFlow and the data are loaded.
         const config = loadTrainConfig(opts.config, opts.baseline);
         if (opts.resume && !opts.out) throw new Error('--resume needs OUT=<artifact dir> of the run to continue');
-        const { train } = load<typeof import('../pipeline/train/loop')>('../pipeline/train/loop');
+        const { train } = require('../pipeline/train/loop') as typeof import('../pipeline/train/loop');
         await train({ data: opts.data ?? defaultDataDir(), out: opts.out, config, resume: opts.resume });
       }),
     );
@@ -170,10 +165,18 @@ export function buildProgram(): Command {
     .addOption(dataOption('directory with k49-test-imgs.npz and k49-test-labels.npz (default data/k49, else the training data)'))
     .addOption(modelOption('artifact directory (default: the artifact just trained, else artifacts/latest)'))
     .addOption(outOption('report directory (default the artifact; with SPLIT=train, <artifact>/eval-<data>-train)'))
-    .addOption(new Option('--split <split>', "which split of DATA: test, or train for a model that never trained on it (e.g. a synthetic-only model on kmnist-real's real training images)").env('SPLIT').choices(['test', 'train']).default('test'))
+    .addOption(
+      new Option(
+        '--split <split>',
+        "which split of DATA: test, or train for a model that never trained on it (e.g. a synthetic-only model on kmnist-real's real training images)",
+      )
+        .env('SPLIT')
+        .choices(['test', 'train'])
+        .default('test'),
+    )
     .action(
       action(async (opts: { data?: string; model?: string; out?: string; split?: 'test' | 'train' }) => {
-        const { evaluate } = load<typeof import('../pipeline/evaluate/evaluate')>('../pipeline/evaluate/evaluate');
+        const { evaluate } = require('../pipeline/evaluate/evaluate') as typeof import('../pipeline/evaluate/evaluate');
         await evaluate(opts);
       }),
     );
@@ -185,7 +188,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { model?: string }) => {
         withModel(opts);
-        const running = await load<typeof import('../serve/api/server')>('../serve/api/server').startServer();
+        const running = await (require('../serve/api/server') as typeof import('../serve/api/server')).startServer();
         const { host, port } = running.services.config;
         const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
         console.log(`K49 service ready: open http://${shown}:${port}/ in a browser (API docs at http://${shown}:${port}/docs)`);
@@ -200,7 +203,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { model?: string }) => {
         withModel(opts);
-        await load<typeof import('../serve/worker/worker')>('../serve/worker/worker').runWorker();
+        await (require('../serve/worker/worker') as typeof import('../serve/worker/worker')).runWorker();
         process.exit(0);
       }),
     );
@@ -212,7 +215,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { model?: string }) => {
         withModel(opts);
-        load<typeof import('../serve/run')>('../serve/run').runAll();
+        (require('../serve/run') as typeof import('../serve/run')).runAll();
       }),
     );
 
@@ -223,9 +226,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--queue-url <url>', 'the task store holding them (default as the service: sqlite:var/tasks.db)').env('QUEUE_URL'))
     .action(
       action(async (opts: { data: string; queueUrl?: string }) => {
-        const { loadConfig, storeOptions } = load<typeof import('../serve/config')>('../serve/config');
-        const { openStore } = load<typeof import('../serve/queue/open')>('../serve/queue/open');
-        const { exportFeedback } = load<typeof import('../serve/queue/feedback')>('../serve/queue/feedback');
+        const { loadConfig, storeOptions } = require('../serve/config') as typeof import('../serve/config');
+        const { openStore } = require('../serve/queue/open') as typeof import('../serve/queue/open');
+        const { exportFeedback } = require('../serve/queue/feedback') as typeof import('../serve/queue/feedback');
         const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
         const store = await openStore(config.queueUrl, storeOptions(config));
         try {
@@ -248,22 +251,26 @@ export function buildProgram(): Command {
     .description('training, inference and serving benchmarks -> bench/results.json and the README table')
     .addOption(outOption('results file (default bench/results.json)'))
     .addOption(modelOption())
-    .addOption(new Option('--compare <dir>', "another artifact (e.g. the model this one replaces): batch-1 latency of both, alternating in one run").env('COMPARE'))
+    .addOption(
+      new Option('--compare <dir>', 'another artifact (e.g. the model this one replaces): batch-1 latency of both, alternating in one run').env('COMPARE'),
+    )
     .addOption(new Option('--only <part>', 'run one part only').choices(['model', 'serve']).env('ONLY'))
     .addOption(durationOption(10))
     .action(
       action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration: number }) => {
-        await load<typeof import('../bench/run')>('../bench/run').runBench(opts);
+        await (require('../bench/run') as typeof import('../bench/run')).runBench(opts);
         process.exit(0);
       }),
     );
 
   program
     .command('docs')
-    .description('rewrite the figures in README.md and docs/ that come from results files (the bundled model\'s evaluation record, bench/results.json, bench/soak.json)')
+    .description(
+      "rewrite the figures in README.md and docs/ that come from results files (the bundled model's evaluation record, bench/results.json, bench/soak.json)",
+    )
     .action(
       action(async () => {
-        const changed = load<typeof import('../bench/report')>('../bench/report').updateDocs();
+        const changed = (require('../bench/report') as typeof import('../bench/report')).updateDocs();
         console.log(changed.length ? `rewritten: ${changed.join(', ')}` : 'every generated figure already matches its results file');
       }),
     );
@@ -277,7 +284,7 @@ export function buildProgram(): Command {
     .action(
       action(async (opts: { url: string; connections: string; duration: number }) => {
         const connections = opts.connections.split(',').map((c) => integer(c.trim()));
-        const results = await load<typeof import('../bench/load')>('../bench/load').runLoad({ url: opts.url, connections, duration: opts.duration });
+        const results = await (require('../bench/load') as typeof import('../bench/load')).runLoad({ url: opts.url, connections, duration: opts.duration });
         process.exit(results.every((r) => r.errors === 0) ? 0 : 1);
       }),
     );
@@ -291,7 +298,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--rate <n>', '/predict requests per second').env('RATE').argParser(integer).default(20))
     .action(
       action(async (opts: { out?: string; model?: string; duration: number; rate: number }) => {
-        const r = await load<typeof import('../bench/run')>('../bench/run').runSoakAndReport(opts);
+        const r = await (require('../bench/run') as typeof import('../bench/run')).runSoakAndReport(opts);
         process.exit(r.errors.count === 0 ? 0 : 1);
       }),
     );

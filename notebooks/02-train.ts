@@ -7,19 +7,21 @@
 // %%
 // The pipeline modules are TypeScript: register tsx first, then load them (one source of truth, no copies).
 import 'tsx/cjs';
-import * as tslab from 'tslab';
 import * as dfd from 'danfojs-node';
+import * as tslab from 'tslab';
 import { plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
-// Plotly is inlined once here (no CDN); later cells draw into it.
-tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
 
+// Plotly is inlined once here (no CDN); later cells draw into it.
+tslab.display.html(`${plotlyScriptTag()}<p>Plotly loaded.</p>`);
+
+import fs from 'node:fs';
 // %%
 import path from 'node:path';
-import fs from 'node:fs';
 import { DEFAULT_SYNTH } from '../pipeline/synth/config';
 import { generateSynthetic } from '../pipeline/synth/generate';
 import { DEFAULT_TRAIN, mergeTrainConfig } from '../pipeline/train/config';
 import { train } from '../pipeline/train/loop';
+
 // Scratch space inside the project (var/ is not tracked), named relative to this notebook so outputs hold no machine paths.
 const dir = path.join('..', 'var', 'notebooks', 'train');
 fs.rmSync(dir, { recursive: true, force: true });
@@ -32,9 +34,17 @@ const result = await train({ data: path.join(dir, 'data'), out: path.join(dir, '
 
 // %%
 import { linePng } from '../pipeline/report/images';
+
 const h = result.history;
 new dfd.DataFrame(
-  h.map((r) => ({ epoch: r.epoch, lr: +r.learning_rate.toExponential(2), loss: +r.loss.toFixed(4), acc: +r.accuracy.toFixed(4), val_balanced: +r.val_balanced_accuracy.toFixed(4), img_s: Math.round(r.images_per_second) })),
+  h.map((r) => ({
+    epoch: r.epoch,
+    lr: +r.learning_rate.toExponential(2),
+    loss: +r.loss.toFixed(4),
+    acc: +r.accuracy.toFixed(4),
+    val_balanced: +r.val_balanced_accuracy.toFixed(4),
+    img_s: Math.round(r.images_per_second),
+  })),
 )
   .setIndex({ column: 'epoch', drop: true })
   .print();

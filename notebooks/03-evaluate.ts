@@ -8,16 +8,18 @@
 // %%
 // The pipeline modules are TypeScript: register tsx first, then load them (one source of truth, no copies).
 import 'tsx/cjs';
-import * as tslab from 'tslab';
 import * as dfd from 'danfojs-node';
+import * as tslab from 'tslab';
 import { confusionFigure, plotlyDiv, plotlyScriptTag } from '../pipeline/report/plotly';
-// Plotly is inlined once here (no CDN); later cells draw into it.
-tslab.display.html(plotlyScriptTag() + '<p>Plotly loaded.</p>');
 
+// Plotly is inlined once here (no CDN); later cells draw into it.
+tslab.display.html(`${plotlyScriptTag()}<p>Plotly loaded.</p>`);
+
+import fs from 'node:fs';
 // %%
 import path from 'node:path';
-import fs from 'node:fs';
 import { evaluate } from '../pipeline/evaluate/evaluate';
+
 // Scratch space inside the project (var/ is not tracked), named relative to this notebook so outputs hold no machine paths.
 const out = path.join('..', 'var', 'notebooks', 'evaluate');
 fs.rmSync(out, { recursive: true, force: true });
@@ -28,7 +30,14 @@ const { metrics } = await evaluate({ data: '../../shared/data/real-sample', mode
 const report = new dfd.DataFrame(
   metrics.per_class
     .filter((c) => c.support > 0)
-    .map((c) => ({ class_id: c.class_id, char: c.char, precision: +c.precision.toFixed(3), recall: +c.recall.toFixed(3), f1: +c.f1.toFixed(3), support: c.support })),
+    .map((c) => ({
+      class_id: c.class_id,
+      char: c.char,
+      precision: +c.precision.toFixed(3),
+      recall: +c.recall.toFixed(3),
+      f1: +c.f1.toFixed(3),
+      support: c.support,
+    })),
 );
 report.sortValues('support', { ascending: false, inplace: true });
 report.head(12).setIndex({ column: 'char', drop: true }).print();
@@ -36,12 +45,14 @@ console.log(fs.readFileSync(path.join(out, 'classification_report.txt'), 'utf8')
 
 // %%
 import { K49_CLASSES } from '../pipeline/core/classes';
+
 const chars = K49_CLASSES.map((c) => c.char);
 tslab.display.html(plotlyDiv('cm', confusionFigure('Confusion matrix, row-normalised (hover for counts)', metrics.confusion, chars)));
 tslab.display.png(fs.readFileSync(path.join(out, 'confusion_matrix.png')));
 
 // %%
 import { mostConfused } from '../pipeline/core/metrics';
+
 // The pairs of confused_pairs.json, recounted from the metrics.
 const pairs = mostConfused(metrics);
 const top = pairs.slice(0, 10).map((p) => ({ true: p.true_char, predicted: p.predicted_char, count: p.count, share: +p.share_of_true.toFixed(3) }));

@@ -29,7 +29,11 @@ export function importAsRequire(line: string): string | null {
   if (/^\w+$/.test(what)) return `const ${what} = require(${from});`;
   const named = /^\{(.+)\}$/.exec(what);
   if (named) {
-    const names = named[1]!.split(',').map((n) => n.trim()).filter((n) => n && !n.startsWith('type ')).map((n) => n.replace(/\s+as\s+/, ': '));
+    const names = named[1]!
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n && !n.startsWith('type '))
+      .map((n) => n.replace(/\s+as\s+/, ': '));
     return `const { ${names.join(', ')} } = require(${from});`;
   }
   return null;
@@ -74,5 +78,5 @@ if (require.main === module) {
   if (!source || !out) throw new Error('usage: build-notebooks.ts <notebooks/NAME.ts> <OUT.ipynb>');
   // Cell ids come from the source's name (01-eda.ts -> 01-0, 01-1, ...), wherever the notebook is written.
   const nb = notebookFromSource(readFileSync(source, 'utf8'), path.basename(source));
-  writeFileSync(out, JSON.stringify(nb, null, 1) + '\n');
+  writeFileSync(out, `${JSON.stringify(nb, null, 1)}\n`);
 }

@@ -9,8 +9,8 @@ import { loadSplit } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, LATEST } from '../pipeline/core/paths';
 import { decodeToK49 } from '../pipeline/core/preprocess';
-import { glyphSources, scanFonts, type GlyphSource } from '../pipeline/synth/fonts';
-import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, realInkPageCrops, TIGHT_PAGE, type PageOptions } from '../pipeline/synth/page-crops';
+import { type GlyphSource, glyphSources, scanFonts } from '../pipeline/synth/fonts';
+import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, type PageOptions, pageCrop, realInkPageCrops, TIGHT_PAGE } from '../pipeline/synth/page-crops';
 
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,
@@ -24,7 +24,8 @@ async function realInk(model: K49Classifier, n: number): Promise<void> {
   const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
   for (const [name, page] of Object.entries(VARIANTS)) {
     const { originals, crops } = await realInkPageCrops(images, n, page);
-    const direct = model.classify(originals).classes, cropped = model.classify(crops).classes;
+    const direct = model.classify(originals).classes,
+      cropped = model.classify(crops).classes;
     const same = direct.filter((c, k) => c === cropped[k]).length;
     console.log(`real ink, ${name}: the same answer for ${same} of ${n} (${(same / n).toFixed(3)})`);
   }
@@ -34,7 +35,8 @@ async function heldOutFonts(model: K49Classifier): Promise<void> {
   const fonts = scanFonts(['debian']).available.filter((f) => f.split === 'test');
   const perClass = glyphSources(fonts);
   for (const [name, opts] of Object.entries(VARIANTS)) {
-    let right = 0, n = 0;
+    let right = 0,
+      n = 0;
     for (const font of fonts) {
       const modern = (c: number) => perClass[c]!.find((g) => g.font === font && g.kind === 'modern');
       for (let c = 0; c < 49; c++) {

@@ -13,8 +13,17 @@ import { DEFAULT_QUEUE_URL, LATEST } from '../pipeline/core/paths';
 /** An unset or empty variable takes the default. */
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const number = (fallback: number, min = 0) =>
-  z.preprocess(unsetIfEmpty, z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number').transform(Number).pipe(z.number().min(min)).default(fallback));
-const profile = (fallback: InferenceProfile) => z.preprocess(unsetIfEmpty, z.enum(INFERENCE_PROFILES as [InferenceProfile, ...InferenceProfile[]]).default(fallback));
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number')
+      .transform(Number)
+      .pipe(z.number().min(min))
+      .default(fallback),
+  );
+const profile = (fallback: InferenceProfile) =>
+  z.preprocess(unsetIfEmpty, z.enum(INFERENCE_PROFILES as [InferenceProfile, ...InferenceProfile[]]).default(fallback));
 const text = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback));
 const setting = <S extends z.ZodType>(variable: string, schema: S) => ({ variable, schema });
 
@@ -43,11 +52,25 @@ const SETTINGS = {
   maxAttempts: setting('MAX_ATTEMPTS', number(3, 1)),
   logLevel: setting('LOG_LEVEL', z.preprocess(unsetIfEmpty, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))),
   /** When set, POST endpoints require it in the X-API-Key header. */
-  apiKey: setting('API_KEY', z.preprocess(unsetIfEmpty, z.string().optional()).transform((v) => v ?? null)),
+  apiKey: setting(
+    'API_KEY',
+    z.preprocess(unsetIfEmpty, z.string().optional()).transform((v) => v ?? null),
+  ),
   /** Origins allowed to call the API from browsers on other sites ('*' = any); empty = same origin only. */
-  corsOrigins: setting('CORS_ORIGINS', text('').transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))),
+  corsOrigins: setting(
+    'CORS_ORIGINS',
+    text('').transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  ),
   /** Behind a reverse proxy: client addresses from X-Forwarded-For. */
-  trustProxy: setting('TRUST_PROXY', z.preprocess(unsetIfEmpty, z.enum(['0', '1']).default('0')).transform((v) => v === '1')),
+  trustProxy: setting(
+    'TRUST_PROXY',
+    z.preprocess(unsetIfEmpty, z.enum(['0', '1']).default('0')).transform((v) => v === '1'),
+  ),
   /** How TensorFlow runs the API's model calls (one image or a few: 'latency') and the worker's (batches: 'throughput'); see pipeline/core/backend.ts. */
   apiInference: setting('API_INFERENCE', profile('latency')),
   workerInference: setting('WORKER_INFERENCE', profile('throughput')),

@@ -3,7 +3,7 @@
  * foreground. Ctrl-C (SIGINT) or SIGTERM is passed to both, which stop
  * cleanly; if either dies, the other is stopped and the exit code is non-zero.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { CLI } from '../pipeline/core/paths';
 
 export function runAll(): void {

@@ -3,18 +3,23 @@
  * validates requests, checks responses in tests, and generates the OpenAPI
  * document served at /openapi.json.
  */
-import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { NUM_CLASSES } from '../pipeline/core/classes';
-import { VERSION } from '../pipeline/core/version';
 
 extendZodWithOpenApi(z);
 
-export const ErrorResponse = z.object({ detail: z.string().openapi({ example: 'field "file" is missing: send the image as multipart/form-data field "file"' }) }).openapi('Error');
+export const ErrorResponse = z
+  .object({ detail: z.string().openapi({ example: 'field "file" is missing: send the image as multipart/form-data field "file"' }) })
+  .openapi('Error');
 
-export const Candidate = z
+const Candidate = z
   .object({
-    class_id: z.number().int().min(0).max(NUM_CLASSES - 1),
+    class_id: z
+      .number()
+      .int()
+      .min(0)
+      .max(NUM_CLASSES - 1),
     prediction: z.string().openapi({ example: 'あ' }),
     confidence: z.number().min(0).max(1),
   })
@@ -38,8 +43,8 @@ export const PredictResponse = z
     model_version: z.string(),
     time_ms: z.number(),
     model_input_png: z.string().optional().openapi({ description: 'with include_image=true: data URL of the 28x28 model input' }),
-    prediction_id: z.number().int().openapi({ description: 'same as class_id (the FastAPI version\'s name for it)' }),
-    character: z.string().openapi({ example: 'あ', description: 'same as prediction (the FastAPI version\'s name for it)' }),
+    prediction_id: z.number().int().openapi({ description: "same as class_id (the FastAPI version's name for it)" }),
+    character: z.string().openapi({ example: 'あ', description: "same as prediction (the FastAPI version's name for it)" }),
   })
   .openapi('PredictResponse');
 
@@ -50,7 +55,9 @@ export const BatchAccepted = z
     task_id: TaskId.openapi({ description: 'the whole batch: GET /tasks/{task_id} (also the Location header)' }),
     status: z.literal('processing'),
     message: z.literal('Queued').openapi({ description: 'for clients of the FastAPI version' }),
-    task_ids: z.array(TaskId).openapi({ description: 'one id per uploaded file, in upload order: GET /tasks/{id} gives that file alone (the FastAPI version\'s per-file shape, FileTask)' }),
+    task_ids: z.array(TaskId).openapi({
+      description: "one id per uploaded file, in upload order: GET /tasks/{id} gives that file alone (the FastAPI version's per-file shape, FileTask)",
+    }),
   })
   .openapi('BatchAccepted');
 
@@ -67,7 +74,7 @@ export const TaskResult = z
   ])
   .openapi('TaskResult');
 
-export const TaskStatus = z.enum(['processing', 'completed', 'failed']);
+const TaskStatus = z.enum(['processing', 'completed', 'failed']);
 
 export const TaskResponse = z
   .object({
@@ -80,7 +87,7 @@ export const TaskResponse = z
   .openapi('Task');
 
 /** One file's result in the FastAPI version's shape. */
-export const FileResult = z
+const FileResult = z
   .union([
     z.object({ status: z.literal('success'), prediction_id: z.number().int(), character: z.string(), confidence: z.number() }),
     z.object({ status: z.literal('error'), message: z.string().openapi({ description: 'why this file could not be classified' }) }),
@@ -93,11 +100,17 @@ export const FileTaskResponse = z
     z.object({ status: z.literal('completed'), result: FileResult }),
     z.object({ status: z.literal('failed'), error: z.string() }),
   ])
-  .openapi('FileTask', { description: 'one file of a batch, by one of the ids in task_ids (the FastAPI version\'s per-file shape)' });
+  .openapi('FileTask', { description: "one file of a batch, by one of the ids in task_ids (the FastAPI version's per-file shape)" });
 
 export const FeedbackFields = z
   .object({
-    class_id: z.coerce.number().int().min(0).max(NUM_CLASSES - 1).optional().openapi({ description: 'the right class, 0-48 (or give label)' }),
+    class_id: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(NUM_CLASSES - 1)
+      .optional()
+      .openapi({ description: 'the right class, 0-48 (or give label)' }),
     label: z.string().optional().openapi({ description: 'the right character, one of the 49 (or give class_id)', example: 'す' }),
     task_id: TaskId.optional().openapi({ description: 'when correcting a batch result: its task' }),
     filename: z.string().max(255).optional().openapi({ description: 'when correcting a batch result: the file name as in the task results' }),
@@ -154,7 +167,10 @@ export const HealthResponse = z
             images: z.number().int(),
             accuracy: z.number(),
             balanced_accuracy: z.number(),
-            groups: EvaluationGroups.nullable().openapi({ description: 'mean recall over the classes that had real training images and over the others (null: the model does not record its training sources)' }),
+            groups: EvaluationGroups.nullable().openapi({
+              description:
+                'mean recall over the classes that had real training images and over the others (null: the model does not record its training sources)',
+            }),
           })
           .nullable()
           .openapi({ description: "the artifact's own evaluation (metrics.json): data set, plain and balanced accuracy, figures per group" }),
@@ -168,16 +184,14 @@ export const HealthResponse = z
   })
   .openapi('Health');
 
-export const RootResponse = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Root');
+const RootResponse = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Root');
 
 /** The response types, inferred from the schemas above: the one definition the routes, the task store and the web page use. */
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
-export type Candidate = z.infer<typeof Candidate>;
 export type PredictResponse = z.infer<typeof PredictResponse>;
 export type BatchAccepted = z.infer<typeof BatchAccepted>;
 export type TaskResult = z.infer<typeof TaskResult>;
 export type TaskResponse = z.infer<typeof TaskResponse>;
-export type FileResult = z.infer<typeof FileResult>;
 export type FileTaskResponse = z.infer<typeof FileTaskResponse>;
 export type FeedbackAccepted = z.infer<typeof FeedbackAccepted>;
 export type FeedbackStatsResponse = z.infer<typeof FeedbackStatsResponse>;
@@ -185,9 +199,7 @@ export type HealthResponse = z.infer<typeof HealthResponse>;
 export type EvaluationGroups = z.infer<typeof EvaluationGroups>;
 
 const errors = (codes: number[]) =>
-  Object.fromEntries(
-    codes.map((c) => [c, { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: ErrorResponse } } }]),
-  );
+  Object.fromEntries(codes.map((c) => [c, { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: ErrorResponse } } }]));
 const ERROR_TEXT: Record<number, string> = {
   400: 'missing or empty field, wrong field name, malformed task id or query',
   401: 'API_KEY is set on the server and X-API-Key is missing or wrong',
@@ -210,7 +222,8 @@ function multipart(field: string, many: boolean) {
 }
 
 /** The OpenAPI 3 document, generated from the schemas above. */
-export function openApiDocument() {
+/** The OpenAPI document; `version` is the project's (pipeline/core/version.ts), passed in so this module stays browser-safe (the web page imports its types). */
+export function openApiDocument(version: string) {
   const r = new OpenAPIRegistry();
   // Both shapes of GET /tasks/{id} are named components (a zod union would inline one of them).
   r.register('Task', TaskResponse);
@@ -230,7 +243,10 @@ export function openApiDocument() {
     method: 'get',
     path: '/health',
     summary: 'Service, model and queue health',
-    responses: { 200: { description: 'healthy', content: { 'application/json': { schema: HealthResponse } } }, 503: { description: 'model or task store not usable', content: { 'application/json': { schema: HealthResponse } } } },
+    responses: {
+      200: { description: 'healthy', content: { 'application/json': { schema: HealthResponse } } },
+      503: { description: 'model or task store not usable', content: { 'application/json': { schema: HealthResponse } } },
+    },
   });
   r.registerPath({
     method: 'post',
@@ -315,7 +331,7 @@ export function openApiDocument() {
     openapi: '3.0.3',
     info: {
       title: 'K49 hiragana recognition API',
-      version: VERSION,
+      version,
       description:
         'Recognises handwritten classical Japanese hiragana (Kuzushiji-49, 49 classes). Errors are JSON `{"detail": "..."}`. ' +
         'Limits (environment): MAX_FILE_BYTES, MAX_BATCH_FILES, MAX_REQUEST_BYTES, MAX_PIXELS.',

@@ -21,13 +21,13 @@ describe('k49 command line', () => {
     }
   });
 
-  it('`make help` (and plain `make`) lists every target from the command\'s own table; `--version` prints the package version', () => {
+  it("`make help` (and plain `make`) lists every target from the command's own table; `--version` prints the package version", () => {
     const cliHelp = k49(['--help']).stdout;
     for (const args of [['-s', 'help'], ['-s']]) {
       const r = spawnSync('make', args, { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.stdout.startsWith(cliHelp), `make ${args.join(' ')} prints the CLI help`);
-      assert.match(r.stdout, /^  train +DATA= CONFIG= OUT= RESUME= BASELINE=$/m, 'the help lists each command\'s variables');
+      assert.match(r.stdout, /^ {2}train +DATA= CONFIG= OUT= RESUME= BASELINE=$/m, "the help lists each command's variables");
     }
     const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
     const targets = [...makefile.matchAll(/^([a-z]+):/gm)].map((m) => m[1]!).filter((t) => t !== 'help');

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { GENERATED_BLOCKS, renderModelFigures, staleBlocks } from '../bench/report';
-import { readEvalRecord } from '../pipeline/core/records';
 import { LATEST, README } from '../pipeline/core/paths';
+import { readEvalRecord } from '../pipeline/core/records';
 
 describe('generated figures in the README and docs/', () => {
   it('match the results files they come from (else: run `make docs`)', () => {
@@ -14,7 +14,8 @@ describe('generated figures in the README and docs/', () => {
   it("the README's model table states the bundled model's own evaluation record, figure by figure", () => {
     const m = readEvalRecord(LATEST)!;
     const table = renderModelFigures();
-    for (const figure of [m.accuracy, m.balanced_accuracy, m.groups!.real_training_images.mean_recall!, m.groups!.no_real_training_images.mean_recall!]) assert.ok(table.includes(figure.toFixed(3)), `${figure.toFixed(3)} in ${table}`);
+    for (const figure of [m.accuracy, m.balanced_accuracy, m.groups!.real_training_images.mean_recall!, m.groups!.no_real_training_images.mean_recall!])
+      assert.ok(table.includes(figure.toFixed(3)), `${figure.toFixed(3)} in ${table}`);
     assert.ok(readFileSync(README, 'utf8').includes(table));
   });
 

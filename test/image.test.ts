@@ -53,7 +53,12 @@ describe('the serve image (podman build and run)', function () {
 
   it('the API container becomes healthy by its HEALTHCHECK and runs as the non-root user k49', async () => {
     run(`${name}-api`);
-    await waitFor('the container HEALTHCHECK to pass', async () => spawnSync('podman', ['healthcheck', 'run', `${name}-api`], { env }).status === 0, 120000, 1000);
+    await waitFor(
+      'the container HEALTHCHECK to pass',
+      async () => spawnSync('podman', ['healthcheck', 'run', `${name}-api`], { env }).status === 0,
+      120000,
+      1000,
+    );
     assert.equal(podman('exec', `${name}-api`, 'id', '-un'), 'k49');
     assert.notEqual(podman('exec', `${name}-api`, 'id', '-u'), '0');
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; model: { version: string } };

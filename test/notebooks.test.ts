@@ -12,18 +12,32 @@ describe('notebooks (tslab, executed headless)', function () {
     const out = tempDir('k49-nb-');
     const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'notebooks.sh')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, K49_NOTEBOOK_OUT: out } });
     assert.equal(r.status, 0, (r.stdout + r.stderr).slice(-3000));
-    const executed = readdirSync(out).filter((f) => f.endsWith('.ipynb')).sort();
+    const executed = readdirSync(out)
+      .filter((f) => f.endsWith('.ipynb'))
+      .sort();
     assert.deepEqual(executed, ['01-eda.ipynb', '02-train.ipynb', '03-evaluate.ipynb']);
     for (const f of executed) {
-      const nb = JSON.parse(readFileSync(path.join(out, f), 'utf8')) as { cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
+      const nb = JSON.parse(readFileSync(path.join(out, f), 'utf8')) as {
+        cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
+      };
       const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
       assert.ok(!outputs.some((o) => o.output_type === 'error'), `${f} has an error output`);
-      assert.ok(outputs.some((o) => o.data && 'image/png' in o.data), `${f} has no chart`);
-      assert.ok(outputs.some((o) => o.data && 'text/html' in o.data), `${f} has no interactive chart`);
+      assert.ok(
+        outputs.some((o) => o.data && 'image/png' in o.data),
+        `${f} has no chart`,
+      );
+      assert.ok(
+        outputs.some((o) => o.data && 'text/html' in o.data),
+        `${f} has no interactive chart`,
+      );
       // Tables of classes: the class id is a column and rows are labelled by character, not by a number that reads like a class id.
       const tables = outputs.map((o) => (o as { text?: string[] }).text?.join('') ?? '').filter((t) => t.includes('║') && t.includes('class_id'));
       for (const table of tables) {
-        const rowLabels = table.split('\n').filter((l) => l.startsWith('║ ')).slice(1).map((l) => l.split('│')[0]!.replace('║', '').trim());
+        const rowLabels = table
+          .split('\n')
+          .filter((l) => l.startsWith('║ '))
+          .slice(1)
+          .map((l) => l.split('│')[0]!.replace('║', '').trim());
         assert.ok(rowLabels.length > 0 && rowLabels.every((label) => /^[\u3040-\u309f]$/.test(label)), `${f}: rows labelled ${rowLabels.join(' ')}`);
       }
       if (f !== '02-train.ipynb') assert.ok(tables.length > 0, `${f} has a class table with a class_id column`);

@@ -34,7 +34,10 @@ describe('packaging', () => {
   describe('Dockerfile', () => {
     it('passes the dockerfile-utils linter with no problem', () => {
       const problems = validate(dockerfile);
-      assert.deepEqual(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`), []);
+      assert.deepEqual(
+        problems.map((p) => `${p.range.start.line + 1}: ${p.message}`),
+        [],
+      );
     });
 
     it('has a serve and a train-gpu target, pinned base images, tidy apt layers', () => {
@@ -93,7 +96,10 @@ describe('packaging', () => {
     const composeText = readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8');
     /** The file as compose reads it, with ${VAR:-default} interpolated from `env`. */
     const composeWith = (env: Record<string, string>) =>
-      parse(composeText.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, dflt: string) => env[name] ?? dflt), { merge: true }) as {
+      parse(
+        composeText.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, dflt: string) => env[name] ?? dflt),
+        { merge: true },
+      ) as {
         services: Record<string, Service>;
         volumes: Record<string, unknown>;
       };

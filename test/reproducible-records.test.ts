@@ -17,7 +17,11 @@ describe('records that reproduce and travel', function () {
   this.timeout(300000);
 
   it('`make evaluate DATA=../shared/data/real-sample MODEL=artifacts/latest` rewrites the committed reports: the same bytes, confidences to their last digit', () => {
-    const changed = () => git('status', '--porcelain', '--', 'artifacts/').stdout.split('\n').filter(Boolean).map((line) => line.slice(3));
+    const changed = () =>
+      git('status', '--porcelain', '--', 'artifacts/')
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3));
     assert.deepEqual(changed(), [], 'the artifacts are unchanged before the run (commit or restore them first)');
     const r = spawnSync('make', ['-s', 'evaluate', 'DATA=../shared/data/real-sample', 'MODEL=artifacts/latest'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -25,7 +29,11 @@ describe('records that reproduce and travel', function () {
     // CPUs' kernels differ in a float's last bits, which can move a confidence's 4th decimal; every class and figure must match exactly.
     const mayDiffer = ['predictions.json', 'misclassified.png'];
     const diffs = changed();
-    assert.deepEqual(diffs.filter((f) => !mayDiffer.includes(path.basename(f))), [], `make evaluate changed committed files:\n${diffs.join('\n')}`);
+    assert.deepEqual(
+      diffs.filter((f) => !mayDiffer.includes(path.basename(f))),
+      [],
+      `make evaluate changed committed files:\n${diffs.join('\n')}`,
+    );
     for (const file of diffs.filter((f) => path.basename(f) === 'predictions.json')) {
       const committed = JSON.parse(git('show', `HEAD:${file}`).stdout) as PredictionRecord[];
       const rewritten = JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as PredictionRecord[];

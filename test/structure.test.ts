@@ -10,16 +10,21 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import madge from 'madge';
 import { buildProgram } from '../bin/cli';
-import { loadConfig, ServiceEnv } from '../serve/config';
 import { loadSynthConfig } from '../pipeline/synth/config';
 import { loadTrainConfig, readTrainConfig } from '../pipeline/train/config';
 import { notebookFromSource } from '../scripts/build-notebooks';
+import { loadConfig, ServiceEnv } from '../serve/config';
 import { ROOT, tempDir } from './helpers/paths';
 
 const SOURCE_DIRS = ['bin', 'pipeline', 'serve', 'bench', 'scripts', 'test', 'notebooks'];
 
 async function circles(dir: string, roots: string[]): Promise<string[][]> {
-  const graph = await madge(roots, { baseDir: dir, fileExtensions: ['ts'], tsConfig: path.join(ROOT, 'tsconfig.json'), detectiveOptions: { ts: { skipTypeImports: false, mixedImports: true } } });
+  const graph = await madge(roots, {
+    baseDir: dir,
+    fileExtensions: ['ts'],
+    tsConfig: path.join(ROOT, 'tsconfig.json'),
+    detectiveOptions: { ts: { skipTypeImports: false, mixedImports: true } },
+  });
   return graph.circular();
 }
 
@@ -36,7 +41,13 @@ function writeJson(dir: string, name: string, value: unknown): string {
 describe('project structure', () => {
   it('has no import circles (type-only imports and require() count too)', async function () {
     this.timeout(120000);
-    assert.deepEqual(await circles(ROOT, SOURCE_DIRS.map((d) => path.join(ROOT, d))), []);
+    assert.deepEqual(
+      await circles(
+        ROOT,
+        SOURCE_DIRS.map((d) => path.join(ROOT, d)),
+      ),
+      [],
+    );
     // The check itself finds a circle made of a type import and a require().
     const fixture = tempDir('k49-circle-');
     mkdirSync(path.join(fixture, 'm'));
@@ -47,7 +58,11 @@ describe('project structure', () => {
 
   it('keeps product code (bin, pipeline, serve, bench, scripts) free of imports from test/', () => {
     const product = trackedTs().filter((f) => /^(bin|pipeline|serve|bench|scripts)\//.test(f));
-    const offenders = product.filter((f) => [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:from|import\(|require\()\s*'([^']+)'/g)].some((m) => m[1]!.startsWith('.') && path.resolve(ROOT, path.dirname(f), m[1]!).startsWith(path.join(ROOT, 'test') + path.sep)));
+    const offenders = product.filter((f) =>
+      [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:from|import\(|require\()\s*'([^']+)'/g)].some(
+        (m) => m[1]!.startsWith('.') && path.resolve(ROOT, path.dirname(f), m[1]!).startsWith(path.join(ROOT, 'test') + path.sep),
+      ),
+    );
     assert.ok(product.length > 50, `${product.length} product files found`);
     assert.deepEqual(offenders, []);
   });
@@ -70,17 +85,33 @@ describe('project structure', () => {
   it('refuses a training or synthesis config with a wrong type, value or unknown key, naming each', () => {
     const dir = tempDir('k49-config-');
     const bad = writeJson(dir, 'bad.json', { epochs: '6', model: { widths: [8, 16], depth: 3 }, augment: { eraseProb: 2 }, learnRate: 0.1 });
-    assert.throws(() => loadTrainConfig(bad), (e: Error) => {
-      for (const part of [/'epochs': expected number, received string \(given "6"\)/, /'model.widths'/, /in 'model': unknown key 'depth'/, /'augment.eraseProb': Too big/, /unknown key 'learnRate'/]) assert.match(e.message, part);
-      assert.ok(e.message.startsWith(`training config ${bad}: `), e.message);
-      return true;
-    });
+    assert.throws(
+      () => loadTrainConfig(bad),
+      (e: Error) => {
+        for (const part of [
+          /'epochs': expected number, received string \(given "6"\)/,
+          /'model.widths'/,
+          /in 'model': unknown key 'depth'/,
+          /'augment.eraseProb': Too big/,
+          /unknown key 'learnRate'/,
+        ])
+          assert.match(e.message, part);
+        assert.ok(e.message.startsWith(`training config ${bad}: `), e.message);
+        return true;
+      },
+    );
     const fine = loadTrainConfig(writeJson(dir, 'fine.json', { epochs: 2, model: { widths: [8, 16, 16] } }));
     assert.deepEqual([fine.epochs, fine.model.widths, fine.model.convsPerStage], [2, [8, 16, 16], [1, 1, 1]], 'a partial config is merged over the defaults');
-    assert.throws(() => loadSynthConfig(writeJson(dir, 'synth.json', { render: { blurProb: 'often' }, fonts: [] })), /'render.blurProb': expected number, received string.*unknown key 'fonts'/);
+    assert.throws(
+      () => loadSynthConfig(writeJson(dir, 'synth.json', { render: { blurProb: 'often' }, fonts: [] })),
+      /'render.blurProb': expected number, received string.*unknown key 'fonts'/,
+    );
     assert.throws(() => loadTrainConfig(writeJson(dir, 'list.json', [1, 2])), /expected a JSON object of settings/);
     // From the command line: a clear one-line error and exit 1, before any data or TensorFlow is loaded.
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'train', '--config', bad, '--data', '/nonexistent'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'train', '--config', bad, '--data', '/nonexistent'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /error: training config .*'epochs': expected number/);
   });
@@ -89,8 +120,20 @@ describe('project structure', () => {
     const dir = path.join(ROOT, 'configs');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       const full = path.join(dir, file);
-      const asTrain = (() => { try { return loadTrainConfig(full); } catch { return null; } })();
-      const asSynth = (() => { try { return loadSynthConfig(full); } catch { return null; } })();
+      const asTrain = (() => {
+        try {
+          return loadTrainConfig(full);
+        } catch {
+          return null;
+        }
+      })();
+      const asSynth = (() => {
+        try {
+          return loadSynthConfig(full);
+        } catch {
+          return null;
+        }
+      })();
       assert.ok(asTrain || asSynth, `${file} is neither a training nor a synthesis config`);
     }
     // The bundled model's recorded config (keys added since it was trained read as their neutral value) is configs/finetune-real.json merged over the defaults.
@@ -102,7 +145,11 @@ describe('project structure', () => {
     assert.throws(() => loadConfig({}, { MAX_BATCH_SIZE: '0' }), /'MAX_BATCH_SIZE': Too small/);
     assert.throws(() => loadConfig({}, { LOG_LEVEL: 'loud' }), /'LOG_LEVEL'.*given "loud"/);
     assert.equal(loadConfig({}, { BATCH_WINDOW_MS: '' }).batchWindowMs, 2, 'an empty variable takes the default');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'serve'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MODEL_POLL_MS: '5' } });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'serve'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, MODEL_POLL_MS: '5' },
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /error: service settings \(environment\): 'MODEL_POLL_MS': Too small/);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');

@@ -22,8 +22,12 @@ export function newVersion(architecture: string, now = new Date()): string {
 
 export function gitCommit(): string | null {
   try {
-    const sha = execSync('git rev-parse HEAD', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const sha = execSync('git rev-parse HEAD', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     return dirty ? `${sha}-dirty` : sha;
   } catch {
     return null;
@@ -34,12 +38,12 @@ export function gitCommit(): string | null {
 export async function writeArtifactBasics(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'classes.csv'), classMapCsv());
-  await fs.writeFile(path.join(dir, 'preprocess.json'), JSON.stringify(PREPROCESS, null, 2) + '\n');
+  await fs.writeFile(path.join(dir, 'preprocess.json'), `${JSON.stringify(PREPROCESS, null, 2)}\n`);
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, JSON.stringify(value, null, 2) + '\n');
+  await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function readJson<T>(file: string): T {

@@ -39,7 +39,10 @@ export function useInferenceProfile(wanted: InferenceProfile): void {
   }
 }
 
-/** The profile this process runs (or will run) its model calls with. */
+/**
+ * The profile this process runs (or will run) its model calls with.
+ * @public (read by test/pipeline/backend.test.ts from a child process's script)
+ */
 export function inferenceProfile(): InferenceProfile {
   return profile;
 }
@@ -50,7 +53,7 @@ function cudaPresent(): boolean {
 
 function requireNative(pkg: string): Tf {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // By name at run time: tfjs-node-gpu is optional (installed only on CUDA machines).
   return require(pkg) as Tf;
 }
 
@@ -62,7 +65,6 @@ export function loadTf(choice: BackendChoice = (process.env.K49_BACKEND as Backe
   if (loaded) return loaded;
   if (choice === 'js') {
     console.warn('WARNING: K49_BACKEND=js: using the pure-JavaScript TensorFlow.js backend, about 1,000x slower than native.');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tf = require('@tensorflow/tfjs') as Tf;
     loaded = { tf, name: `js (${tf.getBackend()})` };
     return loaded;

@@ -87,5 +87,5 @@ export function classByChar(char: string): K49Class | undefined {
 /** The class map in the official CSV layout (header + one line per class). */
 export function classMapCsv(): string {
   const lines = K49_CLASSES.map((c) => `${c.index},${c.codepoint},${c.char}`);
-  return ['index,codepoint,char', ...lines].join('\n') + '\n';
+  return `${['index,codepoint,char', ...lines].join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  * that names the key, before any work starts.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** The value at `path` in `input`, when it is a plain value worth quoting in a message. */
 function givenValue(input: unknown, path: PropertyKey[]): string | null {
@@ -14,11 +14,12 @@ function givenValue(input: unknown, path: PropertyKey[]): string | null {
 }
 
 /** One line per problem, naming the key and what was given: `'epochs': expected number, received string ("6")`. */
-export function describeIssues(error: z.ZodError, input?: unknown): string {
+function describeIssues(error: z.ZodError, input?: unknown): string {
   return error.issues
     .map((issue) => {
       const at = issue.path.length ? `'${issue.path.join('.')}'` : 'top level';
-      if (issue.code === 'unrecognized_keys') return `${at === 'top level' ? '' : `in ${at}: `}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `${at === 'top level' ? '' : `in ${at}: `}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
       const given = givenValue(input, issue.path);
       return `${at}: ${issue.message.replace(/^Invalid input: /, '')}${given === null ? '' : ` (given ${given})`}`;
     })

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NUM_CLASSES } from './classes';
-import { NpzFormatError, readNpzArray, writeNpz, type NdArray } from './npz';
+import { type NdArray, NpzFormatError, readNpzArray, writeNpz } from './npz';
 
 export const IMAGE_SIZE = 28;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;

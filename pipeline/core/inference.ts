@@ -8,12 +8,12 @@
  */
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
-import { loadTf, type Tf } from './backend';
 import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
+import { loadTf, type Tf } from './backend';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
 import { toModelInput } from './preprocess/fit';
-import { readEvalRecord, readTrainRecord, type GroupFigures } from './records';
+import { type GroupFigures, readEvalRecord, readTrainRecord } from './records';
 
 export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
@@ -29,11 +29,13 @@ function foldBatchNorm(tf: Tf, kernel: TF.Tensor, bias: TF.Tensor | null, bn: La
   const eps = (cfg.epsilon as number) ?? 1e-3;
   const ws = bn.getWeights();
   // Weights order: [gamma?, beta?, movingMean, movingVariance]
-  const hasGamma = cfg.scale !== false, hasBeta = cfg.center !== false;
+  const hasGamma = cfg.scale !== false,
+    hasBeta = cfg.center !== false;
   let k = 0;
   const gamma = hasGamma ? ws[k++]! : null;
   const beta = hasBeta ? ws[k++]! : null;
-  const mean = ws[k++]!, variance = ws[k++]!;
+  const mean = ws[k++]!,
+    variance = ws[k++]!;
   return tf.tidy(() => {
     let scale = tf.rsqrt(tf.add(variance, eps));
     if (gamma) scale = tf.mul(scale, gamma);
@@ -54,7 +56,8 @@ export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor
     const cfg = layer.getConfig();
     if (kind === 'Conv2D' || kind === 'Dense') {
       const [kernel, maybeBias] = layer.getWeights();
-      let w = kernel!, b: TF.Tensor | null = cfg.useBias === false ? null : maybeBias ?? null;
+      let w = kernel!,
+        b: TF.Tensor | null = cfg.useBias === false ? null : (maybeBias ?? null);
       let next = layers[i + 1];
       if (next?.getClassName() === 'BatchNormalization') {
         [w, b] = foldBatchNorm(tf, w, b, next);
@@ -143,7 +146,9 @@ export class K49Classifier {
     const info: ModelInfo = {
       version: train.version,
       training_data: { name: train.data.name, images: train.data.images },
-      evaluation: own ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy, groups: own.groups ?? null } : null,
+      evaluation: own
+        ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy, groups: own.groups ?? null }
+        : null,
     };
     const classifier = new K49Classifier(tf, steps, info, dir, { model, owned });
     classifier.warmUp();
@@ -183,7 +188,11 @@ export function runSteps(tf: Tf, steps: Step[], images: Uint8Array): Float32Arra
 }
 
 /** Best class and confidence of many images, `batch` images per call of `probabilities`. */
-export function classifyInBatches(probabilities: (images: Uint8Array) => Float32Array, images: Uint8Array, batch: number): { classes: Int32Array; confidences: Float32Array } {
+export function classifyInBatches(
+  probabilities: (images: Uint8Array) => Float32Array,
+  images: Uint8Array,
+  batch: number,
+): { classes: Int32Array; confidences: Float32Array } {
   const n = images.length / PIXELS;
   const probs = new Float32Array(n * NUM_CLASSES);
   for (let start = 0; start < n; start += batch) {

@@ -6,7 +6,7 @@
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { Random } from './random';
 
-export interface ClassMetrics {
+interface ClassMetrics {
   class_id: number;
   char: string;
   precision: number;
@@ -71,7 +71,7 @@ export function balancedAccuracyInterval(m: Metrics, resamples = BOOTSTRAP_RESAM
 }
 
 /** The same bootstrap over the present classes that `include` accepts (a group's mean recall). */
-export function meanRecallInterval(m: Metrics, include: (classId: number) => boolean, resamples = BOOTSTRAP_RESAMPLES, seed = 'bootstrap'): [number, number] {
+function meanRecallInterval(m: Metrics, include: (classId: number) => boolean, resamples = BOOTSTRAP_RESAMPLES, seed = 'bootstrap'): [number, number] {
   const present = m.per_class.filter((c) => c.support > 0 && include(c.class_id));
   if (present.length === 0) return [0, 0];
   const rng = new Random(seed);
@@ -107,7 +107,7 @@ export function classificationReport(m: Metrics): string {
   lines.push(`${'weighted avg'.padStart(12)}${f(weighted('precision'))}${f(weighted('recall'))}${f(weighted('f1'))}${String(total).padStart(10)}`);
   lines.push('');
   lines.push(`balanced accuracy (mean recall over ${rows.length} classes present): ${m.balanced_accuracy.toFixed(4)}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** One off-diagonal cell of the confusion matrix (confused_pairs.json). */
@@ -123,7 +123,7 @@ export interface ConfusedPair {
 /** The most frequent off-diagonal (true, predicted) pairs. */
 export function mostConfused(m: Metrics, top = 20): ConfusedPair[] {
   const pairs: ConfusedPair[] = [];
-  m.confusion.forEach((row, t) =>
+  m.confusion.forEach((row, t) => {
     row.forEach((n, p) => {
       if (t !== p && n > 0) {
         pairs.push({
@@ -135,8 +135,8 @@ export function mostConfused(m: Metrics, top = 20): ConfusedPair[] {
           share_of_true: n / m.per_class[t]!.support,
         });
       }
-    }),
-  );
+    });
+  });
   return pairs.sort((a, b) => b.count - a.count).slice(0, top);
 }
 
@@ -159,7 +159,11 @@ export function groupFigures(m: Metrics, withReal: Set<number>): { real_training
     const member = (classId: number) => withReal.has(classId) === inGroup;
     const present = m.per_class.filter((c) => c.support > 0 && member(c.class_id));
     if (present.length === 0) return { classes: [], mean_recall: null, ci95: null };
-    return { classes: present.map((c) => c.class_id), mean_recall: present.reduce((a, c) => a + c.recall, 0) / present.length, ci95: meanRecallInterval(m, member) };
+    return {
+      classes: present.map((c) => c.class_id),
+      mean_recall: present.reduce((a, c) => a + c.recall, 0) / present.length,
+      ci95: meanRecallInterval(m, member),
+    };
   };
   return { real_training_images: group(true), no_real_training_images: group(false) };
 }

@@ -8,11 +8,9 @@
  * peaks near 1x its raw size.
  */
 import { createWriteStream, promises as fs } from 'node:fs';
+import { dump as dumpNpy, parse as parseNpyBuffer, type TypedArray } from 'npyjs';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { dump as dumpNpy, parse as parseNpyBuffer, type TypedArray } from 'npyjs';
-
-export type NpyDtype = 'u1' | 'i1' | 'u2' | 'i2' | 'u4' | 'i4' | 'f4' | 'f8' | 'i8' | 'u8';
 
 export interface NdArray {
   /** NumPy dtype code without byte order, e.g. 'u1' for uint8. */
@@ -46,8 +44,7 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
 
 function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promise<ArrayBuffer> {
   return new Promise((resolve, reject) => {
-    const fail = (e: Error) =>
-      reject(new NpzFormatError(file, `cannot read ${entry.fileName}, the file may be truncated or corrupt: ${e.message}`));
+    const fail = (e: Error) => reject(new NpzFormatError(file, `cannot read ${entry.fileName}, the file may be truncated or corrupt: ${e.message}`));
     zip.openReadStream(entry, (err, stream) => {
       if (err || !stream) return fail(err ?? new Error('no stream'));
       const out = new ArrayBuffer(entry.uncompressedSize);
@@ -71,7 +68,7 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promis
 }
 
 function parseNpy(buffer: ArrayBuffer, file: string, name: string): NdArray {
-  let parsed;
+  let parsed: ReturnType<typeof parseNpyBuffer>;
   try {
     parsed = parseNpyBuffer(buffer);
   } catch (e) {

@@ -17,7 +17,7 @@ export const CANDIDATE = path.join(ARTIFACTS_DIR, 'candidate');
 export const EDA_DIR = path.join(ARTIFACTS_DIR, 'eda');
 
 /** Data sets made by `make data` (official K49) and `make synth`. */
-export const DATA_DIR = path.join(PROJECT_ROOT, 'data');
+const DATA_DIR = path.join(PROJECT_ROOT, 'data');
 export const OFFICIAL_DATA_DIR = path.join(DATA_DIR, 'k49');
 export const SYNTH_DATA_DIR = path.join(DATA_DIR, 'synth');
 

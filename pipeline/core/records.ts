@@ -10,8 +10,8 @@ import path from 'node:path';
 import { readJson, writeJson } from './artifacts';
 import type { GroupFigure, Metrics } from './metrics';
 
-export const TRAIN_RECORD = 'train.json';
-export const EVAL_RECORD = 'metrics.json';
+const TRAIN_RECORD = 'train.json';
+const EVAL_RECORD = 'metrics.json';
 
 export type SourceKind = 'synthetic' | 'real';
 
@@ -116,6 +116,10 @@ export function readEvalRecords(artifactDir: string): { where: string; record: E
 /** Class ids that had real (not synthetic) training images, from an artifact's source records. */
 export function classesWithRealImages(sources: SourceRecord[]): Set<number> {
   const out = new Set<number>();
-  for (const s of sources) if (s.kind === 'real') s.class_counts.forEach((n, c) => n > 0 && out.add(c));
+  for (const s of sources)
+    if (s.kind === 'real')
+      s.class_counts.forEach((n, c) => {
+        if (n > 0) out.add(c);
+      });
   return out;
 }

@@ -5,11 +5,16 @@
 
 /** Bilinear sample with black outside the image. */
 export function bilinearSample(src: Float32Array, w: number, h: number, x: number, y: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const tx = x - x0, ty = y - y0;
-  const inX0 = x0 >= 0 && x0 < w, inX1 = x0 + 1 >= 0 && x0 + 1 < w;
-  const inY0 = y0 >= 0 && y0 < h, inY1 = y0 + 1 >= 0 && y0 + 1 < h;
-  const r0 = y0 * w, r1 = r0 + w;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const tx = x - x0,
+    ty = y - y0;
+  const inX0 = x0 >= 0 && x0 < w,
+    inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+  const inY0 = y0 >= 0 && y0 < h,
+    inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+  const r0 = y0 * w,
+    r1 = r0 + w;
   const p00 = inX0 && inY0 ? src[r0 + x0]! : 0;
   const p10 = inX1 && inY0 ? src[r0 + x0 + 1]! : 0;
   const p01 = inX0 && inY1 ? src[r1 + x0]! : 0;

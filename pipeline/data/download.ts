@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { SingleBar } from 'cli-progress';
 import { md5File } from '../core/checksum';
 
-export const OFFICIAL_BASE_URL = 'http://codh.rois.ac.jp/kmnist/dataset/k49/';
+const OFFICIAL_BASE_URL = 'http://codh.rois.ac.jp/kmnist/dataset/k49/';
 
 /** The official files and their published md5 sums. */
 export const K49_FILES: Readonly<Record<string, string>> = {
@@ -39,7 +39,10 @@ export class DownloadError extends Error {
 }
 
 async function sizeOf(file: string): Promise<number> {
-  return fs.stat(file).then((s) => s.size, () => 0);
+  return fs.stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 interface Response {
@@ -167,7 +170,9 @@ export async function downloadK49(dir: string, options: DownloadOptions = {}): P
           throw new DownloadError(`${e.message}. Check the URL or the mirror (K49_BASE_URL), then run \`make data\` again.`);
         }
         if (attempt >= opts.retries) {
-          throw new DownloadError(`${name}: gave up after ${attempt} attempts (${(e as Error).message}); run \`make data\` again to resume from ${await sizeOf(part)} bytes.`);
+          throw new DownloadError(
+            `${name}: gave up after ${attempt} attempts (${(e as Error).message}); run \`make data\` again to resume from ${await sizeOf(part)} bytes.`,
+          );
         }
         opts.log(`${name}: ${(e as Error).message}; retrying from byte ${await sizeOf(part)} (attempt ${attempt + 1}/${opts.retries})`);
         await new Promise((r) => setTimeout(r, 500 * attempt));
@@ -176,22 +181,13 @@ export async function downloadK49(dir: string, options: DownloadOptions = {}): P
     const actual = await md5File(part);
     if (actual !== opts.files[name]) {
       await fs.rm(part, { force: true });
-      throw new DownloadError(`${name}: md5 ${actual} does not match the official ${opts.files[name]}; the corrupt download was deleted, run \`make data\` again.`);
+      throw new DownloadError(
+        `${name}: md5 ${actual} does not match the official ${opts.files[name]}; the corrupt download was deleted, run \`make data\` again.`,
+      );
     }
     await fs.rename(part, target);
     opts.log(`${name}: downloaded, md5 verified`);
     fetched.push(name);
   }
   return fetched;
-}
-
-/** Checks files already in `dir` against the official sums. */
-export async function verifyK49(dir: string): Promise<Record<string, 'ok' | 'missing' | 'md5 mismatch'>> {
-  const result: Record<string, 'ok' | 'missing' | 'md5 mismatch'> = {};
-  for (const [name, md5] of Object.entries(K49_FILES)) {
-    const file = path.join(dir, name);
-    if ((await sizeOf(file)) === 0) result[name] = 'missing';
-    else result[name] = (await md5File(file)) === md5 ? 'ok' : 'md5 mismatch';
-  }
-  return result;
 }

@@ -9,10 +9,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { md5File } from '../core/checksum';
+import { classCounts, hasSplit, type LabelledImages, loadSplit, PIXELS, splitFiles } from '../core/dataset';
 import { projectRelative } from '../core/paths';
 import type { SourceKind, SourceRecord } from '../core/records';
-import { classCounts, hasSplit, loadSplit, PIXELS, splitFiles, type LabelledImages } from '../core/dataset';
-import { md5File } from '../core/checksum';
 
 export interface SourceSpec {
   dir: string;
@@ -21,7 +21,10 @@ export interface SourceSpec {
 
 /** `a,b:2` -> [{dir: a, weight: 1}, {dir: b, weight: 2}]. */
 export function parseSources(spec: string): SourceSpec[] {
-  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error('DATA names no directory');
   return parts.map((part) => {
     const m = /^(.+?)(?::([^:/]*))?$/.exec(part)!;
@@ -31,9 +34,8 @@ export function parseSources(spec: string): SourceSpec[] {
   });
 }
 
-
 /** `k49 synth` writes synth.json beside the files it renders; any other K49-format directory holds real images. */
-export function sourceKind(dir: string): SourceKind {
+function sourceKind(dir: string): SourceKind {
   return existsSync(path.join(dir, 'synth.json')) ? 'synthetic' : 'real';
 }
 
@@ -49,7 +51,9 @@ export async function loadSources(specs: SourceSpec[]): Promise<MixedSplit> {
   const sources: SourceRecord[] = [];
   for (const { dir, weight } of specs) {
     if (!hasSplit(dir, 'train')) {
-      throw new Error(`${dir} has no ${splitFiles('train').images} and ${splitFiles('train').labels}; run \`make data\` or \`make synth\`, or pass DATA=<dir>[,<dir>...].`);
+      throw new Error(
+        `${dir} has no ${splitFiles('train').images} and ${splitFiles('train').labels}; run \`make data\` or \`make synth\`, or pass DATA=<dir>[,<dir>...].`,
+      );
     }
     const split = await loadSplit(dir, 'train');
     const files = splitFiles('train');
@@ -75,4 +79,3 @@ export async function loadSources(specs: SourceSpec[]): Promise<MixedSplit> {
   });
   return mixed;
 }
-

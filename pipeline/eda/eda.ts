@@ -12,9 +12,9 @@ import { EDA_DIR } from '../core/paths';
 import { inkBox } from '../core/preprocess/fit';
 import { Random } from '../core/random';
 import { classDistributionPng, galleryPng } from '../report/images';
-import { plotlyPage, type PlotlyFigure } from '../report/plotly';
+import { type PlotlyFigure, plotlyPage } from '../report/plotly';
 
-export interface SplitStats {
+interface SplitStats {
   split: Split;
   count: number;
   class_counts: number[];
@@ -38,7 +38,8 @@ export interface EdaReport {
 
 /** Pixel mean and standard deviation over all images (0..255); the one definition used anywhere statistics are needed. */
 export function pixelStats(images: Uint8Array): { mean: number; std: number } {
-  let sum = 0, sumSq = 0;
+  let sum = 0,
+    sumSq = 0;
   for (const v of images) {
     sum += v;
     sumSq += v * v;
@@ -54,7 +55,9 @@ function imageStats(images: Uint8Array, labels: Uint8Array) {
   const n = labels.length;
   const { mean, std } = pixelStats(images);
   const histogram = new Array<number>(20).fill(0);
-  const ink = new Array<number>(NUM_CLASSES).fill(0), bw = new Array<number>(NUM_CLASSES).fill(0), bh = new Array<number>(NUM_CLASSES).fill(0);
+  const ink = new Array<number>(NUM_CLASSES).fill(0),
+    bw = new Array<number>(NUM_CLASSES).fill(0),
+    bh = new Array<number>(NUM_CLASSES).fill(0);
   const counts = classCounts(labels);
   let coverageSum = 0;
   const hashes = new Map<string, number>();
@@ -65,7 +68,7 @@ function imageStats(images: Uint8Array, labels: Uint8Array) {
     for (const v of img) if (v > INK) inkPixels++;
     const coverage = inkPixels / PIXELS;
     coverageSum += coverage;
-    histogram[Math.min(19, Math.floor(coverage * 20 / 0.6))]!++; // 0..60 % in 3 % bins
+    histogram[Math.min(19, Math.floor((coverage * 20) / 0.6))]!++; // 0..60 % in 3 % bins
     const c = labels[i]!;
     ink[c]! += coverage;
     const box = inkBox({ width: 28, height: 28, data: img });
@@ -103,13 +106,20 @@ function meanImageGrid(images: Uint8Array, labels: Uint8Array): Buffer {
     for (let p = 0; p < PIXELS; p++) s[p]! += images[i * PIXELS + p]!;
   });
   const tiles = sums.map((s, c) => Uint8Array.from(s, (v) => (counts[c] ? Math.round(v / counts[c]!) : 0)));
-  return galleryPng(tiles, K49_CLASSES.map((k) => `${k.char} ${counts[k.index]}`), 10, 3);
+  return galleryPng(
+    tiles,
+    K49_CLASSES.map((k) => `${k.char} ${counts[k.index]}`),
+    10,
+    3,
+  );
 }
 
 function sampleGrid(images: Uint8Array, labels: Uint8Array, perClass = 10): Buffer {
   const rng = new Random('eda-samples');
   const byClass: number[][] = Array.from({ length: NUM_CLASSES }, () => []);
-  labels.forEach((c, i) => byClass[c]!.push(i));
+  labels.forEach((c, i) => {
+    byClass[c]!.push(i);
+  });
   const tiles: Uint8Array[] = [];
   const captions: string[] = [];
   for (const k of K49_CLASSES) {
@@ -157,10 +167,22 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
 
   const across = hashesBySplit.length === 2 ? [...hashesBySplit[1]!].filter((h) => hashesBySplit[0]!.has(h)).length : null;
   const train = splits.find((s) => s.split === 'train');
-  const rare = train ? K49_CLASSES.filter((k) => train.class_counts[k.index]! < 1000).map((k) => ({ class_id: k.index, char: k.char, train_count: train.class_counts[k.index]! })) : [];
+  const rare = train
+    ? K49_CLASSES.filter((k) => train.class_counts[k.index]! < 1000).map((k) => ({
+        class_id: k.index,
+        char: k.char,
+        train_count: train.class_counts[k.index]!,
+      }))
+    : [];
   const report: EdaReport = { data: path.resolve(dataDir), splits, duplicates_across_splits: across, rare_classes: rare };
-  await fs.writeFile(path.join(outDir, 'eda.json'), JSON.stringify(report, null, 2) + '\n');
-  await fs.writeFile(path.join(outDir, 'class-distribution.png'), classDistributionPng(splits.map((sp) => ({ name: sp.split, counts: sp.class_counts })), K49_CLASSES.map((c) => c.char)));
+  await fs.writeFile(path.join(outDir, 'eda.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await fs.writeFile(
+    path.join(outDir, 'class-distribution.png'),
+    classDistributionPng(
+      splits.map((sp) => ({ name: sp.split, counts: sp.class_counts })),
+      K49_CLASSES.map((c) => c.char),
+    ),
+  );
   pngs.unshift('class-distribution.png');
 
   const chars = K49_CLASSES.map((k) => k.char);
@@ -169,7 +191,7 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
       (s) =>
         `<tr><td>${s.split}</td><td>${s.count.toLocaleString('en')}</td><td>${s.classes_present}</td><td>${s.imbalance_ratio?.toFixed(1) ?? '—'}</td>` +
         `<td>${s.images ? s.images.pixel_mean.toFixed(2) : '—'}</td><td>${s.images ? s.images.pixel_std.toFixed(2) : '—'}</td>` +
-        `<td>${s.images ? (100 * s.images.ink_coverage.mean).toFixed(1) + ' %' : '—'}</td><td>${s.images ? s.images.duplicates_within : '—'}</td></tr>`,
+        `<td>${s.images ? `${(100 * s.images.ink_coverage.mean).toFixed(1)} %` : '—'}</td><td>${s.images ? s.images.duplicates_within : '—'}</td></tr>`,
     )
     .join('');
   figures.push({
@@ -189,7 +211,12 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
   if (withImages.length > 0) {
     figures.push({
       title: 'Ink coverage per image',
-      data: withImages.map((s) => ({ type: 'bar', name: s.split, x: s.images!.ink_coverage.histogram.map((_, i) => `${i * 3}-${i * 3 + 3} %`), y: s.images!.ink_coverage.histogram })),
+      data: withImages.map((s) => ({
+        type: 'bar',
+        name: s.split,
+        x: s.images!.ink_coverage.histogram.map((_, i) => `${i * 3}-${i * 3 + 3} %`),
+        y: s.images!.ink_coverage.histogram,
+      })),
       layout: { barmode: 'group', yaxis: { title: { text: 'images' } } },
     });
     figures.push({
@@ -199,7 +226,11 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
         { type: 'scatter', mode: 'markers', name: `${s.split} bbox width`, x: chars, y: s.images!.per_class.map((c) => c.bbox_width_mean), yaxis: 'y2' },
         { type: 'scatter', mode: 'markers', name: `${s.split} bbox height`, x: chars, y: s.images!.per_class.map((c) => c.bbox_height_mean), yaxis: 'y2' },
       ]),
-      layout: { xaxis: { type: 'category' }, yaxis: { title: { text: 'ink %' } }, yaxis2: { title: { text: 'px' }, overlaying: 'y', side: 'right', range: [0, 29] } },
+      layout: {
+        xaxis: { type: 'category' },
+        yaxis: { title: { text: 'ink %' } },
+        yaxis2: { title: { text: 'px' }, overlaying: 'y', side: 'right', range: [0, 29] },
+      },
     });
   }
   for (const png of pngs) {
@@ -208,7 +239,10 @@ export async function runEda(dataDir: string, outDir: string, log = console.log)
   }
   await fs.writeFile(path.join(outDir, 'eda.html'), plotlyPage(`K49 exploratory data analysis: ${path.basename(report.data)}`, figures));
   for (const s of splits) {
-    log(`${s.split}: ${s.count} images, ${s.classes_present} classes, imbalance ${s.imbalance_ratio?.toFixed(1)}` + (s.images ? `, pixel mean ${s.images.pixel_mean.toFixed(2)} std ${s.images.pixel_std.toFixed(2)}` : ''));
+    log(
+      `${s.split}: ${s.count} images, ${s.classes_present} classes, imbalance ${s.imbalance_ratio?.toFixed(1)}` +
+        (s.images ? `, pixel mean ${s.images.pixel_mean.toFixed(2)} std ${s.images.pixel_std.toFixed(2)}` : ''),
+    );
   }
   if (rare.length) log(`classes under 1,000 train images: ${rare.map((r) => `${r.char} ${r.train_count}`).join(', ')}`);
   log(`report: ${path.join(outDir, 'eda.html')}`);

@@ -9,16 +9,16 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pointLink, resolveModelDir, writeJson } from '../core/artifacts';
-import { K49_CLASSES } from '../core/classes';
-import { hasSplit, loadSplit, PIXELS, splitFiles, type Split } from '../core/dataset';
 import { md5File } from '../core/checksum';
+import { K49_CLASSES } from '../core/classes';
+import { hasSplit, loadSplit, PIXELS, type Split, splitFiles } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
+import { balancedAccuracyInterval, classificationReport, computeMetrics, type GroupFigure, groupFigures, mostConfused } from '../core/metrics';
 import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative } from '../core/paths';
-import { classesWithRealImages, readTrainRecord, writeEvalRecord, type EvalRecord } from '../core/records';
-import { writeModelCard } from './model-card';
-import { balancedAccuracyInterval, classificationReport, computeMetrics, groupFigures, mostConfused, type GroupFigure } from '../core/metrics';
-import { confusionMatrixPage } from '../report/plotly';
+import { classesWithRealImages, type EvalRecord, readTrainRecord, writeEvalRecord } from '../core/records';
 import { confusionPng, galleryPng } from '../report/images';
+import { confusionMatrixPage } from '../report/plotly';
+import { writeModelCard } from './model-card';
 
 export interface EvaluateOptions {
   data?: string;
@@ -59,7 +59,10 @@ function defaultTestDir(modelDir: string): string {
 
 /** A model's figure on images it trained on says nothing about new images: refused rather than recorded. */
 function refuseOwnTrainingData(modelDir: string, dataDir: string): void {
-  if (trainingDataDirs(modelDir).includes(dataDir)) throw new Error(`${projectRelative(modelDir)} was trained on ${projectRelative(dataDir)}: its train split is not new to this model; evaluate it on a test split instead.`);
+  if (trainingDataDirs(modelDir).includes(dataDir))
+    throw new Error(
+      `${projectRelative(modelDir)} was trained on ${projectRelative(dataDir)}: its train split is not new to this model; evaluate it on a test split instead.`,
+    );
 }
 
 export async function evaluate(opts: EvaluateOptions) {
@@ -122,7 +125,10 @@ export async function evaluate(opts: EvaluateOptions) {
   await fs.writeFile(path.join(outDir, 'confusion_matrix.png'), confusionPng(metrics.confusion, chars, title));
   const summary = `Accuracy ${metrics.accuracy.toFixed(4)}, balanced accuracy ${metrics.balanced_accuracy.toFixed(4)} over ${metrics.classes_present} classes present, ${metrics.count} images.`;
   await fs.writeFile(path.join(outDir, 'confusion_matrix.html'), confusionMatrixPage(`Confusion matrix: ${title}`, summary, metrics.confusion, chars));
-  const wrong = predictions.filter((p) => p.predicted_class !== p.true_class).sort((a, b) => b.confidence - a.confidence).slice(0, 100);
+  const wrong = predictions
+    .filter((p) => p.predicted_class !== p.true_class)
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, 100);
   await fs.writeFile(
     path.join(outDir, 'misclassified.png'),
     galleryPng(
@@ -142,14 +148,20 @@ export async function evaluate(opts: EvaluateOptions) {
   log(`data       ${projectRelative(dataDir)} (${split === 'train' ? 'train split, ' : ''}${test.count} images, ${metrics.classes_present} classes present)`);
   log(`inference  ${seconds.toFixed(2)} s (${Math.round(test.count / Math.max(seconds, 1e-3))} img/s)`);
   log(`accuracy           ${metrics.accuracy.toFixed(4)}`);
-  log(`balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`);
+  log(
+    `balanced accuracy  ${metrics.balanced_accuracy.toFixed(4)}  (mean recall over classes present; 95% bootstrap interval ${interval[0].toFixed(3)}-${interval[1].toFixed(3)})`,
+  );
   log(`macro F1           ${metrics.macro_f1.toFixed(4)}`);
   if (groups) {
     const line = (g: GroupFigure) =>
-      g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes${g.ci95 ? ` (95% bootstrap interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)})` : ''}`;
+      g.mean_recall === null
+        ? 'none present'
+        : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes${g.ci95 ? ` (95% bootstrap interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)})` : ''}`;
     log(`mean recall, classes with real training images     ${line(groups.real_training_images)}`);
     log(`mean recall, classes without real training images  ${line(groups.no_real_training_images)}`);
   }
-  log(`reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`);
+  log(
+    `reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`,
+  );
   return { metrics, outDir, modelDir };
 }

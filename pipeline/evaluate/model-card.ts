@@ -7,7 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K49_CLASSES } from '../core/classes';
 import { BOOTSTRAP_RESAMPLES, type GroupFigure } from '../core/metrics';
-import { classesWithRealImages, readEvalRecords, readTrainRecord, type EvalRecord, type SourceRecord } from '../core/records';
+import { classesWithRealImages, type EvalRecord, readEvalRecords, readTrainRecord, type SourceRecord } from '../core/records';
 import { readTrainConfig } from '../train/config';
 import { describeArchitecture } from '../train/model';
 
@@ -15,7 +15,10 @@ import { describeArchitecture } from '../train/model';
 function sourceLines(sources: SourceRecord[] | undefined): string[] {
   if (!sources) return ['- Training sources: not recorded (trained before several sources could be mixed); real images per class unknown.'];
   const real = classesWithRealImages(sources);
-  const chars = (inReal: boolean) => K49_CLASSES.filter((c) => real.has(c.index) === inReal).map((c) => c.char).join(' ');
+  const chars = (inReal: boolean) =>
+    K49_CLASSES.filter((c) => real.has(c.index) === inReal)
+      .map((c) => c.char)
+      .join(' ');
   return [
     ...sources.map((s) => `- Source \`${s.dir}\`: ${s.kind}, ${s.images.toLocaleString('en')} images, sampling weight ${s.weight}.`),
     `- Classes with real training images (${real.size}): ${chars(true) || 'none'}.`,
@@ -29,10 +32,15 @@ const evaluatedOn = (e: EvalRecord) => `\`${e.data.name}\`${e.data.split ? ` (${
 /** Per-group figures of the evaluations that have them. */
 function groupLines(evals: { record: EvalRecord }[]): string[] {
   const fig = (g: GroupFigure) =>
-    g.mean_recall === null ? 'none present' : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes${g.ci95 ? `; 95 % interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)}` : ''})`;
+    g.mean_recall === null
+      ? 'none present'
+      : `${g.mean_recall.toFixed(4)} (${g.classes.length} classes${g.ci95 ? `; 95 % interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)}` : ''})`;
   return evals
     .filter(({ record }) => record.groups)
-    .map(({ record: m }) => `- On ${evaluatedOn(m)}: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`)
+    .map(
+      ({ record: m }) =>
+        `- On ${evaluatedOn(m)}: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`,
+    )
     .flatMap((l, i) => (i === 0 ? ['', l] : [l]));
 }
 
@@ -47,7 +55,9 @@ export async function writeModelCard(dir: string): Promise<void> {
     '## Data',
     `- Trained on \`${train.data.name}\` (${train.data.images.toLocaleString('en')} images, ${train.data.classes_present} classes; ` +
       `${train.split.train.toLocaleString('en')} train / ${train.split.validation.toLocaleString('en')} validation, stratified).`,
-    `- Data fingerprints (md5): ${Object.entries(train.data.md5).map(([f, h]) => `\`${f}\` ${h}`).join(', ')}.`,
+    `- Data fingerprints (md5): ${Object.entries(train.data.md5)
+      .map(([f, h]) => `\`${f}\` ${h}`)
+      .join(', ')}.`,
     ...sourceLines(train.data.sources),
     '',
     '## Architecture',
@@ -65,7 +75,9 @@ export async function writeModelCard(dir: string): Promise<void> {
         ]
       : []),
     ...(cfg.absentClassOffset > 0
-      ? [`- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`]
+      ? [
+          `- Source-class loss: in each image's loss, the logits of the classes its source does not hold were lowered by ${cfg.absentClassOffset} (\`absentClassOffset\`), so a source of real images of a few classes does not teach "real-looking means one of these".`,
+        ]
       : []),
     `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
     `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,

@@ -23,7 +23,9 @@ function heat(v: number): string {
 
 /** Row-normalised confusion matrix with class characters on both axes. */
 export function confusionPng(confusion: number[][], labels: string[], title: string): Buffer {
-  const n = labels.length, cell = 16, margin = 40;
+  const n = labels.length,
+    cell = 16,
+    margin = 40;
   const canvas = createCanvas(margin + n * cell + 10, margin + n * cell + 30);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#fff';
@@ -64,7 +66,8 @@ function drawDigit(ctx: SKRSContext2D, img: Uint8Array, x: number, y: number, sc
 
 /** A grid of 28x28 images, each with a caption line under it. */
 export function galleryPng(images: Uint8Array[], captions: string[], columns = 10, scale = 3): Buffer {
-  const tileW = IMAGE_SIZE * scale + 8, tileH = IMAGE_SIZE * scale + 22;
+  const tileW = IMAGE_SIZE * scale + 8,
+    tileH = IMAGE_SIZE * scale + 22;
   const rows = Math.max(1, Math.ceil(images.length / columns));
   const canvas = createCanvas(columns * tileW, rows * tileH);
   const ctx = canvas.getContext('2d');
@@ -73,7 +76,8 @@ export function galleryPng(images: Uint8Array[], captions: string[], columns = 1
   ctx.font = labelFont(13);
   ctx.textAlign = 'center';
   images.forEach((img, i) => {
-    const x = (i % columns) * tileW + 4, y = Math.floor(i / columns) * tileH + 2;
+    const x = (i % columns) * tileW + 4,
+      y = Math.floor(i / columns) * tileH + 2;
     drawDigit(ctx, img, x, y, scale);
     ctx.fillStyle = '#222';
     ctx.fillText(captions[i] ?? '', x + (IMAGE_SIZE * scale) / 2, y + IMAGE_SIZE * scale + 15);
@@ -85,11 +89,15 @@ export function galleryPng(images: Uint8Array[], captions: string[], columns = 1
 export function linePng(title: string, xs: number[], series: { name: string; ys: number[]; colour: string }[], width = 640, height = 320): Buffer {
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
-  const left = 50, right = 130, top = 30, bottom = 35;
+  const left = 50,
+    right = 130,
+    top = 30,
+    bottom = 35;
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
   const all = series.flatMap((s) => s.ys);
-  const lo = Math.min(0, ...all), hi = Math.max(...all, 1e-9);
+  const lo = Math.min(0, ...all),
+    hi = Math.max(...all, 1e-9);
   const x = (v: number) => left + ((v - xs[0]!) / Math.max(1e-9, xs[xs.length - 1]! - xs[0]!)) * (width - left - right);
   const y = (v: number) => top + (1 - (v - lo) / (hi - lo)) * (height - top - bottom);
   ctx.strokeStyle = '#999';
@@ -109,7 +117,10 @@ export function linePng(title: string, xs: number[], series: { name: string; ys:
     ctx.strokeStyle = s.colour;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    s.ys.forEach((v, i) => (i === 0 ? ctx.moveTo(x(xs[i]!), y(v)) : ctx.lineTo(x(xs[i]!), y(v))));
+    s.ys.forEach((v, i) => {
+      if (i === 0) ctx.moveTo(x(xs[i]!), y(v));
+      else ctx.lineTo(x(xs[i]!), y(v));
+    });
     ctx.stroke();
     ctx.fillStyle = s.colour;
     ctx.fillText(s.name, width - right + 8, top + 16 * k + 8);
@@ -123,7 +134,12 @@ export function linePng(title: string, xs: number[], series: { name: string; ys:
  * the x axis label and a legend. `onText` sees each text drawn (tests).
  */
 export function classDistributionPng(series: { name: string; counts: number[] }[], labels: string[], onText: (text: string) => void = () => {}): Buffer {
-  const w = 1040, h = 400, left = 64, right = 12, top = 36, bottom = 64;
+  const w = 1040,
+    h = 400,
+    left = 64,
+    right = 12,
+    top = 36,
+    bottom = 64;
   const canvas = createCanvas(w, h);
   const ctx = canvas.getContext('2d');
   const text = (s: string, x: number, y: number) => {
@@ -156,7 +172,9 @@ export function classDistributionPng(series: { name: string; counts: number[] }[
   ctx.fillStyle = '#222';
   ctx.textAlign = 'center';
   ctx.font = labelFont(13);
-  labels.forEach((label, c) => text(label, left + (c + 0.5) * slot, top + plotH + 16));
+  labels.forEach((label, c) => {
+    text(label, left + (c + 0.5) * slot, top + plotH + 16);
+  });
   ctx.font = labelFont(12);
   text('class (character)', left + (w - left - right) / 2, h - 24);
   ctx.font = labelFont(15);

@@ -78,7 +78,11 @@ export function confusionFigure(title: string, confusion: number[][], chars: str
         zmax: 1,
       },
     ],
-    layout: { height: 900, xaxis: { title: { text: 'predicted' }, type: 'category' }, yaxis: { title: { text: 'true' }, type: 'category', autorange: 'reversed' } },
+    layout: {
+      height: 900,
+      xaxis: { title: { text: 'predicted' }, type: 'category' },
+      yaxis: { title: { text: 'true' }, type: 'category', autorange: 'reversed' },
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { loadConfigFile } from '../core/config';
 const range = z.tuple([z.number(), z.number()]);
 const probability = z.number().min(0).max(1);
 
-export const RenderParamsSchema = z.strictObject({
+const RenderParamsSchema = z.strictObject({
   /** Working canvas side (px) before fitting to 28x28. */
   workSize: z.number().int().min(28),
   rotationStdDeg: z.number().min(0),
@@ -46,7 +46,7 @@ export const DEFAULT_RENDER: RenderParams = {
   eraseProb: 0.15,
 };
 
-export const SynthConfigSchema = z.strictObject({
+const SynthConfigSchema = z.strictObject({
   seed: z.number().int(),
   /** Which font sets to render from: Debian packages, and the npm brush/hentaigana designs (pipeline/synth/fonts.ts). */
   fontSets: z.array(z.enum(['debian', 'npm'])).min(1),

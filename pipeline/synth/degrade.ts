@@ -23,10 +23,12 @@ export function elastic(src: Float32Array, w: number, h: number, sigma: number, 
   const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const gy = (y / (h - 1)) * grid;
-    const gy0 = Math.min(Math.floor(gy), grid - 1), ty = gy - gy0;
+    const gy0 = Math.min(Math.floor(gy), grid - 1),
+      ty = gy - gy0;
     for (let x = 0; x < w; x++) {
       const gx = (x / (w - 1)) * grid;
-      const gx0 = Math.min(Math.floor(gx), grid - 1), tx = gx - gx0;
+      const gx0 = Math.min(Math.floor(gx), grid - 1),
+        tx = gx - gx0;
       out[y * w + x] = bilinearSample(src, w, h, x + lerpGrid(dx, n, gx0, gy0, tx, ty), y + lerpGrid(dy, n, gx0, gy0, tx, ty));
     }
   }
@@ -87,15 +89,17 @@ export function pasteNeighbourStrip(img: Float32Array, other: ArrayLike<number>,
 
 /** Zeroes a random rectangle (random erasing / dropout of ink). */
 export function eraseRectangle(img: Float32Array, w: number, h: number, rng: Random, minSide: number, maxSide: number): void {
-  const rw = rng.int(minSide, maxSide + 1), rh = rng.int(minSide, maxSide + 1);
-  const x0 = rng.int(0, w - rw + 1), y0 = rng.int(0, h - rh + 1);
+  const rw = rng.int(minSide, maxSide + 1),
+    rh = rng.int(minSide, maxSide + 1);
+  const x0 = rng.int(0, w - rw + 1),
+    y0 = rng.int(0, h - rh + 1);
   for (let y = y0; y < y0 + rh; y++) img.fill(0, y * w + x0, y * w + x0 + rw);
 }
 
 /** Contrast curve on the ink (gamma on 0..1), plus Gaussian noise. */
 export function inkAndNoise(img: Float32Array, gamma: number, noiseStd: number, rng: Random): void {
   for (let i = 0; i < img.length; i++) {
-    let v = 255 * Math.pow(Math.min(Math.max(img[i]! / 255, 0), 1), gamma);
+    let v = 255 * Math.min(Math.max(img[i]! / 255, 0), 1) ** gamma;
     if (noiseStd > 0) v += rng.normal(0, noiseStd);
     img[i] = Math.min(255, Math.max(0, v));
   }
@@ -103,7 +107,8 @@ export function inkAndNoise(img: Float32Array, gamma: number, noiseStd: number, 
 
 /** Mean stroke width (px) of a binary-ish image: 2 * ink area / ink boundary. */
 export function strokeWidth(img: ArrayLike<number>, w: number, h: number, threshold = 128): number {
-  let area = 0, boundary = 0;
+  let area = 0,
+    boundary = 0;
   const ink = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && img[y * w + x]! > threshold;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {

@@ -18,7 +18,7 @@ import { classByChar, K49_CLASSES } from '../core/classes';
 import { PROJECT_ROOT } from '../core/paths';
 import hentaiganaNames from './hentaigana-names.json';
 
-export type FontStyle = 'brush' | 'handwriting' | 'mincho' | 'gothic';
+type FontStyle = 'brush' | 'handwriting' | 'mincho' | 'gothic';
 
 export type FontSet = 'debian' | 'npm';
 
@@ -103,11 +103,53 @@ export const FONT_PACKAGES = [...new Set(FONT_CATALOGUE.filter((f) => f.set === 
 
 /** Unicode names use Kunrei-shiki syllables; K49 classes follow the kana. */
 const KUNREI_TO_KANA: Record<string, string> = {
-  A: 'あ', I: 'い', U: 'う', E: 'え', O: 'お', KA: 'か', KI: 'き', KU: 'く', KE: 'け', KO: 'こ',
-  SA: 'さ', SI: 'し', SU: 'す', SE: 'せ', SO: 'そ', TA: 'た', TI: 'ち', TU: 'つ', TE: 'て', TO: 'と',
-  NA: 'な', NI: 'に', NU: 'ぬ', NE: 'ね', NO: 'の', HA: 'は', HI: 'ひ', HU: 'ふ', HE: 'へ', HO: 'ほ',
-  MA: 'ま', MI: 'み', MU: 'む', ME: 'め', MO: 'も', YA: 'や', YU: 'ゆ', YO: 'よ',
-  RA: 'ら', RI: 'り', RU: 'る', RE: 'れ', RO: 'ろ', WA: 'わ', WI: 'ゐ', WE: 'ゑ', WO: 'を',
+  A: 'あ',
+  I: 'い',
+  U: 'う',
+  E: 'え',
+  O: 'お',
+  KA: 'か',
+  KI: 'き',
+  KU: 'く',
+  KE: 'け',
+  KO: 'こ',
+  SA: 'さ',
+  SI: 'し',
+  SU: 'す',
+  SE: 'せ',
+  SO: 'そ',
+  TA: 'た',
+  TI: 'ち',
+  TU: 'つ',
+  TE: 'て',
+  TO: 'と',
+  NA: 'な',
+  NI: 'に',
+  NU: 'ぬ',
+  NE: 'ね',
+  NO: 'の',
+  HA: 'は',
+  HI: 'ひ',
+  HU: 'ふ',
+  HE: 'へ',
+  HO: 'ほ',
+  MA: 'ま',
+  MI: 'み',
+  MU: 'む',
+  ME: 'め',
+  MO: 'も',
+  YA: 'や',
+  YU: 'ゆ',
+  YO: 'よ',
+  RA: 'ら',
+  RI: 'り',
+  RU: 'る',
+  RE: 'れ',
+  RO: 'ろ',
+  WA: 'わ',
+  WI: 'ゐ',
+  WE: 'ゑ',
+  WO: 'を',
 };
 
 /**
@@ -121,12 +163,10 @@ export function hentaiganaClass(unicodeName: string): number | null {
   return kana === undefined ? null : classByChar(kana)!.index;
 }
 
-export const HENTAIGANA: readonly { codepoint: number; name: string; classId: number }[] = hentaiganaNames.letters.flatMap(
-  ([cp, name]) => {
-    const classId = hentaiganaClass(name!);
-    return classId === null ? [] : [{ codepoint: parseInt(cp!.slice(2), 16), name: name!, classId }];
-  },
-);
+export const HENTAIGANA: readonly { codepoint: number; name: string; classId: number }[] = hentaiganaNames.letters.flatMap(([cp, name]) => {
+  const classId = hentaiganaClass(name!);
+  return classId === null ? [] : [{ codepoint: parseInt(cp!.slice(2), 16), name: name!, classId }];
+});
 
 export interface GlyphSource {
   classId: number;

@@ -5,11 +5,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES, classMapCsv, NUM_CLASSES } from '../core/classes';
-import { PIXELS, saveSplit, type Split } from '../core/dataset';
+import { classMapCsv, K49_CLASSES, NUM_CLASSES } from '../core/classes';
+import { PIXELS, type Split, saveSplit } from '../core/dataset';
 import { Random } from '../core/random';
-import { glyphSources, scanFonts, FONT_PACKAGES, type FontSpec, type GlyphSource } from './fonts';
 import { DEFAULT_SYNTH, type SynthConfig } from './config';
+import { FONT_PACKAGES, type FontSpec, type GlyphSource, glyphSources, scanFonts } from './fonts';
 import { GlyphRenderer } from './render';
 
 export interface SynthReport {
@@ -100,7 +100,9 @@ export async function generateSynthetic(outDir: string, config: SynthConfig = DE
     },
     glyphs_by_font: [...train, ...test].map((f) => {
       const of = (kind: GlyphSource['kind']) =>
-        K49_CLASSES.filter((c) => (f.split === 'train' ? trainSources : testSources)[c.index]!.some((g) => g.font === f && g.kind === kind)).map((c) => c.char).join('');
+        K49_CLASSES.filter((c) => (f.split === 'train' ? trainSources : testSources)[c.index]!.some((g) => g.font === f && g.kind === kind))
+          .map((c) => c.char)
+          .join('');
       return { font: fontName(f), package: f.package, split: f.split, modern: of('modern'), hentaigana: of('hentaigana') };
     }),
     sources: K49_CLASSES.map((c) => ({
@@ -112,7 +114,7 @@ export async function generateSynthetic(outDir: string, config: SynthConfig = DE
     counts,
     seconds: (Date.now() - started) / 1000,
   };
-  await fs.writeFile(path.join(outDir, 'synth.json'), JSON.stringify(report, null, 2) + '\n');
+  await fs.writeFile(path.join(outDir, 'synth.json'), `${JSON.stringify(report, null, 2)}\n`);
   log(`synth: wrote ${counts.train} train and ${counts.test} test images to ${outDir} in ${report.seconds.toFixed(1)} s`);
   return report;
 }

@@ -78,21 +78,23 @@ export function pageCrop(column: [GlyphSource, GlyphSource, GlyphSource], opts: 
 export function pageCropOfImages(column: [Uint8Array, Uint8Array, Uint8Array], opts: PageOptions = {}): Buffer {
   const size = cellSize(opts);
   return cropFromPage(
-    column.map((image): Piece => ({
-      w: size,
-      h: size,
-      draw: (ctx, left, top, ink) => {
-        const glyph = createCanvas(IMAGE_SIZE, IMAGE_SIZE);
-        const g = glyph.getContext('2d');
-        g.fillStyle = ink;
-        g.fillRect(0, 0, IMAGE_SIZE, IMAGE_SIZE);
-        // The image's intensity becomes the ink's coverage.
-        const pixels = g.getImageData(0, 0, IMAGE_SIZE, IMAGE_SIZE);
-        for (let i = 0; i < PIXELS; i++) pixels.data[i * 4 + 3] = image[i]!;
-        g.putImageData(pixels, 0, 0);
-        ctx.drawImage(glyph, left, top, size, size);
-      },
-    })),
+    column.map(
+      (image): Piece => ({
+        w: size,
+        h: size,
+        draw: (ctx, left, top, ink) => {
+          const glyph = createCanvas(IMAGE_SIZE, IMAGE_SIZE);
+          const g = glyph.getContext('2d');
+          g.fillStyle = ink;
+          g.fillRect(0, 0, IMAGE_SIZE, IMAGE_SIZE);
+          // The image's intensity becomes the ink's coverage.
+          const pixels = g.getImageData(0, 0, IMAGE_SIZE, IMAGE_SIZE);
+          for (let i = 0; i < PIXELS; i++) pixels.data[i * 4 + 3] = image[i]!;
+          g.putImageData(pixels, 0, 0);
+          ctx.drawImage(glyph, left, top, size, size);
+        },
+      }),
+    ),
     opts,
   );
 }
@@ -107,7 +109,8 @@ const REAL_INK_CELL = 84;
 export async function realInkPageCrops(images: Uint8Array, n: number, opts: PageOptions): Promise<{ originals: Uint8Array; crops: Uint8Array }> {
   const image = (i: number) => images.subarray(i * PIXELS, (i + 1) * PIXELS);
   const step = Math.floor((images.length / PIXELS - 2) / n);
-  const originals = new Uint8Array(n * PIXELS), crops = new Uint8Array(n * PIXELS);
+  const originals = new Uint8Array(n * PIXELS),
+    crops = new Uint8Array(n * PIXELS);
   for (let k = 0; k < n; k++) {
     const i = k * step;
     originals.set(image(i), k * PIXELS);
@@ -118,10 +121,15 @@ export async function realInkPageCrops(images: Uint8Array, n: number, opts: Page
 }
 
 function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
-  const size = cellSize(opts), margin = opts.margin ?? 0.06, falloff = opts.lightFalloff ?? 0.25, grain = opts.grain ?? 0.02, ink = opts.ink ?? 45;
+  const size = cellSize(opts),
+    margin = opts.margin ?? 0.06,
+    falloff = opts.lightFalloff ?? 0.25,
+    grain = opts.grain ?? 0.02,
+    ink = opts.ink ?? 45;
   const rng = new Random(opts.seed ?? 'page');
   const gap = Math.round(size * (opts.gap ?? 0.02));
-  const width = Math.round(size * 1.6), height = 3 * size + 4 * Math.abs(gap) + 2 * size;
+  const width = Math.round(size * 1.6),
+    height = 3 * size + 4 * Math.abs(gap) + 2 * size;
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   // Yellowed paper with grain.
@@ -140,7 +148,8 @@ function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   const inkColour = `rgb(${ink}, ${Math.round(ink * 0.85)}, ${Math.round(ink * 0.7)})`;
   const boxes = column.map((piece, k) => {
     // Each piece sits at the bottom of its cell, so the one above reaches down to the middle one.
-    const left = (width - piece.w) / 2, top = size + k * (size + gap) + (size - piece.h);
+    const left = (width - piece.w) / 2,
+      top = size + k * (size + gap) + (size - piece.h);
     piece.draw(ctx, left, top, inkColour);
     return { left, top, w: piece.w, h: piece.h };
   });
@@ -148,15 +157,18 @@ function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   const page = ctx.getImageData(0, 0, width, height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const light = 1 - falloff * (x / width), i = (y * width + x) * 4;
+      const light = 1 - falloff * (x / width),
+        i = (y * width + x) * 4;
       for (let c = 0; c < 3; c++) page.data[i + c] = Math.round(page.data[i + c]! * light);
     }
   }
   ctx.putImageData(page, 0, 0);
   const mid = boxes[1]!;
   const m = margin * size;
-  const x0 = Math.max(0, Math.floor(mid.left - m)), y0 = Math.max(0, Math.floor(mid.top - m));
-  const x1 = Math.min(width, Math.ceil(mid.left + mid.w + m)), y1 = Math.min(height, Math.ceil(mid.top + mid.h + m));
+  const x0 = Math.max(0, Math.floor(mid.left - m)),
+    y0 = Math.max(0, Math.floor(mid.top - m));
+  const x1 = Math.min(width, Math.ceil(mid.left + mid.w + m)),
+    y1 = Math.min(height, Math.ceil(mid.top + mid.h + m));
   const crop = createCanvas(x1 - x0, y1 - y0);
   crop.getContext('2d').drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, x1 - x0, y1 - y0);
   return crop.toBuffer('image/png');

@@ -5,11 +5,11 @@
  * like a scan (blur, ink contrast, noise, neighbour fragments, erasing).
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
+import { IMAGE_SIZE, PIXELS } from '../core/dataset';
 import { fitToK49 } from '../core/preprocess/fit';
-import { PIXELS, IMAGE_SIZE } from '../core/dataset';
 import type { Random } from '../core/random';
-import { elastic, eraseRectangle, gaussianBlur, inkAndNoise, pasteNeighbourStrip, strokeWidth } from './degrade';
 import { DEFAULT_RENDER, type RenderParams } from './config';
+import { elastic, eraseRectangle, gaussianBlur, inkAndNoise, pasteNeighbourStrip, strokeWidth } from './degrade';
 import type { GlyphSource } from './fonts';
 
 /** 2D affine matrix in canvas order: x' = a x + c y + e, y' = b x + d y + f. */
@@ -76,17 +76,25 @@ export class GlyphRenderer {
     const p = this.params;
     const s = p.workSize;
     const { minX, minY, maxX, maxY } = src.bbox;
-    const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
+    const cx = (minX + maxX) / 2,
+      cy = (minY + maxY) / 2;
     const base = (s * 0.62) / Math.max(maxX - minX, maxY - minY);
     const aspect = rng ? Math.exp(rng.uniform(-p.aspectJitter, p.aspectJitter)) : 1;
-    const sx = base * aspect, sy = -base / aspect; // font units are y-up
+    const sx = base * aspect,
+      sy = -base / aspect; // font units are y-up
     const theta = rng ? (clamp(rng.normal(0, p.rotationStdDeg), -3 * p.rotationStdDeg, 3 * p.rotationStdDeg) * Math.PI) / 180 : 0;
     const shear = rng ? rng.uniform(-p.shearMax, p.shearMax) : 0;
     // M = T(s/2) * R(theta) * Shear_x(shear) * S(sx, sy) * T(-c)
-    const cos = Math.cos(theta), sin = Math.sin(theta);
-    const a0 = sx, c0 = shear * sy, b0 = 0, d0 = sy; // Shear * Scale
-    const a = cos * a0 - sin * b0, b = sin * a0 + cos * b0;
-    const c = cos * c0 - sin * d0, d = sin * c0 + cos * d0;
+    const cos = Math.cos(theta),
+      sin = Math.sin(theta);
+    const a0 = sx,
+      c0 = shear * sy,
+      b0 = 0,
+      d0 = sy; // Shear * Scale
+    const a = cos * a0 - sin * b0,
+      b = sin * a0 + cos * b0;
+    const c = cos * c0 - sin * d0,
+      d = sin * c0 + cos * d0;
     return { a, b, c, d, e: s / 2 - (a * cx + c * cy), f: s / 2 - (b * cx + d * cy) };
   }
 

@@ -6,11 +6,12 @@
  * a dozen small TensorFlow ops and their tensors per batch. Parameters come
  * from a seeded Random, so an epoch's augmentation is reproducible.
  */
+
+import type * as TF from '@tensorflow/tfjs-node';
 import type { Tf } from '../core/backend';
 import { IMAGE_SIZE } from '../core/dataset';
 import type { Random } from '../core/random';
 import { affineWarp } from '../core/warp';
-import type * as TF from '@tensorflow/tfjs-node';
 import type { AugmentConfig } from './config';
 
 const SIDE = IMAGE_SIZE;
@@ -47,13 +48,20 @@ function transformRow(rng: Random, cfg: AugmentConfig): number[] {
   const tx = rng.uniform(-cfg.translatePx, cfg.translatePx);
   const ty = rng.uniform(-cfg.translatePx, cfg.translatePx);
   // Forward A = R(theta) * Shear(k) * S(sx, sy)
-  const cos = Math.cos(theta), sin = Math.sin(theta);
-  const a = cos * sx, b = (cos * k - sin) * sy;
-  const d = sin * sx, e = (sin * k + cos) * sy;
+  const cos = Math.cos(theta),
+    sin = Math.sin(theta);
+  const a = cos * sx,
+    b = (cos * k - sin) * sy;
+  const d = sin * sx,
+    e = (sin * k + cos) * sy;
   const det = a * e - b * d;
-  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  const ia = e / det,
+    ib = -b / det,
+    id = -d / det,
+    ie = a / det;
   // p_in = A^-1 (p_out - c - t) + c
-  const ox = c + tx, oy = c + ty;
+  const ox = c + tx,
+    oy = c + ty;
   return [ia, ib, c - ia * ox - ib * oy, id, ie, c - id * ox - ie * oy];
 }
 
@@ -83,7 +91,8 @@ export function augmentBatch(tf: Tf, x: Float32Array, rng: Random, cfg: AugmentC
       const img = out.subarray(i * PX, (i + 1) * PX);
       let peak = 0;
       for (let k = 0; k < PX; k++) peak = Math.max(peak, img[k]!);
-      const lo = rng.uniform(0.1, 0.4) * peak, hi = rng.uniform(0.5, 0.9) * peak;
+      const lo = rng.uniform(0.1, 0.4) * peak,
+        hi = rng.uniform(0.5, 0.9) * peak;
       for (let k = 0; k < PX; k++) img[k] = Math.min(1, Math.max(0, (img[k]! - lo) / (hi - lo)));
     }
   }
@@ -91,8 +100,10 @@ export function augmentBatch(tf: Tf, x: Float32Array, rng: Random, cfg: AugmentC
   if (cfg.eraseProb > 0) {
     for (let i = 0; i < n; i++) {
       if (!rng.chance(cfg.eraseProb)) continue;
-      const w = rng.int(3, 9), h = rng.int(3, 9);
-      const x0 = rng.int(0, SIDE - w), y0 = rng.int(0, SIDE - h);
+      const w = rng.int(3, 9),
+        h = rng.int(3, 9);
+      const x0 = rng.int(0, SIDE - w),
+        y0 = rng.int(0, SIDE - h);
       for (let y = y0; y < y0 + h; y++) out.fill(0, i * PX + y * SIDE + x0, i * PX + y * SIDE + x0 + w);
     }
   }

@@ -40,7 +40,10 @@ export async function saveCheckpoint(dir: string, model: TF.LayersModel, optimiz
   const arrays: Record<string, { data: Float32Array; shape: number[] }> = {};
   for (const [k, w] of weights.entries()) arrays[`${k}`] = { data: w.tensor.dataSync() as Float32Array, shape: w.tensor.shape };
   await writeNpz(path.join(tmp, 'optimizer.npz'), arrays);
-  await writeJson(path.join(tmp, 'optimizer-names.json'), weights.map((w) => w.name));
+  await writeJson(
+    path.join(tmp, 'optimizer-names.json'),
+    weights.map((w) => w.name),
+  );
   await writeJson(path.join(tmp, 'state.json'), state);
   await fs.rm(dir, { recursive: true, force: true });
   await fs.rename(tmp, dir);

@@ -12,7 +12,7 @@ const pair = z.tuple([z.number(), z.number()]);
 const triple = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
 const probability = z.number().min(0).max(1);
 
-export const ModelConfigSchema = z.strictObject({
+const ModelConfigSchema = z.strictObject({
   architecture: z.enum(['k49net', 'baseline']),
   /** Channels of the three convolution stages (k49net). */
   widths: triple,
@@ -23,9 +23,8 @@ export const ModelConfigSchema = z.strictObject({
   l2: z.number().min(0),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
-export type Architecture = ModelConfig['architecture'];
 
-export const AugmentConfigSchema = z.strictObject({
+const AugmentConfigSchema = z.strictObject({
   enabled: z.boolean(),
   rotationDeg: z.number().min(0),
   scale: pair,
@@ -43,7 +42,7 @@ export const AugmentConfigSchema = z.strictObject({
 });
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
 
-export const TrainConfigSchema = z.strictObject({
+const TrainConfigSchema = z.strictObject({
   seed: z.number().int(),
   model: ModelConfigSchema,
   epochs: z.number().int().positive(),
@@ -148,10 +147,19 @@ export const CONFIG_RECORD = 'config.json';
 export function readTrainConfig(artifactDir: string): TrainConfig {
   const saved = readJson<Partial<TrainConfig> & { model?: { head?: string } }>(path.join(artifactDir, CONFIG_RECORD));
   const { head, ...model } = saved.model ?? {};
-  if (head !== undefined && head !== 'flatten') throw new Error(`${artifactDir}/${CONFIG_RECORD}: model.head '${head}' is no longer supported (only 'flatten')`);
+  if (head !== undefined && head !== 'flatten')
+    throw new Error(`${artifactDir}/${CONFIG_RECORD}: model.head '${head}' is no longer supported (only 'flatten')`);
   return parseOrThrow(
     TrainConfigSchema,
-    { ...saved, model, augment: { levelsProb: 0, ...saved.augment }, emaDecay: saved.emaDecay ?? 0, absentClassOffset: saved.absentClassOffset ?? 0, initFrom: saved.initFrom ?? '', extrapolate: saved.extrapolate ?? 1 },
+    {
+      ...saved,
+      model,
+      augment: { levelsProb: 0, ...saved.augment },
+      emaDecay: saved.emaDecay ?? 0,
+      absentClassOffset: saved.absentClassOffset ?? 0,
+      initFrom: saved.initFrom ?? '',
+      extrapolate: saved.extrapolate ?? 1,
+    },
     `${artifactDir}/${CONFIG_RECORD}`,
   );
 }

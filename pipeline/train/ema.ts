@@ -9,7 +9,12 @@ export class WeightAverage {
   private readonly averages: TF.Variable[];
 
   /** `initial`: the averaged weights to start from (a resumed run's), else the model's own. */
-  constructor(private readonly tf: Tf, private readonly model: TF.LayersModel, private readonly decay: number, initial?: TF.Tensor[]) {
+  constructor(
+    private readonly tf: Tf,
+    private readonly model: TF.LayersModel,
+    private readonly decay: number,
+    initial?: TF.Tensor[],
+  ) {
     const start = initial ?? model.getWeights();
     this.averages = start.map((w) => tf.variable(w.clone(), false));
   }
@@ -23,7 +28,9 @@ export class WeightAverage {
     const d = Math.min(this.decay, (1 + step) / (10 + step));
     const current = this.model.getWeights();
     this.tf.tidy(() => {
-      this.averages.forEach((avg, i) => avg.assign(avg.mul(d).add(current[i]!.mul(1 - d))));
+      this.averages.forEach((avg, i) => {
+        avg.assign(avg.mul(d).add(current[i]!.mul(1 - d)));
+      });
     });
   }
 

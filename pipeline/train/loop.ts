@@ -9,19 +9,29 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type * as TF from '@tensorflow/tfjs-node';
-import { loadTf, type Tf } from '../core/backend';
+import { SingleBar } from 'cli-progress';
 import { gitCommit, MODEL_SUBDIR, newVersion, pointLink, resolveModelDir, writeArtifactBasics, writeJson } from '../core/artifacts';
+import { loadTf, type Tf } from '../core/backend';
 import { classCounts } from '../core/dataset';
 import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
 import { ARTIFACTS_DIR, CANDIDATE, PROJECT_ROOT, projectRelative } from '../core/paths';
 import { Random } from '../core/random';
-import { writeTrainRecord, type EpochRecord, type TrainRecord } from '../core/records';
-import { loadSources, parseSources, type MixedSplit } from '../data/sources';
+import { type EpochRecord, type TrainRecord, writeTrainRecord } from '../core/records';
+import { loadSources, type MixedSplit, parseSources } from '../data/sources';
 import { augmentBatch } from './augment';
-import { checkpointDir, FRESH_STATE, hasCheckpoint, loadAveragedWeights, loadCheckpointModel, readState, restoreOptimizer, saveCheckpoint, type TrainState } from './checkpoints';
+import {
+  checkpointDir,
+  FRESH_STATE,
+  hasCheckpoint,
+  loadAveragedWeights,
+  loadCheckpointModel,
+  readState,
+  restoreOptimizer,
+  saveCheckpoint,
+  type TrainState,
+} from './checkpoints';
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
 import { buildModel } from './model';
@@ -60,7 +70,10 @@ export function predictClasses(tf: Tf, model: TF.LayersModel, images: Uint8Array
 async function prepareData(dataSpec: string, cfg: TrainConfig) {
   let all = await loadSources(parseSources(dataSpec));
   if (cfg.maxTrainImages > 0 && all.count > cfg.maxTrainImages) {
-    const keep = new Random(`${cfg.seed}:subset`).shuffle(Array.from({ length: all.count }, (_, i) => i)).slice(0, cfg.maxTrainImages).sort((a, b) => a - b);
+    const keep = new Random(`${cfg.seed}:subset`)
+      .shuffle(Array.from({ length: all.count }, (_, i) => i))
+      .slice(0, cfg.maxTrainImages)
+      .sort((a, b) => a - b);
     all = pick(all, keep);
   }
   const split = stratifiedSplit(all.labels, cfg.validationFraction, new Random(`${cfg.seed}:split`));
@@ -104,7 +117,9 @@ async function withInitialWeights(tf: Tf, model: TF.LayersModel, initFrom: strin
     const weights = source.getWeights();
     const shapes = (ws: TF.Tensor[]) => ws.map((w) => w.shape.join('x')).join(', ');
     if (shapes(weights) !== shapes(model.getWeights())) {
-      throw new Error(`initFrom ${initFrom}: its weights (${shapes(weights)}) do not fit the configured model (${shapes(model.getWeights())}); set \`model\` in the config to the artifact's (its config.json)`);
+      throw new Error(
+        `initFrom ${initFrom}: its weights (${shapes(weights)}) do not fit the configured model (${shapes(model.getWeights())}); set \`model\` in the config to the artifact's (its config.json)`,
+      );
     }
     fn(weights);
   } finally {
@@ -123,15 +138,7 @@ async function extrapolateFromInit(tf: Tf, model: TF.LayersModel, initFrom: stri
 }
 
 /** One epoch of training steps over `train` (indices into `data`); returns the mean loss and accuracy and the last learning rate. */
-export async function trainEpoch(
-  tf: Tf,
-  run: TrainingRun,
-  cfg: TrainConfig,
-  data: MixedSplit,
-  train: number[],
-  epoch: number,
-  progress: boolean,
-) {
+export async function trainEpoch(tf: Tf, run: TrainingRun, cfg: TrainConfig, data: MixedSplit, train: number[], epoch: number, progress: boolean) {
   const rng = new Random(`${cfg.seed}:epoch:${epoch}`);
   const order = sampleEpoch(train, data.labels, cfg.balanceExponent, rng, (i) => data.sources[data.source[i]!]!.weight);
   const stepsPerEpoch = Math.ceil(train.length / cfg.batchSize);
@@ -147,14 +154,22 @@ export async function trainEpoch(
     : null;
   bar?.start(stepsPerEpoch, 0, { loss: '-', acc: '-', ips: '-' });
   const started = Date.now();
-  let lossSum = 0, accSum = 0, seen = 0, lr = 0;
+  let lossSum = 0,
+    accSum = 0,
+    seen = 0,
+    lr = 0;
   for (let step = 0; step < stepsPerEpoch; step++) {
     lr = learningRateAt(cfg, epoch - 1 + step / stepsPerEpoch);
     (run.optimizer as unknown as { learningRate: number }).learningRate = lr;
     const idx = order.slice(step * cfg.batchSize, (step + 1) * cfg.batchSize);
     const { x, y } = gatherBatch(data, idx);
     const xa = augmentBatch(tf, x, rng, cfg.augment);
-    const { loss, accuracy } = run.step.run(xa, y, rng.int(0, 2 ** 31 - 1), candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined);
+    const { loss, accuracy } = run.step.run(
+      xa,
+      y,
+      rng.int(0, 2 ** 31 - 1),
+      candidateRows ? { rows: sourceCandidates(data, idx, candidateRows), offset: cfg.absentClassOffset } : undefined,
+    );
     xa.dispose();
     run.average?.update((epoch - 1) * stepsPerEpoch + step);
     lossSum += loss * idx.length;
@@ -175,7 +190,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { tf, name: backend } = loadTf();
   let cfg = opts.config ?? DEFAULT_TRAIN;
   const outDir = path.resolve(opts.out ?? path.join(ARTIFACTS_DIR, newVersion(cfg.model.architecture)));
-  const last = checkpointDir(outDir, 'last'), best = checkpointDir(outDir, 'best');
+  const last = checkpointDir(outDir, 'last'),
+    best = checkpointDir(outDir, 'best');
   let state: TrainState = structuredClone(FRESH_STATE);
   if (opts.resume) {
     if (!hasCheckpoint(last)) throw new Error(`--resume: no checkpoint in ${last}`);
@@ -188,7 +204,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   // DATA may name several sources (`a,b:2`); their training splits are joined.
   const { all, split, validation, classesPresent } = await prepareData(opts.data, cfg);
-  log(`data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`);
+  log(
+    `data ${all.sources.map((s) => `${s.dir} (${s.kind}, ${s.images} images, weight ${s.weight})`).join(' + ')}: ${all.count} images, ${classesPresent} classes; train ${split.train.length}, validation ${split.val.length}; backend ${backend}`,
+  );
   const run = await modelFor(tf, cfg, opts.resume ? last : null);
   log(`model ${cfg.model.architecture}: ${run.model.countParams().toLocaleString('en')} parameters`);
   const validate = (model: TF.LayersModel) => computeMetrics(validation.labels, predictClasses(tf, model, validation.images).classes);
@@ -247,10 +265,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await writeTrainRecord(outDir, record);
   if (path.dirname(outDir) === ARTIFACTS_DIR) await pointLink(CANDIDATE, outDir);
   log(`artifact written: ${projectRelative(outDir)} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);
-  return { artifactDir: outDir, history: state.history, bestEpoch: state.bestEpoch, bestValBalancedAccuracy: state.bestScore, imagesPerSecond: record.images_per_second };
+  return {
+    artifactDir: outDir,
+    history: state.history,
+    bestEpoch: state.bestEpoch,
+    bestValBalancedAccuracy: state.bestScore,
+    imagesPerSecond: record.images_per_second,
+  };
 }
 
-function trainRecord(outDir: string, all: MixedSplit, split: { train: number[]; val: number[] }, classesPresent: number, backend: string, parameters: number, state: TrainState): TrainRecord {
+function trainRecord(
+  outDir: string,
+  all: MixedSplit,
+  split: { train: number[]; val: number[] },
+  classesPresent: number,
+  backend: string,
+  parameters: number,
+  state: TrainState,
+): TrainRecord {
   return {
     version: path.basename(outDir),
     data: {
@@ -258,7 +290,10 @@ function trainRecord(outDir: string, all: MixedSplit, split: { train: number[]; 
       name: all.sources.map((s) => s.name).join('+'),
       images: all.count,
       classes_present: classesPresent,
-      md5: all.sources.length === 1 ? all.sources[0]!.md5 : Object.fromEntries(all.sources.flatMap((s) => Object.entries(s.md5).map(([f, m]) => [`${s.name}/${f}`, m]))),
+      md5:
+        all.sources.length === 1
+          ? all.sources[0]!.md5
+          : Object.fromEntries(all.sources.flatMap((s) => Object.entries(s.md5).map(([f, m]) => [`${s.name}/${f}`, m]))),
       sources: all.sources,
     },
     split: { train: split.train.length, validation: split.val.length },

@@ -17,8 +17,8 @@
  * the comparison with it can be rerun on any data.
  */
 import type { Tf } from '../core/backend';
-import { IMAGE_SIZE } from '../core/dataset';
 import { NUM_CLASSES } from '../core/classes';
+import { IMAGE_SIZE } from '../core/dataset';
 import type { ModelConfig } from './config';
 
 /** One sentence for the model card: the layers `buildModel` makes from `cfg`. */

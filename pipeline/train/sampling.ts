@@ -12,8 +12,11 @@ import type { MixedSplit } from '../data/sources';
 /** Stratified split: the same fraction of every class goes to validation. */
 export function stratifiedSplit(labels: Uint8Array, fraction: number, rng: Random) {
   const byClass: number[][] = Array.from({ length: NUM_CLASSES }, () => []);
-  labels.forEach((l, i) => byClass[l]!.push(i));
-  const train: number[] = [], val: number[] = [];
+  labels.forEach((l, i) => {
+    byClass[l]!.push(i);
+  });
+  const train: number[] = [],
+    val: number[] = [];
   for (const idx of byClass) {
     rng.shuffle(idx);
     const nVal = idx.length >= 2 ? Math.max(1, Math.round(idx.length * fraction)) : 0;
@@ -35,12 +38,13 @@ export function sampleEpoch(train: number[], labels: Uint8Array, exponent: numbe
   const cumulative = new Float64Array(train.length);
   let total = 0;
   train.forEach((i, k) => {
-    total += sourceWeight(i) * Math.pow(counts[labels[i]!]!, -exponent);
+    total += sourceWeight(i) * counts[labels[i]!]! ** -exponent;
     cumulative[k] = total;
   });
   return train.map(() => {
     const u = rng.float() * total;
-    let lo = 0, hi = cumulative.length - 1;
+    let lo = 0,
+      hi = cumulative.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (cumulative[mid]! < u) lo = mid + 1;
@@ -52,7 +56,13 @@ export function sampleEpoch(train: number[], labels: Uint8Array, exponent: numbe
 
 /** The images at `indices` (in that order), with their labels and sources: a subset cap, or the validation set. */
 export function pick(data: MixedSplit, indices: number[]): MixedSplit {
-  const out: MixedSplit = { images: new Uint8Array(indices.length * PIXELS), labels: new Uint8Array(indices.length), source: new Uint8Array(indices.length), count: indices.length, sources: data.sources };
+  const out: MixedSplit = {
+    images: new Uint8Array(indices.length * PIXELS),
+    labels: new Uint8Array(indices.length),
+    source: new Uint8Array(indices.length),
+    count: indices.length,
+    sources: data.sources,
+  };
   indices.forEach((i, k) => {
     out.images.set(data.images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);
     out.labels[k] = data.labels[i]!;
@@ -80,6 +90,8 @@ export function sourceClassRows(data: MixedSplit): Float32Array[] {
 /** Per image of `indices`, its source's row of `rows` (sourceClassRows, made once per run rather than per batch). */
 export function sourceCandidates(data: MixedSplit, indices: number[], rows = sourceClassRows(data)): Float32Array {
   const out = new Float32Array(indices.length * NUM_CLASSES);
-  indices.forEach((i, k) => out.set(rows[data.source[i]!]!, k * NUM_CLASSES));
+  indices.forEach((i, k) => {
+    out.set(rows[data.source[i]!]!, k * NUM_CLASSES);
+  });
   return out;
 }

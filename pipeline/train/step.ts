@@ -20,7 +20,13 @@ import { NUM_CLASSES } from '../core/classes';
 /** Training-mode batch normalisation (optionally + ReLU) and the loss: the two places where a native kernel replaces many ops. */
 export interface TrainingOps {
   /** y = [relu](gamma * (x - mean) / sqrt(var + eps) + beta) over the batch; also the batch mean and (biased) variance. */
-  batchNorm(x: TF.Tensor4D, gamma: TF.Tensor1D, beta: TF.Tensor1D, epsilon: number, relu: boolean): { y: TF.Tensor4D; mean: TF.Tensor1D; variance: TF.Tensor1D };
+  batchNorm(
+    x: TF.Tensor4D,
+    gamma: TF.Tensor1D,
+    beta: TF.Tensor1D,
+    epsilon: number,
+    relu: boolean,
+  ): { y: TF.Tensor4D; mean: TF.Tensor1D; variance: TF.Tensor1D };
   /** Mean over the batch of the softmax cross-entropy of `logits` against the (smoothed) one-hot `labels`. */
   softmaxCrossEntropy(logits: TF.Tensor2D, labels: TF.Tensor2D): TF.Scalar;
 }
@@ -106,7 +112,7 @@ export function composedOps(tf: Tf): TrainingOps {
 }
 
 /** The ops a backend runs fastest: native kernels on TensorFlow (tfjs-node, tfjs-node-gpu), composed ones elsewhere. */
-export function trainingOpsFor(tf: Tf): TrainingOps {
+function trainingOpsFor(tf: Tf): TrainingOps {
   return tf.getBackend() === 'tensorflow' ? nativeOps(tf) : composedOps(tf);
 }
 
@@ -114,7 +120,16 @@ export function trainingOpsFor(tf: Tf): TrainingOps {
 type Part =
   | { kind: 'conv'; kernel: TF.Variable; bias?: TF.Variable; strides: [number, number]; pad: 'same' | 'valid'; relu: boolean; l2: number }
   | { kind: 'dense'; kernel: TF.Variable; bias?: TF.Variable; relu: boolean; l2: number; logits: boolean }
-  | { kind: 'batchNorm'; gamma: TF.Variable; beta: TF.Variable; movingMean: TF.Variable; movingVariance: TF.Variable; epsilon: number; momentum: number; relu: boolean }
+  | {
+      kind: 'batchNorm';
+      gamma: TF.Variable;
+      beta: TF.Variable;
+      movingMean: TF.Variable;
+      movingVariance: TF.Variable;
+      epsilon: number;
+      momentum: number;
+      relu: boolean;
+    }
   | { kind: 'relu' }
   | { kind: 'maxPool'; pool: [number, number]; strides: [number, number]; pad: 'same' | 'valid' }
   | { kind: 'dropout'; rate: number }
@@ -131,7 +146,8 @@ const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0] as numb
 function l2Of(cfg: Record<string, unknown>): number {
   const reg = cfg.kernelRegularizer as { className?: string; config?: { l1?: number; l2?: number } } | null | undefined;
   if (!reg) return 0;
-  if (reg.className !== 'L1L2' || (reg.config?.l1 ?? 0) !== 0) throw new Error(`the training step supports L2 kernel regularisation only, not ${JSON.stringify(reg)}`);
+  if (reg.className !== 'L1L2' || (reg.config?.l1 ?? 0) !== 0)
+    throw new Error(`the training step supports L2 kernel regularisation only, not ${JSON.stringify(reg)}`);
   return reg.config?.l2 ?? 0;
 }
 
@@ -164,7 +180,14 @@ export function planSteps(model: TF.LayersModel): Part[] {
       case 'Dense': {
         const last = i === layers.length - 1;
         if (last ? act !== 'softmax' : !['linear', 'relu'].includes(act)) throw new Error(`unsupported activation ${act} in Dense layer ${i}`);
-        parts.push({ kind: 'dense', kernel: variable(l, 'kernel'), bias: cfg.useBias ? variable(l, 'bias') : undefined, relu: act === 'relu', l2: l2Of(cfg), logits: last });
+        parts.push({
+          kind: 'dense',
+          kernel: variable(l, 'kernel'),
+          bias: cfg.useBias ? variable(l, 'bias') : undefined,
+          relu: act === 'relu',
+          l2: l2Of(cfg),
+          logits: last,
+        });
         break;
       }
       case 'BatchNormalization':
@@ -230,7 +253,11 @@ export class TrainingStep {
   }
 
   /** Logits of a batch in training mode; batch-norm statistics of the batch go to `stats` (for the moving averages). */
-  private forward(x: TF.Tensor4D, seed: number, stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[]): { logits: TF.Tensor2D; l2: TF.Scalar | null } {
+  private forward(
+    x: TF.Tensor4D,
+    seed: number,
+    stats: { part: Extract<Part, { kind: 'batchNorm' }>; mean: TF.Tensor1D; variance: TF.Tensor1D }[],
+  ): { logits: TF.Tensor2D; l2: TF.Scalar | null } {
     const tf = this.tf;
     let h: TF.Tensor = x;
     let l2: TF.Scalar | null = null;
@@ -316,7 +343,15 @@ export class TrainingStep {
       }
     });
     const [loss, hits] = [value.dataSync()[0]!, correct!.dataSync()[0]!];
-    tf.dispose([value, correct!, classIds, targets, ...(allowed ? [allowed, exclusion!] : []), ...Object.values(grads), ...stats.flatMap((s) => [s.mean, s.variance])]);
+    tf.dispose([
+      value,
+      correct!,
+      classIds,
+      targets,
+      ...(allowed ? [allowed, exclusion!] : []),
+      ...Object.values(grads),
+      ...stats.flatMap((s) => [s.mean, s.variance]),
+    ]);
     return { loss, accuracy: hits / labels.length };
   }
 }

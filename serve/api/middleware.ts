@@ -49,7 +49,10 @@ export function apiKeyCheck(key: string | null): Middleware {
       const given = Buffer.from(ctx.get('X-API-Key'));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         ctx.set('WWW-Authenticate', 'X-API-Key');
-        throw new ApiError(401, given.length === 0 ? 'this service requires an API key: send it in the X-API-Key header' : 'the API key in X-API-Key is not valid');
+        throw new ApiError(
+          401,
+          given.length === 0 ? 'this service requires an API key: send it in the X-API-Key header' : 'the API key in X-API-Key is not valid',
+        );
       }
     }
     await next();

@@ -15,7 +15,7 @@ export class UploadTooLargeError extends Error {
   override name = 'UploadTooLargeError';
 }
 
-export interface StoredFile {
+interface StoredFile {
   fieldname: string;
   originalname: string;
   buffer: Buffer;

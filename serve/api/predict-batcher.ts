@@ -84,12 +84,20 @@ export class DynamicBatcher {
     if (this.running || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.windowMs <= 0 ? 1 : this.maxBatch);
     const images = new Uint8Array(batch.length * PIXELS);
-    batch.forEach((p, i) => images.set(p.image, i * PIXELS));
+    batch.forEach((p, i) => {
+      images.set(p.image, i * PIXELS);
+    });
     this.running = true;
     this.run(images)
       .then(
-        (probs) => batch.forEach((p, i) => p.resolve(probs.slice(i * this.classes, (i + 1) * this.classes))),
-        (e: Error) => batch.forEach((p) => p.reject(e)),
+        (probs) => {
+          batch.forEach((p, i) => {
+            p.resolve(probs.slice(i * this.classes, (i + 1) * this.classes));
+          });
+        },
+        (e: Error) => {
+          for (const p of batch) p.reject(e);
+        },
       )
       .finally(() => {
         this.running = false;

@@ -80,7 +80,13 @@ export class ServiceMetrics {
           up.set(0);
         }
       })().finally(() => (reading = null)));
-    const queueDepth = new Gauge({ name: 'k49_queue_images', help: 'Images in the task queue by state', labelNames: ['state'] as const, registers: [this.registry], collect: refresh });
+    const queueDepth = new Gauge({
+      name: 'k49_queue_images',
+      help: 'Images in the task queue by state',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect: refresh,
+    });
     const answered = new Gauge({
       name: 'k49_queue_images_answered',
       help: 'Images answered so far by all workers, by outcome (ok: a prediction; error: a per-file error), as counted by the task store',

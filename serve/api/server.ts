@@ -5,19 +5,19 @@
  */
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { createApp } from './app';
-import { DynamicBatcher } from './predict-batcher';
-import { loadConfig, storeOptions, type ServiceConfig } from '../config';
-import { ApiError } from './errors';
-import { openStore } from '../queue/open';
-import type { TaskStore } from '../queue/store';
-import type { Services } from './routes/common';
-import { makeUpload } from './multipart';
 import { useInferenceProfile } from '../../pipeline/core/backend';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { PIXELS } from '../../pipeline/core/dataset';
-import { ServiceMetrics } from './prometheus';
+import { loadConfig, type ServiceConfig, storeOptions } from '../config';
 import { ModelHolder } from '../model/holder';
+import { openStore } from '../queue/open';
+import type { TaskStore } from '../queue/store';
+import { createApp } from './app';
+import { ApiError } from './errors';
+import { makeUpload } from './multipart';
+import { DynamicBatcher } from './predict-batcher';
+import { ServiceMetrics } from './prometheus';
+import type { Services } from './routes/common';
 
 /** How often the API retries opening a task store it could not open. */
 const STORE_RETRY_MS = 2000;
@@ -34,8 +34,16 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
   let storeReason: string | undefined;
   const metrics = new ServiceMetrics(() => store);
   useInferenceProfile(config.apiInference);
-  const models = new ModelHolder(config.modelDir, logger, (classifier) =>
-    new DynamicBatcher((images) => metrics.timeInference(images.length / PIXELS, () => classifier.probabilities(images)), NUM_CLASSES, config.batchWindowMs, config.maxBatchSize),
+  const models = new ModelHolder(
+    config.modelDir,
+    logger,
+    (classifier) =>
+      new DynamicBatcher(
+        (images) => metrics.timeInference(images.length / PIXELS, () => classifier.probabilities(images)),
+        NUM_CLASSES,
+        config.batchWindowMs,
+        config.maxBatchSize,
+      ),
   );
   models.onReload = (outcome) => metrics.modelReloads.inc({ outcome });
   await models.reload();

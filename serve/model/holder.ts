@@ -88,7 +88,8 @@ export class ModelHolder<Extra = undefined> {
     try {
       target = realpathSync(this.modelPath);
     } catch (e) {
-      if (force || this.refused !== this.modelPath) this.logger.error({ model: this.modelPath, reason: (e as Error).message }, 'model reload refused: MODEL does not resolve');
+      if (force || this.refused !== this.modelPath)
+        this.logger.error({ model: this.modelPath, reason: (e as Error).message }, 'model reload refused: MODEL does not resolve');
       this.refused = this.modelPath;
       return;
     }
@@ -117,7 +118,10 @@ export class ModelHolder<Extra = undefined> {
     };
     const old = this.entry;
     this.entry = { classifier, extra: this.companion(classifier), loadedAt: new Date(), target, users: 0, retired: false, freed: false };
-    this.logger.info({ model: classifier.info.version, dir: target, replaced: old?.classifier.info.version ?? null }, old ? 'model swapped in' : 'model loaded and warmed up');
+    this.logger.info(
+      { model: classifier.info.version, dir: target, replaced: old?.classifier.info.version ?? null },
+      old ? 'model swapped in' : 'model loaded and warmed up',
+    );
     if (old) {
       this.onReload('swapped');
       old.retired = true;

@@ -11,7 +11,7 @@ import { PIXELS, saveSplit } from '../../pipeline/core/dataset';
 import type { FeedbackRecord } from './store';
 
 /** One record per distinct image (by SHA-1 of its 784 bytes): the latest correction wins. */
-export function latestPerImage(records: FeedbackRecord[]): FeedbackRecord[] {
+function latestPerImage(records: FeedbackRecord[]): FeedbackRecord[] {
   const byImage = new Map<string, FeedbackRecord>();
   for (const r of [...records].sort((a, b) => a.created_at - b.created_at)) {
     byImage.delete(r.image_sha1); // re-inserted: the map keeps the order of the latest corrections
@@ -70,10 +70,23 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string):
   const times = new Map<string, number>();
   for (const r of records) times.set(r.image_sha1, (times.get(r.image_sha1) ?? 0) + 1);
   const rows = latest.map((r, i) =>
-    [i, r.image_sha1, r.class_id, classById(r.class_id).char, r.model_class_id, classById(r.model_class_id).char, r.model_confidence, r.model_version, r.task_id, r.filename, new Date(r.created_at).toISOString(), times.get(r.image_sha1)!]
+    [
+      i,
+      r.image_sha1,
+      r.class_id,
+      classById(r.class_id).char,
+      r.model_class_id,
+      classById(r.model_class_id).char,
+      r.model_confidence,
+      r.model_version,
+      r.task_id,
+      r.filename,
+      new Date(r.created_at).toISOString(),
+      times.get(r.image_sha1)!,
+    ]
       .map(csvCell)
       .join(','),
   );
-  await fs.writeFile(path.join(outDir, 'corrections.csv'), [header, ...rows].join('\n') + '\n');
+  await fs.writeFile(path.join(outDir, 'corrections.csv'), `${[header, ...rows].join('\n')}\n`);
   return { images: latest.length, corrections: records.length };
 }

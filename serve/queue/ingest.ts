@@ -12,7 +12,7 @@ import type { CreatedTask, TaskIngest, TaskStore, UploadedFile } from './store';
  * Files per store write: small enough that a worker gets its first images
  * early in a large upload, large enough that the per-write cost is spread.
  */
-export const INGEST_CHUNK_FILES = 256;
+const INGEST_CHUNK_FILES = 256;
 
 export class BatchIngest {
   private task: Promise<TaskIngest> | null = null;

@@ -12,9 +12,25 @@
  * out under a slow worker) keeps its first result and counts once.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, parseTaskView, taskViewJson, viewStatus } from './store';
+import {
+  type ClaimedItem,
+  type FeedbackRecord,
+  type FileView,
+  type ItemResult,
+  type NewFeedback,
+  parseTaskView,
+  type QueueStats,
+  type StoredStatus,
+  type StoreOptions,
+  StoreUnavailableError,
+  type TaskIngest,
+  type TaskStore,
+  type TaskView,
+  taskViewJson,
+  viewStatus,
+} from './store';
 
 const QUEUE_NAME = 'k49-images';
 const PREFIX = 'k49';
@@ -179,7 +195,9 @@ export class RedisTaskStore implements TaskStore {
     const jobs: Job<ImageJob>[] = [];
     // Every key is stored with an expiry (TASK_TTL), renewed by each add() and lifted by finish(): if Redis
     // or this process fails before the upload ends, the client gets an error and the half-made task expires by itself.
-    await this.guard(() => exec(this.redis.multi().hset(taskKey(id), { total: 0, done: 0, status: 'uploading', created_at: Date.now() }).pexpire(taskKey(id), ttlMs), 2));
+    await this.guard(() =>
+      exec(this.redis.multi().hset(taskKey(id), { total: 0, done: 0, status: 'uploading', created_at: Date.now() }).pexpire(taskKey(id), ttlMs), 2),
+    );
     return {
       taskId: id,
       add: (files) =>
@@ -190,7 +208,9 @@ export class RedisTaskStore implements TaskStore {
           tx.hincrby(taskKey(id), 'total', files.length);
           tx.hset(imagesKey(id), Object.fromEntries(files.map((f, i) => [String(first + i), f.bytes])));
           tx.hset(filesKey(id), Object.fromEntries(ids.map((fid, i) => [String(first + i), fid])));
-          ids.forEach((fid, i) => tx.set(fileKey(fid), `${id}/${first + i}`, 'PX', ttlMs));
+          ids.forEach((fid, i) => {
+            tx.set(fileKey(fid), `${id}/${first + i}`, 'PX', ttlMs);
+          });
           for (const k of [taskKey(id), imagesKey(id), filesKey(id)]) tx.pexpire(k, ttlMs);
           await exec(tx);
           fileIds.push(...ids);
@@ -225,10 +245,18 @@ export class RedisTaskStore implements TaskStore {
       const where = await this.redis.get(fileKey(fileId));
       if (!where) return null;
       const [taskId, index] = where.split('/') as [string, string];
-      const [task, result] = (await exec(this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index), 2)) as [(string | null)[], string | null];
+      const [task, result] = (await exec(this.redis.multi().hmget(taskKey(taskId), 'status', 'error').hget(resultsKey(taskId), index), 2)) as [
+        (string | null)[],
+        string | null,
+      ];
       const [status, error] = task;
       if (!status) return null;
-      return { taskId, taskStatus: viewStatus(status as StoredStatus), result: result ? (JSON.parse(result) as ItemResult) : null, ...(error ? { error } : {}) };
+      return {
+        taskId,
+        taskStatus: viewStatus(status as StoredStatus),
+        result: result ? (JSON.parse(result) as ItemResult) : null,
+        ...(error ? { error } : {}),
+      };
     });
   }
 
@@ -322,7 +350,18 @@ export class RedisTaskStore implements TaskStore {
 
   recordArgs(taskId: string, index: number, result: ItemResult) {
     const outcome = 'error' in result ? 'error' : 'ok';
-    return [taskKey(taskId), resultsKey(taskId), imagesKey(taskId), ANSWERED_KEY, filesKey(taskId), index, JSON.stringify(result), Date.now(), this.options.ttlMs, outcome] as const;
+    return [
+      taskKey(taskId),
+      resultsKey(taskId),
+      imagesKey(taskId),
+      ANSWERED_KEY,
+      filesKey(taskId),
+      index,
+      JSON.stringify(result),
+      Date.now(),
+      this.options.ttlMs,
+      outcome,
+    ] as const;
   }
 
   private record(taskId: string, index: number, result: ItemResult): Promise<number> {
@@ -345,7 +384,6 @@ export class RedisTaskStore implements TaskStore {
       await Promise.all(leases.map((lease) => lease?.job.moveToCompleted(null, lease.token, false).catch(() => {})));
     });
   }
-
 
   async release(_workerId: string): Promise<void> {
     await this.guard(async () => {

@@ -8,7 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, type ClaimedItem, type FeedbackRecord, type FileView, type NewFeedback, type ItemResult, type QueueStats, type StoreOptions, type StoredStatus, type TaskIngest, type TaskStore, type TaskView, parseTaskView, taskViewJson, viewStatus } from './store';
+import {
+  type ClaimedItem,
+  type FeedbackRecord,
+  type FileView,
+  type ItemResult,
+  type NewFeedback,
+  parseTaskView,
+  type QueueStats,
+  type StoredStatus,
+  type StoreOptions,
+  StoreUnavailableError,
+  type TaskIngest,
+  type TaskStore,
+  type TaskView,
+  taskViewJson,
+  viewStatus,
+} from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -105,7 +121,11 @@ export class SqliteTaskStore implements TaskStore {
         this.connection = null;
       }
       if (/SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(code)) {
-        const hint = code.startsWith('SQLITE_FULL') ? ' (the disk holding the queue is full)' : code.startsWith('SQLITE_READONLY') ? ' (the queue database is read-only)' : '';
+        const hint = code.startsWith('SQLITE_FULL')
+          ? ' (the disk holding the queue is full)'
+          : code.startsWith('SQLITE_READONLY')
+            ? ' (the queue database is read-only)'
+            : '';
         throw new StoreUnavailableError(`task store unavailable (${code})${hint}: ${(e as Error).message}`);
       }
       throw e;
@@ -124,10 +144,14 @@ export class SqliteTaskStore implements TaskStore {
           const fileIds = files.map(() => randomUUID());
           const insertItem = this.db.prepare('INSERT INTO items (task_id, idx, filename, image, seq, file_id) VALUES (?, ?, ?, ?, ?, ?)');
           const tx = this.db.transaction(() => {
-            const task = this.db.prepare(`UPDATE tasks SET total = total + ? WHERE id = ? AND status = 'uploading' RETURNING total`).get(files.length, taskId) as { total: number } | undefined;
+            const task = this.db
+              .prepare(`UPDATE tasks SET total = total + ? WHERE id = ? AND status = 'uploading' RETURNING total`)
+              .get(files.length, taskId) as { total: number } | undefined;
             if (!task) throw new Error(`task ${taskId} is no longer being uploaded`);
             const first = task.total - files.length;
-            files.forEach((f, i) => insertItem.run(taskId, first + i, f.filename, f.bytes, seq, fileIds[i]));
+            files.forEach((f, i) => {
+              insertItem.run(taskId, first + i, f.filename, f.bytes, seq, fileIds[i]);
+            });
           });
           tx.immediate();
           return fileIds;
@@ -150,11 +174,16 @@ export class SqliteTaskStore implements TaskStore {
 
   async getFile(fileId: string): Promise<FileView | null> {
     return this.guard(() => {
-      const row = this.db
-        .prepare('SELECT t.id, t.status, t.error, i.result FROM items i JOIN tasks t ON t.id = i.task_id WHERE i.file_id = ?')
-        .get(fileId) as { id: string; status: StoredStatus; error: string | null; result: string | null } | undefined;
+      const row = this.db.prepare('SELECT t.id, t.status, t.error, i.result FROM items i JOIN tasks t ON t.id = i.task_id WHERE i.file_id = ?').get(fileId) as
+        | { id: string; status: StoredStatus; error: string | null; result: string | null }
+        | undefined;
       if (!row) return null;
-      return { taskId: row.id, taskStatus: viewStatus(row.status), result: row.result ? (JSON.parse(row.result) as ItemResult) : null, ...(row.error ? { error: row.error } : {}) };
+      return {
+        taskId: row.id,
+        taskStatus: viewStatus(row.status),
+        result: row.result ? (JSON.parse(row.result) as ItemResult) : null,
+        ...(row.error ? { error: row.error } : {}),
+      };
     });
   }
 
@@ -170,9 +199,7 @@ export class SqliteTaskStore implements TaskStore {
       if (!t) return null;
       const status = viewStatus(t.status);
       const results =
-        status === 'processing'
-          ? []
-          : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').pluck().all(taskId) as (string | null)[]);
+        status === 'processing' ? [] : (this.db.prepare('SELECT result FROM items WHERE task_id = ? ORDER BY idx').pluck().all(taskId) as (string | null)[]);
       return taskViewJson({ task_id: t.id, status, progress: { done: t.done, total: t.total }, ...(t.error ? { error: t.error } : {}) }, results);
     });
   }
@@ -237,10 +264,13 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private completeNow(workerId: string, results: { taskId: string; index: number; result: ItemResult }[]): void {
-    const update = this.db.prepare(`UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`);
+    const update = this.db.prepare(
+      `UPDATE items SET state = 'done', image = NULL, result = ?, lease_owner = ? WHERE task_id = ? AND idx = ? AND state != 'done'`,
+    );
     const tx = this.db.transaction(() => {
       const done = new Map<string, number>();
-      let ok = 0, error = 0;
+      let ok = 0,
+        error = 0;
       for (const r of results) {
         // Only the first answer of an image counts (a re-processed image keeps its first result).
         if (update.run(JSON.stringify(r.result), workerId, r.taskId, r.index).changes === 0) continue;
@@ -263,7 +293,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async release(workerId: string): Promise<void> {
     this.guard(() =>
-      this.db.prepare(`UPDATE items SET state = 'pending', lease_owner = NULL, lease_expires = NULL, attempts = MAX(attempts - 1, 0) WHERE state = 'leased' AND lease_owner = ?`).run(workerId),
+      this.db
+        .prepare(
+          `UPDATE items SET state = 'pending', lease_owner = NULL, lease_expires = NULL, attempts = MAX(attempts - 1, 0) WHERE state = 'leased' AND lease_owner = ?`,
+        )
+        .run(workerId),
     );
   }
 
@@ -301,7 +335,10 @@ export class SqliteTaskStore implements TaskStore {
 
   async listFeedback(): Promise<FeedbackRecord[]> {
     return this.guard(() =>
-      (this.db.prepare('SELECT * FROM feedback ORDER BY created_at, rowid').all() as (FeedbackRecord & { image: Buffer })[]).map((r) => ({ ...r, image: new Uint8Array(r.image) })),
+      (this.db.prepare('SELECT * FROM feedback ORDER BY created_at, rowid').all() as (FeedbackRecord & { image: Buffer })[]).map((r) => ({
+        ...r,
+        image: new Uint8Array(r.image),
+      })),
     );
   }
 

@@ -5,10 +5,9 @@
  * a batch and follow it to a results table with CSV/JSON download.
  */
 import { K49_CLASSES } from '../../pipeline/core/classes';
-import { DATA_NAMES, format, TEXT, type Lang } from './i18n';
-
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import type { BatchAccepted, ErrorResponse, EvaluationGroups, HealthResponse as Health, PredictResponse, TaskResponse as Task, TaskResult } from '../schemas';
+import { DATA_NAMES, format, type Lang, TEXT } from './i18n';
 
 const LOW_CONFIDENCE = 0.5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -25,7 +24,9 @@ let batchStatus: [string, Record<string, string | number>] | null = null;
 
 function applyLanguage(): void {
   document.documentElement.lang = lang;
-  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => (el.textContent = t(el.dataset.i18n!)));
+  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n!);
+  });
   $('lang-toggle').textContent = TEXT[lang].switchTo!;
   renderModelLine();
   if (shownPrediction) showPrediction(shownPrediction);
@@ -41,11 +42,18 @@ $('lang-toggle').addEventListener('click', () => {
 
 /** A data set as people read it: its description in the current language (each source of a mix such as 'synth+kmnist-real') and its size. */
 const dataLabel = (name: string, images: number) =>
-  t('imagesOf', { data: name.split('+').map((part) => DATA_NAMES[lang][part] ?? part).join(' + '), n: images.toLocaleString(lang) });
+  t('imagesOf', {
+    data: name
+      .split('+')
+      .map((part) => DATA_NAMES[lang][part] ?? part)
+      .join(' + '),
+    n: images.toLocaleString(lang),
+  });
 
 /** Mean recall of the classes with real training images and of the others, when the model records its sources and both are present. */
 function groupsText(groups: EvaluationGroups | null): string {
-  const real = groups?.real_training_images.mean_recall, others = groups?.no_real_training_images.mean_recall;
+  const real = groups?.real_training_images.mean_recall,
+    others = groups?.no_real_training_images.mean_recall;
   if (real == null || others == null) return '';
   return t('modelGroups', { real: `${(100 * real).toFixed(0)} %`, others: `${(100 * others).toFixed(0)} %` });
 }
@@ -62,7 +70,10 @@ function renderModelLine(): void {
   const e = m.evaluation;
   $('model-info').textContent =
     t('modelLine', { version: m.version, trained: dataLabel(m.training_data.name, m.training_data.images) }) +
-    (e ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) + groupsText(e.groups) : t('modelNotEvaluated'));
+    (e
+      ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) +
+        groupsText(e.groups)
+      : t('modelNotEvaluated'));
   link.href = m.model_card;
   link.hidden = false;
 }
@@ -250,7 +261,10 @@ function redraw(): void {
   for (const s of strokes) {
     ctx.lineWidth = s.width;
     ctx.beginPath();
-    s.points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    s.points.forEach(([x, y], i) => {
+      if (i === 0) ctx.moveTo(x, y);
+      else ctx.lineTo(x, y);
+    });
     if (s.points.length === 1) ctx.lineTo(s.points[0]![0] + 0.1, s.points[0]![1]);
     ctx.stroke();
   }
@@ -439,9 +453,13 @@ const csvCell = (v: string | number) => `"${String(v).replace(/"/g, '""')}"`;
 $('download-csv').addEventListener('click', () => {
   const lines = ['filename,prediction,class_id,confidence,error'];
   for (const r of batchResults) {
-    lines.push('error' in r ? [csvCell(r.filename), '', '', '', csvCell(r.error)].join(',') : [csvCell(r.filename), csvCell(r.prediction), r.class_id, r.confidence, ''].join(','));
+    lines.push(
+      'error' in r
+        ? [csvCell(r.filename), '', '', '', csvCell(r.error)].join(',')
+        : [csvCell(r.filename), csvCell(r.prediction), r.class_id, r.confidence, ''].join(','),
+    );
   }
-  download('k49-results.csv', 'text/csv', '\ufeff' + lines.join('\n') + '\n');
+  download('k49-results.csv', 'text/csv', `\ufeff${lines.join('\n')}\n`);
 });
 $('download-json').addEventListener('click', () => download('k49-results.json', 'application/json', JSON.stringify(batchResults, null, 2)));
 

@@ -10,12 +10,12 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { PIXELS } from '../../pipeline/core/dataset';
 import { useInferenceProfile } from '../../pipeline/core/backend';
+import { classById } from '../../pipeline/core/classes';
+import { PIXELS } from '../../pipeline/core/dataset';
 import { bestClasses } from '../../pipeline/core/inference';
 import { decodeForModel } from '../../pipeline/core/preprocess';
-import { classById } from '../../pipeline/core/classes';
-import { loadConfig, storeOptions, type ServiceConfig } from '../config';
+import { loadConfig, type ServiceConfig, storeOptions } from '../config';
 import type { ThreadedClassifier } from '../model/classifier';
 import { ModelHolder } from '../model/holder';
 import { openStore } from '../queue/open';
@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** A claimed batch, decoded: the images for the model (in `good` order) and the files that could not be decoded. */
-export interface DecodedBatch {
+interface DecodedBatch {
   items: ClaimedItem[];
   good: ClaimedItem[];
   images: Uint8Array;
@@ -38,7 +38,7 @@ export interface DecodedBatch {
 }
 
 /** Decodes one claimed batch through the one preprocessing; undecodable files get a per-file error. */
-export async function decodeBatch(items: ClaimedItem[], config: ServiceConfig): Promise<DecodedBatch> {
+async function decodeBatch(items: ClaimedItem[], config: ServiceConfig): Promise<DecodedBatch> {
   const errors = new Map<ClaimedItem, string>();
   const decoded = await Promise.all(
     items.map(async (item) => {
@@ -52,17 +52,25 @@ export async function decodeBatch(items: ClaimedItem[], config: ServiceConfig): 
   );
   const good = decoded.filter((d): d is { item: ClaimedItem; image: Uint8Array } => d !== null);
   const images = new Uint8Array(good.length * PIXELS);
-  good.forEach((d, i) => images.set(d.image, i * PIXELS));
+  good.forEach((d, i) => {
+    images.set(d.image, i * PIXELS);
+  });
   return { items, good: good.map((d) => d.item), images, errors };
 }
 
 /** The model's answer (or the decoding error) for each file of a decoded batch, in claim order. */
-export async function classifyBatch(batch: DecodedBatch, classifier: ThreadedClassifier) {
+async function classifyBatch(batch: DecodedBatch, classifier: ThreadedClassifier) {
   const byItem = new Map<ClaimedItem, ItemResult>();
   if (batch.good.length > 0) {
     const { classes, confidences } = bestClasses(await classifier.probabilities(batch.images));
     batch.good.forEach((item, i) => {
-      byItem.set(item, { filename: item.filename, prediction: classById(classes[i]!).char, class_id: classes[i]!, confidence: confidences[i]!, model_version: classifier.info.version });
+      byItem.set(item, {
+        filename: item.filename,
+        prediction: classById(classes[i]!).char,
+        class_id: classes[i]!,
+        confidence: confidences[i]!,
+        model_version: classifier.info.version,
+      });
     });
   }
   for (const [item, error] of batch.errors) byItem.set(item, { filename: item.filename, error });

@@ -12,7 +12,7 @@ import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { BatchAccepted, HealthResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { RedisServer } from '../helpers/redis';
-import { freePort, TestService, upload, waitFor, type Proc } from '../helpers/service';
+import { freePort, type Proc, TestService, upload, waitFor } from '../helpers/service';
 import { STORE_BACKENDS } from '../helpers/stores';
 import { evaluatedRealSample, getTask, pollTask, UUID4 } from '../helpers/tasks';
 
@@ -41,7 +41,11 @@ async function readyWorkers(svc: TestService, n: number): Promise<Proc[]> {
 }
 
 /** Images a worker says it classified, from its JSON log. */
-const processed = (w: Proc) => w.logs().filter((l) => l.msg === 'batch done').reduce((s, l) => s + (l.images as number), 0);
+const processed = (w: Proc) =>
+  w
+    .logs()
+    .filter((l) => l.msg === 'batch done')
+    .reduce((s, l) => s + (l.images as number), 0);
 
 async function stop(...workers: Proc[]) {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
@@ -87,7 +91,10 @@ for (const backend of STORE_BACKENDS) {
       const task = await pollTask(svc.url, accepted.task_id);
       assert.deepEqual(task.progress, { done: 201, total: 201 });
       assert.ok('error' in task.results[7]! && task.results[7].filename === 'broken.png');
-      assertAllCorrect(task.results.filter((_, k) => k !== 7), 200);
+      assertAllCorrect(
+        task.results.filter((_, k) => k !== 7),
+        200,
+      );
       assert.equal(await stop(worker).then(([code]) => code), 0);
     });
 
@@ -128,10 +135,15 @@ for (const backend of STORE_BACKENDS) {
       assert.equal(res.status, 413);
       assert.match(((await res.json()) as { detail: string }).detail, /MAX_BATCH_FILES/);
       const health = async () => HealthResponse.parse(await (await fetch(`${svc.url}/health`)).json()).queue;
-      await waitFor('the queue to be empty', async () => {
-        const q = await health();
-        return q && q.pending === 0 && q.processing === 0;
-      }, 60000, 100);
+      await waitFor(
+        'the queue to be empty',
+        async () => {
+          const q = await health();
+          return q && q.pending === 0 && q.processing === 0;
+        },
+        60000,
+        100,
+      );
       // The service goes on as before.
       assertAllCorrect((await pollTask(svc.url, await submit(svc.url, await realFiles(20)))).results, 20);
       await stop(worker);

@@ -10,8 +10,8 @@
  *                           | {"status": "failed", "error"}; 404 {"detail"} for an unknown id
  */
 import assert from 'node:assert/strict';
-import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { classById } from '../../pipeline/core/classes';
+import type { PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { BatchAccepted, FileTaskResponse, PredictResponse } from '../../serve/schemas';
 import { realSamplePng } from '../helpers/images';
 import { freePort, TestService, upload, waitFor } from '../helpers/service';
@@ -55,11 +55,16 @@ class LegacyClient {
 
   /** Polls one per-file id until it leaves "processing", as the old web page does. */
   async waitTask(id: string): Promise<Json> {
-    return waitFor(`per-file task ${id}`, async () => {
-      const { http, body } = await this.task(id);
-      assert.equal(http, 200);
-      return key<string>(body, 'status') === 'processing' ? null : body;
-    }, 60000, 100);
+    return waitFor(
+      `per-file task ${id}`,
+      async () => {
+        const { http, body } = await this.task(id);
+        assert.equal(http, 200);
+        return key<string>(body, 'status') === 'processing' ? null : body;
+      },
+      60000,
+      100,
+    );
   }
 }
 
@@ -84,7 +89,8 @@ for (const backend of STORE_BACKENDS) {
         components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
       };
       const { schemas } = doc.components;
-      for (const k of ['prediction_id', 'character', 'prediction', 'class_id']) assert.ok(schemas.PredictResponse!.required!.includes(k), `PredictResponse.${k}`);
+      for (const k of ['prediction_id', 'character', 'prediction', 'class_id'])
+        assert.ok(schemas.PredictResponse!.required!.includes(k), `PredictResponse.${k}`);
       for (const k of ['message', 'task_ids', 'task_id', 'status']) assert.ok(schemas.BatchAccepted!.required!.includes(k), `BatchAccepted.${k}`);
       assert.ok(schemas.FileTask && schemas.FileResult, 'the per-file view is its own schema');
       assert.deepEqual(doc.paths['/tasks/{task_id}']!.get!.responses['200']!.content['application/json']!.schema, {

@@ -26,9 +26,22 @@ for (const backend of STORE_BACKENDS) {
       const { taskId: id } = await createTask(store, files(3));
       const a = await store.claim('a', 2, 60000);
       const b = await store.claim('b', 5, 60000);
-      assert.deepEqual(a.map((i) => i.index), [0, 1]);
-      assert.deepEqual(b.map((i) => i.index), [2]);
-      assert.deepEqual([...a, ...b].map((i) => [i.filename, [...i.bytes]]), [['0.png', [1]], ['1.png', [2]], ['2.png', [3]]]);
+      assert.deepEqual(
+        a.map((i) => i.index),
+        [0, 1],
+      );
+      assert.deepEqual(
+        b.map((i) => i.index),
+        [2],
+      );
+      assert.deepEqual(
+        [...a, ...b].map((i) => [i.filename, [...i.bytes]]),
+        [
+          ['0.png', [1]],
+          ['1.png', [2]],
+          ['2.png', [3]],
+        ],
+      );
       assert.deepEqual(await store.claim('c', 5, 60000), []);
       assert.deepEqual(await store.stats(), { pending: 0, processing: 3, answered: { ok: 0, error: 0 } });
       assert.equal((await store.getTask(id))!.status, 'processing');
@@ -40,7 +53,10 @@ for (const backend of STORE_BACKENDS) {
       const t = (await store.getTask(id))!;
       assert.equal(t.status, 'completed');
       assert.deepEqual(t.progress, { done: 3, total: 3 });
-      assert.deepEqual(t.results.map((r) => ('prediction' in r ? r.prediction : r.error)), ['あ', 'あ', 'う']);
+      assert.deepEqual(
+        t.results.map((r) => ('prediction' in r ? r.prediction : r.error)),
+        ['あ', 'あ', 'う'],
+      );
       assert.deepEqual(await store.stats(), { pending: 0, processing: 0, answered: { ok: 3, error: 0 } }, 'the repeated write is not counted');
       assert.equal(await store.getTask('00000000-0000-4000-8000-000000000000'), null);
       // The JSON text GET /tasks/{id} sends (stored results spliced in) is the task view, in the documented schema.
@@ -53,8 +69,17 @@ for (const backend of STORE_BACKENDS) {
       const ingest = await store.beginTask();
       const firstIds = await ingest.add(files(2));
       const first = await store.claim('w', 5, 60000);
-      assert.deepEqual(first.map((i) => [i.index, i.filename]), [[0, '0.png'], [1, '1.png']]);
-      await store.complete('w', first.map((i) => answer(ingest.taskId, i.index, { filename: i.filename, error: 'x' })));
+      assert.deepEqual(
+        first.map((i) => [i.index, i.filename]),
+        [
+          [0, '0.png'],
+          [1, '1.png'],
+        ],
+      );
+      await store.complete(
+        'w',
+        first.map((i) => answer(ingest.taskId, i.index, { filename: i.filename, error: 'x' })),
+      );
       let t = (await store.getTask(ingest.taskId))!;
       assert.equal(t.status, 'processing', 'every stored file is answered, but more may come');
       assert.deepEqual(t.progress, { done: 2, total: 2 });
@@ -68,7 +93,10 @@ for (const backend of STORE_BACKENDS) {
       t = (await store.getTask(ingest.taskId))!;
       assert.equal(t.status, 'completed', 'completed by the end of its upload');
       assert.deepEqual(t.progress, { done: 3, total: 3 });
-      assert.deepEqual(t.results.map((r) => r.filename), ['0.png', '1.png', 'last.png']);
+      assert.deepEqual(
+        t.results.map((r) => r.filename),
+        ['0.png', '1.png', 'last.png'],
+      );
       assert.deepEqual((await store.getFile(moreIds[0]!))!.result, { filename: 'last.png', prediction: 'あ', class_id: 0, confidence: 1 });
 
       // Finished before the workers: it completes with its last answer.
@@ -106,10 +134,15 @@ for (const backend of STORE_BACKENDS) {
       const [fileId] = await ingest.add(files(1));
       await store.purge(ttlMs);
       assert.notEqual(await store.getFile(fileId!), null, 'kept while younger than the TTL');
-      await waitFor('the abandoned upload to be forgotten', async () => {
-        await store.purge(ttlMs);
-        return (await store.getTask(ingest.taskId)) === null && (await store.getFile(fileId!)) === null;
-      }, 10000, 100);
+      await waitFor(
+        'the abandoned upload to be forgotten',
+        async () => {
+          await store.purge(ttlMs);
+          return (await store.getTask(ingest.taskId)) === null && (await store.getFile(fileId!)) === null;
+        },
+        10000,
+        100,
+      );
     });
 
     it('gives an expired lease to another worker, and reports an item that keeps failing', async () => {
@@ -117,17 +150,27 @@ for (const backend of STORE_BACKENDS) {
       const leaseMs = 300;
       const { taskId: id } = await createTask(store, files(1));
       assert.equal((await store.claim('dead', 1, leaseMs)).length, 1);
-      const again = await waitFor('the expired lease to be claimable', async () => {
-        const c = await store.claim('alive', 1, leaseMs);
-        return c.length ? c : null;
-      }, 20000, 50);
+      const again = await waitFor(
+        'the expired lease to be claimable',
+        async () => {
+          const c = await store.claim('alive', 1, leaseMs);
+          return c.length ? c : null;
+        },
+        20000,
+        50,
+      );
       assert.equal(again[0]!.attempts, 2);
       // maxAttempts (2) reached: reported as a per-file error, not retried
-      const t = await waitFor('the poison item to be reported', async () => {
-        assert.deepEqual(await store.claim('third', 1, leaseMs), []);
-        const task = (await store.getTask(id))!;
-        return task.status === 'completed' ? task : null;
-      }, 20000, 50);
+      const t = await waitFor(
+        'the poison item to be reported',
+        async () => {
+          assert.deepEqual(await store.claim('third', 1, leaseMs), []);
+          const task = (await store.getTask(id))!;
+          return task.status === 'completed' ? task : null;
+        },
+        20000,
+        50,
+      );
       assert.match('error' in t.results[0]! ? t.results[0].error : '', /could not be processed after 2 attempts/);
       assert.deepEqual((await store.stats()).answered, { ok: 0, error: 1 });
     });
@@ -142,9 +185,16 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await store.getFile(fileIds[1]!), { taskId, taskStatus: 'processing', result: null });
       const items = await store.claim('w', 3, 60000);
       await store.complete('w', [answer(taskId, 1, { filename: '1.png', prediction: 'す', class_id: 12, confidence: 0.5 })]);
-      assert.deepEqual(await store.getFile(fileIds[1]!), { taskId, taskStatus: 'processing', result: { filename: '1.png', prediction: 'す', class_id: 12, confidence: 0.5 } });
+      assert.deepEqual(await store.getFile(fileIds[1]!), {
+        taskId,
+        taskStatus: 'processing',
+        result: { filename: '1.png', prediction: 'す', class_id: 12, confidence: 0.5 },
+      });
       assert.deepEqual((await store.getFile(fileIds[0]!))?.result, null, 'another file of the task is still unanswered');
-      await store.complete('w', items.filter((i) => i.index !== 1).map((i) => answer(taskId, i.index, { filename: i.filename, error: 'bad' })));
+      await store.complete(
+        'w',
+        items.filter((i) => i.index !== 1).map((i) => answer(taskId, i.index, { filename: i.filename, error: 'bad' })),
+      );
       await store.close();
       store = await openStore(url, { maxAttempts: 2, ttlMs: 3_600_000 });
       assert.deepEqual(await store.getFile(fileIds[2]!), { taskId, taskStatus: 'completed', result: { filename: '2.png', error: 'bad' } });
@@ -166,15 +216,28 @@ for (const backend of STORE_BACKENDS) {
       await open(ttlMs);
       const { taskId: id, fileIds } = await createTask(store, files(2));
       const items = await store.claim('w', 2, 60000);
-      await store.complete('w', items.map((i) => answer(id, i.index, { filename: i.filename, error: 'x' })));
+      await store.complete(
+        'w',
+        items.map((i) => answer(id, i.index, { filename: i.filename, error: 'x' })),
+      );
       await store.purge(ttlMs);
       assert.equal((await store.getTask(id))!.status, 'completed', 'kept while younger than the TTL');
       assert.notEqual(await store.getFile(fileIds[1]!), null);
-      await waitFor('the finished task to be forgotten', async () => {
-        await store.purge(ttlMs);
-        return (await store.getTask(id)) === null;
-      }, 10000, 100);
-      await waitFor('its per-file ids to be forgotten with it', async () => (await store.getFile(fileIds[0]!)) === null && (await store.getFile(fileIds[1]!)) === null, 10000, 100);
+      await waitFor(
+        'the finished task to be forgotten',
+        async () => {
+          await store.purge(ttlMs);
+          return (await store.getTask(id)) === null;
+        },
+        10000,
+        100,
+      );
+      await waitFor(
+        'its per-file ids to be forgotten with it',
+        async () => (await store.getFile(fileIds[0]!)) === null && (await store.getFile(fileIds[1]!)) === null,
+        10000,
+        100,
+      );
     });
   });
 }

@@ -7,11 +7,9 @@ import { chromium } from 'playwright-core';
 import { K49_CLASSES } from '../../pipeline/core/classes';
 import { runEda } from '../../pipeline/eda/eda';
 import { confusionMatrixPage } from '../../pipeline/report/plotly';
-import { REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
+import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
+import { REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
 import { freePort, TestService } from '../helpers/service';
-
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const TEST_OUTPUT = path.join(ROOT, 'test-output');
 
 describe('API docs in a browser', function () {
   this.timeout(120000);

@@ -51,7 +51,12 @@ for (const backend of STORE_BACKENDS) {
       assert.equal(r.status, 201, await r.clone().text());
       const a = FeedbackAccepted.parse(await r.json());
       assert.deepEqual([a.class_id, a.label], [12, 'す']);
-      assert.deepEqual(a.model_answer, { class_id: predicted.class_id, prediction: predicted.prediction, confidence: a.model_answer.confidence, model_version: predicted.model_version });
+      assert.deepEqual(a.model_answer, {
+        class_id: predicted.class_id,
+        prediction: predicted.prediction,
+        confidence: a.model_answer.confidence,
+        model_version: predicted.model_version,
+      });
       assert.ok(Math.abs(a.model_answer.confidence - predicted.confidence) < 1e-6);
       r = await correct(svc.url, await realSamplePng(4), { label: 'ゆ' });
       assert.equal(r.status, 201);
@@ -80,10 +85,20 @@ for (const backend of STORE_BACKENDS) {
       }
       let r = await correct(svc.url, Buffer.from('not an image'), { class_id: '3' });
       assert.equal(r.status, 415);
-      r = await fetch(`${svc.url}/feedback`, { method: 'POST', body: (() => { const f = new FormData(); f.append('class_id', '3'); return f; })() });
+      r = await fetch(`${svc.url}/feedback`, {
+        method: 'POST',
+        body: (() => {
+          const f = new FormData();
+          f.append('class_id', '3');
+          return f;
+        })(),
+      });
       assert.equal(r.status, 400);
       assert.match(await detail(r), /field 'file' is missing/);
-      const blank = await (await import('sharp')).default({ create: { width: 40, height: 40, channels: 3, background: '#fff' } }).png().toBuffer();
+      const blank = await (await import('sharp'))
+        .default({ create: { width: 40, height: 40, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer();
       r = await correct(svc.url, blank, { class_id: '3' });
       assert.equal(r.status, 400);
       assert.match(await detail(r), /blank/);
@@ -91,7 +106,11 @@ for (const backend of STORE_BACKENDS) {
 
     it('a correction of a batch result records that result as the model answer', async () => {
       const files = [0, 1, 2].map((i) => ({ name: `page-${i}.png`, index: 10 + i }));
-      const res = await upload(`${svc.url}/batch_predict`, 'files', await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await realSamplePng(f.index) }))));
+      const res = await upload(
+        `${svc.url}/batch_predict`,
+        'files',
+        await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await realSamplePng(f.index) }))),
+      );
       const { task_id } = BatchAccepted.parse(await res.json());
       const task = await pollTask(svc.url, task_id);
       const result = task.results[1]!;
@@ -99,7 +118,12 @@ for (const backend of STORE_BACKENDS) {
       const r = await correct(svc.url, await realSamplePng(11), { label: 'を', task_id, filename: 'page-1.png' });
       assert.equal(r.status, 201, await r.clone().text());
       const a = FeedbackAccepted.parse(await r.json());
-      assert.deepEqual(a.model_answer, { class_id: result.class_id, prediction: result.prediction, confidence: result.confidence, model_version: result.model_version });
+      assert.deepEqual(a.model_answer, {
+        class_id: result.class_id,
+        prediction: result.prediction,
+        confidence: result.confidence,
+        model_version: result.model_version,
+      });
       const missing = await correct(svc.url, await realSamplePng(11), { label: 'を', task_id, filename: 'nope.png' });
       assert.equal(missing.status, 404);
     });
@@ -112,16 +136,31 @@ for (const backend of STORE_BACKENDS) {
       const stats = FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
       assert.equal(stats.corrections, 5);
       assert.equal(stats.images, 4);
-      assert.deepEqual(stats.per_class.map((c) => [c.char, c.images]), [['い', 1], ['す', 1], ['ゆ', 1], ['を', 1]]);
+      assert.deepEqual(
+        stats.per_class.map((c) => [c.char, c.images]),
+        [
+          ['い', 1],
+          ['す', 1],
+          ['ゆ', 1],
+          ['を', 1],
+        ],
+      );
       assert.ok(stats.model_error_rate !== null && stats.model_error_rate >= 0 && stats.model_error_rate <= 1);
 
       const out = tempDir('k49-feedback-');
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--data', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, QUEUE_URL: queueUrl } });
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--data', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, QUEUE_URL: queueUrl },
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /4 corrected images \(5 corrections\)/);
       const split = await loadSplit(out, 'train');
       assert.equal(split.count, 4);
-      assert.deepEqual([...split.labels].map((l) => classById(l).char), ['す', 'ゆ', 'を', 'い']);
+      assert.deepEqual(
+        [...split.labels].map((l) => classById(l).char),
+        ['す', 'ゆ', 'を', 'い'],
+      );
       // What was stored is the service's preprocessing of the upload.
       const expected = await decodeToK49(png, { maxPixels: 40_000_000 });
       assert.deepEqual([...split.images.subarray(3 * PIXELS, 4 * PIXELS)], [...expected]);
@@ -130,7 +169,13 @@ for (const backend of STORE_BACKENDS) {
       assert.match(csv[4]!, /,い,.*,2$/, 'the twice-corrected image, its latest label, corrected 2 times');
       assert.match(csv[3]!, /page-1\.png/);
 
-      const trained = await train({ data: out, out: tempDir('k49-feedback-model-'), config: mergeTrainConfig(DEFAULT_TRAIN, JSON.parse(readFileSync(path.join(ROOT, 'configs', 'smoke.json'), 'utf8'))), progress: false, log: () => {} });
+      const trained = await train({
+        data: out,
+        out: tempDir('k49-feedback-model-'),
+        config: mergeTrainConfig(DEFAULT_TRAIN, JSON.parse(readFileSync(path.join(ROOT, 'configs', 'smoke.json'), 'utf8'))),
+        progress: false,
+        log: () => {},
+      });
       assert.ok(existsSync(path.join(trained.artifactDir, 'model', 'model.json')));
     });
   });

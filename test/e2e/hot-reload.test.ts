@@ -66,7 +66,12 @@ describe('hot reload of the served model', function () {
     const loadedBefore = (await health()).model!.loaded_at;
     const switched = performance.now();
     await pointLink(latest, b.dir);
-    const seen = await waitFor('/health to show the new version', async () => ((await health()).model!.version === b.version ? performance.now() : null), 10000, 50);
+    const seen = await waitFor(
+      '/health to show the new version',
+      async () => ((await health()).model!.version === b.version ? performance.now() : null),
+      10000,
+      50,
+    );
     assert.ok(seen - switched <= 5000, `the new version showed after ${Math.round(seen - switched)} ms`);
     assert.notEqual((await health()).model!.loaded_at, loadedBefore);
     await new Promise((r) => setTimeout(r, 1000));
@@ -74,22 +79,44 @@ describe('hot reload of the served model', function () {
     await Promise.all(clients);
 
     assert.ok(answers.length > 100, `${answers.length} requests`);
-    assert.deepEqual(answers.filter((x) => x.status !== 200), [], 'no failed request');
+    assert.deepEqual(
+      answers.filter((x) => x.status !== 200),
+      [],
+      'no failed request',
+    );
     for (let c = 0; c < 16; c++) {
       const versions = answers.filter((x) => x.client === c).map((x) => x.version);
       const firstNew = versions.indexOf(b.version);
       assert.ok(firstNew > 0, `client ${c} saw the old version, then the new one`);
-      assert.ok(versions.slice(0, firstNew).every((v) => v === a.version) && versions.slice(firstNew).every((v) => v === b.version), `client ${c}: ${versions.join(' ')}`);
+      assert.ok(
+        versions.slice(0, firstNew).every((v) => v === a.version) && versions.slice(firstNew).every((v) => v === b.version),
+        `client ${c}: ${versions.join(' ')}`,
+      );
     }
-    assert.ok(answers.filter((x) => x.ended < switched).every((x) => x.version === a.version), 'answered before the switch: the old model');
-    assert.ok(answers.filter((x) => x.started > seen).every((x) => x.version === b.version), 'started after /health showed it: the new model');
-    await waitFor('the old model to be freed once its requests were done', async () => svc.api!.logs().some((l) => l.msg === 'previous model freed' && l.model === a.version), 10000, 100);
+    assert.ok(
+      answers.filter((x) => x.ended < switched).every((x) => x.version === a.version),
+      'answered before the switch: the old model',
+    );
+    assert.ok(
+      answers.filter((x) => x.started > seen).every((x) => x.version === b.version),
+      'started after /health showed it: the new model',
+    );
+    await waitFor(
+      'the old model to be freed once its requests were done',
+      async () => svc.api!.logs().some((l) => l.msg === 'previous model freed' && l.model === a.version),
+      10000,
+      100,
+    );
   });
 
   it('a worker in the middle of a batch finishes it, with one model version recorded per image', async () => {
     // The worker follows the previous test's switch to b on its own poll; a batch claimed before that would begin on a.
     const worker = svc.workers[0]!;
-    const servedByWorker = () => worker.logs().filter((l) => l.msg === 'model loaded and warmed up' || l.msg === 'model swapped in').at(-1)?.model;
+    const servedByWorker = () =>
+      worker
+        .logs()
+        .filter((l) => l.msg === 'model loaded and warmed up' || l.msg === 'model swapped in')
+        .at(-1)?.model;
     await waitFor('the worker to serve b', async () => servedByWorker() === b.version, 60000, 100);
     const files = await Promise.all(Array.from({ length: 3000 }, async (_, i) => ({ name: `${i}.png`, bytes: await realSamplePng(i % 2092) })));
     const { task_id } = BatchAccepted.parse(await (await upload(`${svc.url}/batch_predict`, 'files', files)).json());
@@ -98,7 +125,10 @@ describe('hot reload of the served model', function () {
     const task = await pollTask(svc.url, task_id, 120000);
     assert.equal(task.results.length, 3000);
     const versions = task.results.map((r) => ('model_version' in r ? r.model_version : undefined));
-    assert.ok(versions.every((v) => v === a.version || v === b.version), 'every image has one recorded version');
+    assert.ok(
+      versions.every((v) => v === a.version || v === b.version),
+      'every image has one recorded version',
+    );
     // One worker takes the images in order: the old version up to the swap, the new one after it.
     const firstA = versions.indexOf(a.version);
     assert.ok(firstA > 0, `the swap happened mid-batch (first new-version image: ${firstA})`);
@@ -109,7 +139,12 @@ describe('hot reload of the served model', function () {
   it('a broken artifact is refused with a logged reason and the old model keeps serving; SIGHUP reloads', async () => {
     await waitFor('the API on a', async () => (await health()).model!.version === a.version, 10000, 50);
     await pointLink(latest, broken.dir);
-    await waitFor('the refusal to be logged', async () => svc.api!.logs().some((l) => l.msg === 'model reload refused; the current model keeps serving' && l.model === realpathSync(broken.dir)), 10000, 100);
+    await waitFor(
+      'the refusal to be logged',
+      async () => svc.api!.logs().some((l) => l.msg === 'model reload refused; the current model keeps serving' && l.model === realpathSync(broken.dir)),
+      10000,
+      100,
+    );
     const h = await health();
     assert.equal(h.status, 'ok');
     assert.equal(h.model!.version, a.version);

@@ -75,7 +75,10 @@ describe('operations: metrics, API key, CORS', function () {
 
   it('CORS: no cross-origin access by default; CORS_ORIGINS allows exactly the listed origins', async () => {
     const preflight = (base: string, origin: string) =>
-      fetch(`${base}/predict`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-api-key' } });
+      fetch(`${base}/predict`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-api-key' },
+      });
     const allowed = await preflight(guarded.url, 'https://app.example');
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
     assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /X-API-Key/i);

@@ -34,7 +34,10 @@ describe('make run: API + worker, the old client flow, clean Ctrl-C', function (
       const t = curl(`${base}/tasks/${accepted.task_id}`) as { status: string; results: { filename: string }[] };
       return t.status === 'completed' ? t : null;
     });
-    assert.deepEqual(task.results.map((r) => r.filename), ['a.png', 'b.png']);
+    assert.deepEqual(
+      task.results.map((r) => r.filename),
+      ['a.png', 'b.png'],
+    );
 
     run.child.kill('SIGINT');
     const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('timeout'), 20000))]);

@@ -29,16 +29,24 @@ describe('service (HTTP, separate API and worker processes)', function () {
     it("answers the README's example image as the README shows", async () => {
       const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
       const block = /<!-- example:predict[^\n]*\n```json\n(.+)\n```/.exec(readme)![1]!;
-      const shown = JSON.parse(block.replace('"... 3 more"', 'null')) as { prediction: string; class_id: number; confidence: number; top_k: ({ class_id: number; confidence: number } | null)[]; model_version: string };
+      const shown = JSON.parse(block.replace('"... 3 more"', 'null')) as {
+        prediction: string;
+        class_id: number;
+        confidence: number;
+        top_k: ({ class_id: number; confidence: number } | null)[];
+        model_version: string;
+      };
       const live = await upload(`${svc.url}/predict`, 'file', [{ name: 'example.png', bytes: readFileSync(path.join(ROOT, 'docs', 'example.png')) }]);
       assert.equal(live.status, 200);
       const answer = PredictResponse.parse(await live.json());
       assert.deepEqual([answer.prediction, answer.class_id, answer.model_version], [shown.prediction, shown.class_id, shown.model_version]);
       assert.equal(Number(answer.confidence.toFixed(4)), shown.confidence);
-      shown.top_k.filter((t) => t !== null).forEach((t, k) => assert.deepEqual([answer.top_k[k]!.class_id, Number(answer.top_k[k]!.confidence.toFixed(4))], [t!.class_id, t!.confidence]));
+      shown.top_k.forEach((t, k) => {
+        if (t) assert.deepEqual([answer.top_k[k]!.class_id, Number(answer.top_k[k]!.confidence.toFixed(4))], [t.class_id, t.confidence]);
+      });
     });
 
-    it('GET / answers JSON to API clients and the web page to browsers; /, /health and OpenAPI all say package.json\'s version', async () => {
+    it("GET / answers JSON to API clients and the web page to browsers; /, /health and OpenAPI all say package.json's version", async () => {
       const json = await fetch(`${svc.url}/`);
       const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
       assert.deepEqual(await json.json(), { status: 'ok', version });
@@ -66,7 +74,13 @@ describe('service (HTTP, separate API and worker processes)', function () {
         components: { schemas: Record<string, unknown> };
       };
       assert.match(doc.openapi, /^3\./);
-      for (const [p, m] of [['/', 'get'], ['/health', 'get'], ['/predict', 'post'], ['/batch_predict', 'post'], ['/tasks/{task_id}', 'get']] as const) {
+      for (const [p, m] of [
+        ['/', 'get'],
+        ['/health', 'get'],
+        ['/predict', 'post'],
+        ['/batch_predict', 'post'],
+        ['/tasks/{task_id}', 'get'],
+      ] as const) {
         assert.ok(doc.paths[p]?.[m], `missing ${m.toUpperCase()} ${p}`);
       }
       for (const s of ['PredictResponse', 'BatchAccepted', 'Task', 'Health', 'Error', 'Candidate']) assert.ok(doc.components.schemas[s], `missing schema ${s}`);
@@ -88,7 +102,9 @@ describe('service (HTTP, separate API and worker processes)', function () {
       assert.equal(body.top_k[0]!.class_id, body.class_id);
       assert.equal(body.prediction, body.top_k[0]!.prediction);
       assert.ok(body.confidence > 0 && body.confidence <= 1);
-      const three = PredictResponse.parse(await (await upload(`${svc.url}/predict?top_k=3`, 'file', [{ name: 'a.png', bytes: await realSamplePng(0) }])).json());
+      const three = PredictResponse.parse(
+        await (await upload(`${svc.url}/predict?top_k=3`, 'file', [{ name: 'a.png', bytes: await realSamplePng(0) }])).json(),
+      );
       assert.equal(three.top_k.length, 3);
       const all = PredictResponse.parse(await (await upload(`${svc.url}/predict?top_k=49`, 'file', [{ name: 'a.png', bytes: await realSamplePng(0) }])).json());
       assert.equal(all.top_k.length, 49);
@@ -101,7 +117,9 @@ describe('service (HTTP, separate API and worker processes)', function () {
     });
 
     it('returns the 28x28 model input when asked (include_image=true)', async () => {
-      const body = PredictResponse.parse(await (await upload(`${svc.url}/predict?include_image=true`, 'file', [{ name: 'a.png', bytes: await realSamplePng(3) }])).json());
+      const body = PredictResponse.parse(
+        await (await upload(`${svc.url}/predict?include_image=true`, 'file', [{ name: 'a.png', bytes: await realSamplePng(3) }])).json(),
+      );
       assert.match(body.model_input_png ?? '', /^data:image\/png;base64,/);
     });
 
@@ -120,7 +138,11 @@ describe('service (HTTP, separate API and worker processes)', function () {
       for (const index of [0, 5, 17]) {
         const v = await glyphVariants(index);
         const predictions = [];
-        for (const [name, bytes] of [['g.jpg', v.blackOnWhiteJpeg], ['g.png', v.whiteOnBlackPng], ['t.png', v.transparentPng]] as const) {
+        for (const [name, bytes] of [
+          ['g.jpg', v.blackOnWhiteJpeg],
+          ['g.png', v.whiteOnBlackPng],
+          ['t.png', v.transparentPng],
+        ] as const) {
           const body = PredictResponse.parse(await (await upload(`${svc.url}/predict`, 'file', [{ name, bytes }])).json());
           predictions.push(body.class_id);
         }
@@ -161,7 +183,13 @@ describe('service (HTTP, separate API and worker processes)', function () {
     });
 
     it('405: a known path with the wrong method names the allowed ones, in the Allow header and the detail', async () => {
-      for (const [method, route, allowed] of [['GET', '/predict', 'POST'], ['GET', '/batch_predict', 'POST'], ['DELETE', '/health', 'HEAD, GET'], ['POST', '/health', 'HEAD, GET'], ['PUT', '/tasks/0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 'HEAD, GET']] as const) {
+      for (const [method, route, allowed] of [
+        ['GET', '/predict', 'POST'],
+        ['GET', '/batch_predict', 'POST'],
+        ['DELETE', '/health', 'HEAD, GET'],
+        ['POST', '/health', 'HEAD, GET'],
+        ['PUT', '/tasks/0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 'HEAD, GET'],
+      ] as const) {
         const r = await fetch(`${svc.url}${route}`, { method });
         assert.equal(r.status, 405, `${method} ${route}`);
         assert.equal(r.headers.get('allow'), allowed, `${method} ${route}`);
@@ -174,7 +202,11 @@ describe('service (HTTP, separate API and worker processes)', function () {
       const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>');
       const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF');
       const noise = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 256));
-      for (const [name, bytes] of [['x.svg', svg], ['x.pdf', pdf], ['x.png', noise]] as const) {
+      for (const [name, bytes] of [
+        ['x.svg', svg],
+        ['x.pdf', pdf],
+        ['x.png', noise],
+      ] as const) {
         const r = await upload(`${svc.url}/predict`, 'file', [{ name, bytes }]);
         assert.equal(r.status, 415, name);
         assert.match(await detail(r), /PNG, JPEG/);

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { DATA_NAMES } from '../../serve/ui/i18n';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import type { HealthResponse } from '../../serve/schemas';
+import { DATA_NAMES } from '../../serve/ui/i18n';
+import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
-import { CHROMIUM_ARGS, TEST_OUTPUT } from './docs.test';
 
 describe('web UI in a browser', function () {
   this.timeout(180000);
@@ -37,7 +37,7 @@ describe('web UI in a browser', function () {
       const u = r.url();
       if (!u.startsWith(svc.url) && !u.startsWith('data:') && !u.startsWith('blob:')) outside.push(u);
     });
-    await page.goto(svc.url + '/');
+    await page.goto(`${svc.url}/`);
     await page.waitForFunction(() => /balanced accuracy/.test(document.getElementById('model-info')?.textContent ?? ''));
     mkdirSync(TEST_OUTPUT, { recursive: true });
   });
@@ -57,12 +57,20 @@ describe('web UI in a browser', function () {
     const e = health.model.evaluation!;
     const info = (await page.textContent('#model-info')) ?? '';
     // Each training source by its readable name (the bundled model mixes synthetic and real images).
-    const sources = health.model.training_data.name.split('+').map((n) => DATA_NAMES.en[n] ?? n).join(' + ');
+    const sources = health.model.training_data.name
+      .split('+')
+      .map((n) => DATA_NAMES.en[n] ?? n)
+      .join(' + ');
     assert.ok(info.includes(`trained on ${sources} (${health.model.training_data.images.toLocaleString('en')} images)`), info);
     assert.match(sources, /synthetic font renderings/);
     assert.ok(e.groups, 'the bundled model records its training sources, so /health has its figures per group');
     const pct = (v: number | null) => `${(100 * v!).toFixed(0)} %`;
-    assert.ok(info.includes(`classes learnt from real images ${pct(e.groups.real_training_images.mean_recall)} right, the others ${pct(e.groups.no_real_training_images.mean_recall)}`), info);
+    assert.ok(
+      info.includes(
+        `classes learnt from real images ${pct(e.groups.real_training_images.mean_recall)} right, the others ${pct(e.groups.no_real_training_images.mean_recall)}`,
+      ),
+      info,
+    );
     assert.ok(info.includes(`on real K49 test images (${e.images.toLocaleString('en')} images): ${(100 * e.accuracy).toFixed(0)} % right`), info);
     assert.doesNotMatch(info, /synth \(/, 'no raw data set names');
     assert.equal(await page.getAttribute('#model-card-link', 'href'), '/model');
@@ -83,9 +91,22 @@ describe('web UI in a browser', function () {
       for (const p of points.slice(1)) await page.mouse.move(...at(...p), { steps: 6 });
       await page.mouse.up();
     };
-    await stroke([[0.3, 0.25], [0.7, 0.3]]);
-    await stroke([[0.5, 0.15], [0.45, 0.5], [0.55, 0.85]]);
-    await stroke([[0.3, 0.6], [0.5, 0.45], [0.75, 0.6], [0.6, 0.8], [0.35, 0.75]]);
+    await stroke([
+      [0.3, 0.25],
+      [0.7, 0.3],
+    ]);
+    await stroke([
+      [0.5, 0.15],
+      [0.45, 0.5],
+      [0.55, 0.85],
+    ]);
+    await stroke([
+      [0.3, 0.6],
+      [0.5, 0.45],
+      [0.75, 0.6],
+      [0.6, 0.8],
+      [0.35, 0.75],
+    ]);
     await page.waitForFunction(() => document.querySelectorAll('#candidates li').length === 5);
     assert.ok(((await page.textContent('#answer-char')) ?? '').length === 1);
     const seen = await page.getAttribute('#model-input', 'src');
@@ -218,7 +239,10 @@ describe('web UI in a browser', function () {
     // The one expected: Chromium logs the 415 of the deliberately failed upload above.
     const expected = /Failed to load resource: the server responded with a status of 415/;
     assert.equal(consoleErrors.filter((e) => expected.test(e)).length, 1, consoleErrors.join('\n'));
-    assert.deepEqual(consoleErrors.filter((e) => !expected.test(e)), []);
+    assert.deepEqual(
+      consoleErrors.filter((e) => !expected.test(e)),
+      [],
+    );
     assert.deepEqual(outside, []);
   });
 });

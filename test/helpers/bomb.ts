@@ -28,5 +28,10 @@ export function decompressionBombPng(width: number, height: number): Buffer {
   ihdr[9] = 0; // greyscale
   // A few rows of zeros only: the header is what matters.
   const idat = deflateSync(Buffer.alloc(1 + width, 0));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

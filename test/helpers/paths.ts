@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KMNIST_REAL_DIR, PROJECT_ROOT, REAL_SAMPLE_DIR, SHARED_DATA_DIR } from '../../pipeline/core/paths';
 
 export const ROOT = PROJECT_ROOT;
-export const SHARED_DATA = SHARED_DATA_DIR;
+const SHARED_DATA = SHARED_DATA_DIR;
 export const OFFICIAL_DIR = path.join(SHARED_DATA, 'k49');
 export { KMNIST_REAL_DIR, REAL_SAMPLE_DIR };
 

@@ -4,11 +4,11 @@
  * Debian's redis-server on a free port, with append-only persistence so a
  * restart keeps the queue, as production Redis for this queue must.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from './service';
 import { tempDir } from './paths';
+import { freePort, waitFor } from './service';
 
 export class RedisServer {
   private proc: ChildProcess | null = null;
@@ -30,7 +30,20 @@ export class RedisServer {
   async start(): Promise<void> {
     this.proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', '', '--logfile', path.join(this.dir, 'redis.log')],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--logfile',
+        path.join(this.dir, 'redis.log'),
+      ],
       { stdio: 'ignore' },
     );
     const proc = this.proc;
@@ -77,4 +90,3 @@ export async function freshRedisUrl(): Promise<string> {
   r.disconnect();
   return url;
 }
-

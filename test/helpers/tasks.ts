@@ -13,10 +13,15 @@ export async function getTask(base: string, id: string) {
 }
 
 export async function pollTask(base: string, id: string, timeoutMs = 120000) {
-  return waitFor(`task ${id} to complete`, async () => {
-    const body = await getTask(base, id);
-    return body.status === 'completed' ? body : null;
-  }, timeoutMs, 100);
+  return waitFor(
+    `task ${id} to complete`,
+    async () => {
+      const body = await getTask(base, id);
+      return body.status === 'completed' ? body : null;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 let evaluated: Promise<PredictionRecord[]> | null = null;

@@ -9,7 +9,13 @@ describe('TensorFlow backend', () => {
     const { tf, name } = loadTf('auto');
     assert.equal(tf.getBackend(), 'tensorflow');
     assert.match(name, /^tensorflow/);
-    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 28, 28, 1]) as TF.Tensor4D, tf.ones([3, 3, 1, 2]) as TF.Tensor4D, 1, 'valid').sum().dataSync()[0]);
+    const y = tf.tidy(
+      () =>
+        tf
+          .conv2d(tf.ones([1, 28, 28, 1]) as TF.Tensor4D, tf.ones([3, 3, 1, 2]) as TF.Tensor4D, 1, 'valid')
+          .sum()
+          .dataSync()[0],
+    );
     assert.equal(y, 26 * 26 * 9 * 2);
   });
 
@@ -22,7 +28,11 @@ describe('inference profiles', function () {
   this.timeout(60000);
   /** Runs `code` in a fresh Node process (TensorFlow reads its settings once per process) and returns its JSON output. */
   function inFreshProcess(code: string): Record<string, unknown> {
-    const out = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', code], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_ENABLE_ONEDNN_OPTS: '', TF_NUM_INTRAOP_THREADS: '' } });
+    const out = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TF_ENABLE_ONEDNN_OPTS: '', TF_NUM_INTRAOP_THREADS: '' },
+    });
     return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   }
 

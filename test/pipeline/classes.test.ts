@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { K49_CLASSES, NUM_CLASSES, classById, classByChar, classMapCsv } from '../../pipeline/core/classes';
+import { classByChar, classById, classMapCsv, K49_CLASSES, NUM_CLASSES } from '../../pipeline/core/classes';
 import { OFFICIAL_DIR } from '../helpers/paths';
 
 describe('class map', () => {
   const official = readFileSync(path.join(OFFICIAL_DIR, 'k49_classmap.csv'), 'utf8');
 
   it('has the 49 classes of the official k49_classmap.csv, row by row', () => {
-    const rows = official.trim().split('\n').slice(1).map((l) => l.split(','));
+    const rows = official
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     assert.equal(NUM_CLASSES, 49);
     assert.equal(rows.length, 49);
     rows.forEach(([index, codepoint, char], i) => {

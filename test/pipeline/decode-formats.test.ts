@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { decodeToK49 } from '../../pipeline/core/preprocess';
-import { decodePlainPng, decodeWithSharp, ImageDecodeError } from '../../pipeline/core/preprocess/decode';
+import { decodePlainPng, decodeWithSharp, type ImageDecodeError } from '../../pipeline/core/preprocess/decode';
 import { realSample, realSamplePng } from '../helpers/images';
 import { TEST_MODEL } from '../helpers/service';
 
@@ -34,15 +34,24 @@ async function uprightGlyph(index: number, width = 90, height = 130): Promise<{ 
  */
 function storedPosition(o: number, x: number, y: number, w: number, h: number): [number, number] {
   switch (o) {
-    case 1: return [x, y];
-    case 2: return [w - 1 - x, y]; // mirrored horizontally
-    case 3: return [w - 1 - x, h - 1 - y]; // rotated 180
-    case 4: return [x, h - 1 - y]; // mirrored vertically
-    case 5: return [y, x]; // transposed
-    case 6: return [y, h - 1 - x]; // stored rotated: turn 90 clockwise to view
-    case 7: return [w - 1 - y, h - 1 - x]; // transversed
-    case 8: return [w - 1 - y, x]; // turn 90 counter-clockwise to view
-    default: throw new Error(`orientation ${o}`);
+    case 1:
+      return [x, y];
+    case 2:
+      return [w - 1 - x, y]; // mirrored horizontally
+    case 3:
+      return [w - 1 - x, h - 1 - y]; // rotated 180
+    case 4:
+      return [x, h - 1 - y]; // mirrored vertically
+    case 5:
+      return [y, x]; // transposed
+    case 6:
+      return [y, h - 1 - x]; // stored rotated: turn 90 clockwise to view
+    case 7:
+      return [w - 1 - y, h - 1 - x]; // transversed
+    case 8:
+      return [w - 1 - y, x]; // turn 90 counter-clockwise to view
+    default:
+      throw new Error(`orientation ${o}`);
   }
 }
 
@@ -58,7 +67,10 @@ async function orientedJpeg(upright: { width: number; height: number; data: Uint
       stored[sy * sw + sx] = upright.data[y * upright.width + x]!;
     }
   }
-  return sharp(Buffer.from(stored), { raw: { width: sw, height: sh, channels: 1 } }).jpeg({ quality: 100 }).withMetadata({ orientation: o }).toBuffer();
+  return sharp(Buffer.from(stored), { raw: { width: sw, height: sh, channels: 1 } })
+    .jpeg({ quality: 100 })
+    .withMetadata({ orientation: o })
+    .toBuffer();
 }
 
 /** A minimal BMP writer (BITMAPINFOHEADER, bottom-up rows padded to 4 bytes), independent of the decoder under test. */
@@ -117,7 +129,12 @@ describe('decoding what users upload', function () {
   it('BMP, 8-bit palette and 24-bit, decodes to the same model input as the PNG of the same pixels', async () => {
     for (const index of [3, 900]) {
       const glyph = await uprightGlyph(index, 61, 87); // odd width: rows need padding
-      const png = await decodeToK49(await sharp(Buffer.from(glyph.data), { raw: { width: glyph.width, height: glyph.height, channels: 1 } }).png().toBuffer(), LIMITS);
+      const png = await decodeToK49(
+        await sharp(Buffer.from(glyph.data), { raw: { width: glyph.width, height: glyph.height, channels: 1 } })
+          .png()
+          .toBuffer(),
+        LIMITS,
+      );
       for (const bits of [8, 24] as const) {
         const image = await decodeToK49(bmp(glyph, bits), LIMITS);
         assert.deepEqual([...image], [...png], `image ${index}, ${bits}-bit BMP`);

@@ -21,7 +21,10 @@ describe('EDA report', function () {
     assert.equal(train.class_counts[0], 6000); // あ
     assert.equal(train.class_counts[45], 392); // ゑ
     assert.equal(train.imbalance_ratio, 6000 / 392);
-    assert.deepEqual(r.rare_classes.map((c) => c.char), ['え', 'ゐ', 'ゑ']);
+    assert.deepEqual(
+      r.rare_classes.map((c) => c.char),
+      ['え', 'ゐ', 'ゑ'],
+    );
     assert.equal(train.images, undefined); // labels only
     const html = readFileSync(path.join(out, 'eda.html'), 'utf8');
     assert.match(html, /Class distribution/);
@@ -33,7 +36,14 @@ describe('EDA report', function () {
 
   it('the class-distribution figure names its axes, every class by its character, and each split', () => {
     const drawn: string[] = [];
-    const png = classDistributionPng([{ name: 'train', counts: K49_CLASSES.map(() => 6000) }, { name: 'test', counts: K49_CLASSES.map(() => 1000) }], K49_CLASSES.map((c) => c.char), (t) => drawn.push(t));
+    const png = classDistributionPng(
+      [
+        { name: 'train', counts: K49_CLASSES.map(() => 6000) },
+        { name: 'test', counts: K49_CLASSES.map(() => 1000) },
+      ],
+      K49_CLASSES.map((c) => c.char),
+      (t) => drawn.push(t),
+    );
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
     for (const c of K49_CLASSES) assert.ok(drawn.includes(c.char), `class label ${c.char}`);
     for (const t of ['images', 'class (character)', 'train', 'test', '0', '6000']) assert.ok(drawn.includes(t), `text '${t}'`);
@@ -57,7 +67,10 @@ describe('EDA report', function () {
     const data = tempDir('k49-synth-');
     await generateSynthetic(data, { ...DEFAULT_SYNTH, trainPerClass: 3, testPerClass: 2 }, quiet);
     const r = await runEda(data, tempDir('k49-eda-'), quiet);
-    assert.deepEqual(r.splits.map((s) => s.split), ['train', 'test']);
+    assert.deepEqual(
+      r.splits.map((s) => s.split),
+      ['train', 'test'],
+    );
     assert.equal(typeof r.duplicates_across_splits, 'number');
   });
 

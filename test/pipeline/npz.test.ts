@@ -25,7 +25,10 @@ describe('npz loader', () => {
     assert.equal(counts[45], 392); // ゑ, the rarest
     assert.equal(Math.min(...counts), 392);
     assert.equal(Math.max(...counts), 6000);
-    assert.equal(counts.reduce((a, b) => a + b), 232365);
+    assert.equal(
+      counts.reduce((a, b) => a + b),
+      232365,
+    );
   });
 
   it('reads the official test labels (38,547)', async () => {
@@ -103,6 +106,8 @@ describe('npz loader', () => {
     const { raw, peakGrowth } = JSON.parse(out.trim().split('\n').pop()!) as { raw: number; peakGrowth: number };
     assert.equal(raw, 232365 * 784);
     assert.ok(peakGrowth < 2 * raw, `peak memory growth ${(peakGrowth / 1e6).toFixed(0)} MB >= 2x raw ${(raw / 1e6).toFixed(0)} MB`);
-    console.log(`      peak growth while loading: ${(peakGrowth / 1e6).toFixed(0)} MB for ${(raw / 1e6).toFixed(0)} MB raw (${(peakGrowth / raw).toFixed(2)}x)`);
+    console.log(
+      `      peak growth while loading: ${(peakGrowth / 1e6).toFixed(0)} MB for ${(raw / 1e6).toFixed(0)} MB raw (${(peakGrowth / raw).toFixed(2)}x)`,
+    );
   });
 });

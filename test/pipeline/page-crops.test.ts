@@ -7,33 +7,42 @@
  * reads as the 28x28 image it came from.
  */
 import assert from 'node:assert/strict';
+import { classByChar } from '../../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { LATEST } from '../../pipeline/core/paths';
 import { decodeForModel, decodeToK49 } from '../../pipeline/core/preprocess';
-import { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
-import { classByChar } from '../../pipeline/core/classes';
-import { glyphSources, scanFonts, type GlyphSource } from '../../pipeline/synth/fonts';
-import { GlyphRenderer } from '../../pipeline/synth/render';
+import type { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
+import { type GlyphSource, glyphSources, scanFonts } from '../../pipeline/synth/fonts';
 import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../../pipeline/synth/page-crops';
+import { GlyphRenderer } from '../../pipeline/synth/render';
 import { KMNIST_REAL_DIR } from '../helpers/paths';
 
-const heldOut = scanFonts(['debian']).available.filter((f) => f.split === 'test').slice(0, 2);
+const heldOut = scanFonts(['debian'])
+  .available.filter((f) => f.split === 'test')
+  .slice(0, 2);
 const perClass = glyphSources(heldOut);
 const modern = (classId: number, font = heldOut[0]!) => perClass[classId]!.find((g) => g.font === font && g.kind === 'modern')!;
-const column = (c: number, font = heldOut[0]!): [GlyphSource, GlyphSource, GlyphSource] => [modern((c + 48) % 49, font), modern(c, font), modern((c + 1) % 49, font)];
+const column = (c: number, font = heldOut[0]!): [GlyphSource, GlyphSource, GlyphSource] => [
+  modern((c + 48) % 49, font),
+  modern(c, font),
+  modern((c + 1) % 49, font),
+];
 
 /** Share of the ink pixels (> 64) of `a` that lie within `reach` pixels of ink of `b` (stroke widths differ between renderings). */
 function inkNear(a: Uint8Array, b: Uint8Array, reach = 2): number {
-  let ink = 0, near = 0;
+  let ink = 0,
+    near = 0;
   for (let i = 0; i < PIXELS; i++) {
     if (a[i]! <= 64) continue;
     ink++;
-    const x = i % 28, y = (i - x) / 28;
+    const x = i % 28,
+      y = (i - x) / 28;
     let found = false;
     for (let dy = -reach; dy <= reach && !found; dy++) {
       for (let dx = -reach; dx <= reach && !found; dx++) {
-        const nx = x + dx, ny = y + dy;
+        const nx = x + dx,
+          ny = y + dy;
         found = nx >= 0 && ny >= 0 && nx < 28 && ny < 28 && b[ny * 28 + nx]! > 64;
       }
     }
@@ -50,12 +59,15 @@ function inkColumns(img: Uint8Array): number {
 
 describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
   const renderer = new GlyphRenderer();
-  const moderate = MODERATE_PAGE, hard = HARD_PAGE;
+  const moderate = MODERATE_PAGE,
+    hard = HARD_PAGE;
 
   it('the bundled model reads crops of two held-out fonts almost as it reads clean renderings', async function () {
     this.timeout(120000);
     const model = await K49Classifier.load(LATEST);
-    let clean = 0, cropped = 0, n = 0;
+    let clean = 0,
+      cropped = 0,
+      n = 0;
     for (const font of heldOut) {
       for (let c = 0; c < 49; c++) {
         const crop = await decodeToK49(pageCrop(column(c, font), { ...moderate, seed: `${c}` }), PAGE_CROP_LIMITS);
@@ -74,7 +86,8 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     // Tight (no margin): thick strokes cover most of the crop, so little of it is paper.
     for (const [name, page] of Object.entries({ moderate, hard, tight: TIGHT_PAGE })) {
       const { originals, crops } = await realInkPageCrops(images, 200, page);
-      const direct = model.classify(originals).classes, cropped = model.classify(crops).classes;
+      const direct = model.classify(originals).classes,
+        cropped = model.classify(crops).classes;
       const same = direct.filter((c, k) => c === cropped[k]).length;
       assert.ok(same / direct.length >= 0.94, `${name}: the same answer for ${same} of ${direct.length} crops`);
     }
@@ -89,7 +102,10 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
       const even = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0, seed: `light${i}` }), PAGE_CROP_LIMITS);
       const shaded = await decodeToK49(pageCropOfImages(column, { ...moderate, lightFalloff: 0.6, seed: `light${i}` }), PAGE_CROP_LIMITS);
       assert.ok(inkNear(shaded, even) >= 0.9 && inkNear(even, shaded) >= 0.9, `image ${i}: the shaded crop's ink is not where the evenly lit one's is`);
-      assert.ok(meanInk(shaded) >= 0.85 * meanInk(even), `image ${i}: shaded ink ${meanInk(shaded).toFixed(1)} against ${meanInk(even).toFixed(1)} in even light`);
+      assert.ok(
+        meanInk(shaded) >= 0.85 * meanInk(even),
+        `image ${i}: shaded ink ${meanInk(shaded).toFixed(1)} against ${meanInk(even).toFixed(1)} in even light`,
+      );
     }
   });
 

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classById } from '../../pipeline/core/classes';
-import { classCounts, loadSplit } from '../../pipeline/core/dataset';
-import { PIXELS } from '../../pipeline/core/dataset';
+import { classCounts, loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { Random } from '../../pipeline/core/random';
-import { FONT_CATALOGUE, glyphSources, HENTAIGANA, hentaiganaClass, scanFonts } from '../../pipeline/synth/fonts';
-import { GlyphRenderer } from '../../pipeline/synth/render';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
+import { FONT_CATALOGUE, glyphSources, HENTAIGANA, hentaiganaClass, scanFonts } from '../../pipeline/synth/fonts';
 import { generateSynthetic } from '../../pipeline/synth/generate';
+import { GlyphRenderer } from '../../pipeline/synth/render';
 import { tempDir } from '../helpers/paths';
 
 describe('synthetic K49 data', () => {
@@ -38,11 +37,16 @@ describe('synthetic K49 data', () => {
       const background = img.filter((v) => v < 64).length / 784;
       assert.ok(background > 0.3, `image ${n} is not ink on a dark background (${background} dark)`);
       assert.ok(Math.max(...img) > 200, `image ${n} has no bright ink`);
-      let x0 = 28, x1 = -1, y0 = 28, y1 = -1;
+      let x0 = 28,
+        x1 = -1,
+        y0 = 28,
+        y1 = -1;
       img.forEach((v, i) => {
         if (v > 64) {
-          x0 = Math.min(x0, i % 28); x1 = Math.max(x1, i % 28);
-          y0 = Math.min(y0, Math.floor(i / 28)); y1 = Math.max(y1, Math.floor(i / 28));
+          x0 = Math.min(x0, i % 28);
+          x1 = Math.max(x1, i % 28);
+          y0 = Math.min(y0, Math.floor(i / 28));
+          y1 = Math.max(y1, Math.floor(i / 28));
         }
       });
       if (Math.max(x1 - x0, y1 - y0) >= 25) touching++;
@@ -65,7 +69,10 @@ describe('synthetic K49 data', () => {
   it('renders the test split from fonts held out of the train split', () => {
     const report = JSON.parse(readFileSync(path.join(dirA, 'synth.json'), 'utf8')) as { fonts: { train: string[]; test: string[] } };
     assert.ok(report.fonts.test.length >= 3);
-    assert.deepEqual(report.fonts.train.filter((f) => report.fonts.test.includes(f)), []);
+    assert.deepEqual(
+      report.fonts.train.filter((f) => report.fonts.test.includes(f)),
+      [],
+    );
     assert.equal(scanFonts(['debian', 'npm']).missing.length, 0, 'setup installs every catalogue font (Debian packages and npm devDependencies)');
     assert.equal(new Set(FONT_CATALOGUE.map((f) => f.file)).size, FONT_CATALOGUE.length);
   });
@@ -102,7 +109,11 @@ describe('synthetic K49 data', () => {
           assert.ok(Math.max(...img) > 128, `${font.package} renders U+${g.codepoint.toString(16)} blank`);
         }
       }
-      if (font.modernAsHentaigana) assert.ok(perClass.flat().every((g) => g.kind === 'hentaigana'), `${font.package}'s kana are hentaigana forms`);
+      if (font.modernAsHentaigana)
+        assert.ok(
+          perClass.flat().every((g) => g.kind === 'hentaigana'),
+          `${font.package}'s kana are hentaigana forms`,
+        );
     }
     const dir = tempDir();
     const report = await generateSynthetic(dir, { ...small, fontSets: ['debian', 'npm'] }, () => {});

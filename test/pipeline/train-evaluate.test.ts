@@ -3,12 +3,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
-import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
-import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
-import { readEvalRecord } from '../../pipeline/core/records';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
 import { computeMetrics } from '../../pipeline/core/metrics';
+import { readEvalRecord } from '../../pipeline/core/records';
+import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
 import { generateSynthetic } from '../../pipeline/synth/generate';
 import { BASELINE_TRAIN, DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
@@ -38,7 +38,15 @@ describe('training and evaluation', function () {
   it('fine-tunes from an artifact (initFrom): the run starts from its weights; a model of other shapes is refused, naming both', async () => {
     const { tf } = loadTf();
     const out = path.join(tempDir('k49-art-'), 'tuned');
-    const oneStep = mergeTrainConfig(SMOKE, { epochs: 1, maxTrainImages: 64, learningRate: 1e-9, minLearningRate: 0, warmupEpochs: 0, emaDecay: 0, initFrom: artifact });
+    const oneStep = mergeTrainConfig(SMOKE, {
+      epochs: 1,
+      maxTrainImages: 64,
+      learningRate: 1e-9,
+      minLearningRate: 0,
+      warmupEpochs: 0,
+      emaDecay: 0,
+      initFrom: artifact,
+    });
     await train({ data, out, config: oneStep, ...quiet });
     const [a, b] = await Promise.all([artifact, out].map((d) => tf.loadLayersModel(`file://${path.join(d, 'model', 'model.json')}`)));
     const wb = b!.getWeights();
@@ -57,7 +65,9 @@ describe('training and evaluation', function () {
     await train({ data, out, config, ...quiet });
     // checkpoints/best holds the fine-tuned weights before extrapolation (no weight average with emaDecay 0).
     const [init, tuned, saved] = await Promise.all(
-      [path.join(artifact, 'model'), path.join(out, 'checkpoints', 'best'), path.join(out, 'model')].map((d) => tf.loadLayersModel(`file://${path.join(d, 'model.json')}`)),
+      [path.join(artifact, 'model'), path.join(out, 'checkpoints', 'best'), path.join(out, 'model')].map((d) =>
+        tf.loadLayersModel(`file://${path.join(d, 'model.json')}`),
+      ),
     );
     const [wi, wt, ws] = [init!, tuned!, saved!].map((m) => m.getWeights());
     let moved = 0;
@@ -65,7 +75,10 @@ describe('training and evaluation', function () {
       const expected = tf.tidy(() => tf.add(w, tf.mul(tf.sub(wt![i]!, w), factor)));
       const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(expected, ws![i]!))).dataSync()[0]!);
       assert.ok(gap < 1e-5, `weight ${i}: ${gap} from init + ${factor} x (tuned - init)`);
-      moved = Math.max(moved, tf.tidy(() => tf.max(tf.abs(tf.sub(wt![i]!, w))).dataSync()[0]!));
+      moved = Math.max(
+        moved,
+        tf.tidy(() => tf.max(tf.abs(tf.sub(wt![i]!, w))).dataSync()[0]!),
+      );
       expected.dispose();
     });
     assert.ok(moved > 1e-4, 'fine-tuning moved the weights');
@@ -89,7 +102,15 @@ describe('training and evaluation', function () {
   it('evaluates on the real sample, writes every report, and the figures recount from predictions.json', async () => {
     const out = tempDir('k49-eval-');
     const { metrics } = await evaluate({ data: REAL_SAMPLE_DIR, model: artifact, out, log: () => {} });
-    for (const f of ['metrics.json', 'classification_report.txt', 'confusion_matrix.png', 'confusion_matrix.html', 'confused_pairs.json', 'misclassified.png', 'predictions.json']) {
+    for (const f of [
+      'metrics.json',
+      'classification_report.txt',
+      'confusion_matrix.png',
+      'confusion_matrix.html',
+      'confused_pairs.json',
+      'misclassified.png',
+      'predictions.json',
+    ]) {
       assert.ok(existsSync(path.join(out, f)), `missing ${f}`);
     }
     const saved = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
@@ -98,7 +119,10 @@ describe('training and evaluation', function () {
     for (const k of ['precision', 'recall', 'f1', 'support']) assert.ok(k in saved.per_class[0]);
     const preds = JSON.parse(readFileSync(path.join(out, 'predictions.json'), 'utf8')) as PredictionRecord[];
     assert.equal(preds.length, 2092);
-    const recount = computeMetrics(preds.map((p) => p.true_class), preds.map((p) => p.predicted_class));
+    const recount = computeMetrics(
+      preds.map((p) => p.true_class),
+      preds.map((p) => p.predicted_class),
+    );
     assert.equal(recount.accuracy, saved.accuracy);
     assert.equal(recount.balanced_accuracy, saved.balanced_accuracy);
     assert.equal(metrics.balanced_accuracy, saved.balanced_accuracy);
@@ -124,7 +148,10 @@ describe('training and evaluation', function () {
   it('the fused inference path predicts what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
     const { tf } = loadTf();
     const { images } = await loadSplit(REAL_SAMPLE_DIR, 'test');
-    const x = tf.tensor4d(Float32Array.from(images.subarray(0, 64 * PIXELS), (v) => v / 255), [64, 28, 28, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from(images.subarray(0, 64 * PIXELS), (v) => v / 255),
+      [64, 28, 28, 1],
+    );
     for (const dir of [artifact, path.join(ROOT, 'artifacts', 'latest')]) {
       const model = await tf.loadLayersModel(`file://${path.join(dir, 'model', 'model.json')}`);
       const steps = compileInference(tf, model);
@@ -133,7 +160,9 @@ describe('training and evaluation', function () {
       for (const step of steps) y = step(tf, y);
       const fused = y.dataSync();
       let maxDiff = 0;
-      reference.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - fused[i]!))));
+      reference.forEach((v, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - fused[i]!));
+      });
       assert.ok(maxDiff < 1e-4, `${dir}: max difference ${maxDiff}`);
     }
   });
@@ -145,7 +174,10 @@ describe('training and evaluation', function () {
     const cfgFile = path.join(out, 'config.json');
     writeFileSync(cfgFile, JSON.stringify({ ...SMOKE, epochs: 2 }));
     const r = await train({ data, out, resume: true, ...quiet });
-    assert.deepEqual(r.history.map((h) => h.epoch), [1, 2]);
+    assert.deepEqual(
+      r.history.map((h) => h.epoch),
+      [1, 2],
+    );
   });
 
   it('two runs with the same seed and config agree within 0.5 points', async () => {

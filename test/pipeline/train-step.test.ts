@@ -32,7 +32,8 @@ function weightDifference(a: TF.LayersModel, b: TF.LayersModel): number {
 describe('training step', () => {
   it('native kernels (batch norm + ReLU, softmax cross-entropy) give the tfjs-composed result', () => {
     const { x, labels } = batch();
-    const a = buildModel(tf, SMALL.model, 7), b = buildModel(tf, SMALL.model, 7);
+    const a = buildModel(tf, SMALL.model, 7),
+      b = buildModel(tf, SMALL.model, 7);
     const native = new TrainingStep(tf, a, tf.train.sgd(0.1), 0.1, nativeOps(tf));
     const composed = new TrainingStep(tf, b, tf.train.sgd(0.1), 0.1, composedOps(tf));
     for (let k = 0; k < 3; k++) {
@@ -49,7 +50,8 @@ describe('training step', () => {
   ] as [string, TrainConfig][]) {
     it(`trains ${name} as tfjs-layers' trainOnBatch does (loss, weights, batch-norm statistics)`, async () => {
       const { x, labels } = batch();
-      const a = buildModel(tf, cfg.model, 7), b = buildModel(tf, cfg.model, 7);
+      const a = buildModel(tf, cfg.model, 7),
+        b = buildModel(tf, cfg.model, 7);
       const step = new TrainingStep(tf, a, tf.train.sgd(0.05), cfg.labelSmoothing);
       b.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
       const smoothed = tf.add(tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), NUM_CLASSES).toFloat(), 1 - cfg.labelSmoothing), cfg.labelSmoothing / NUM_CLASSES);
@@ -127,7 +129,13 @@ describe('training step', () => {
   });
 
   it('refuses a layer it does not know, naming it', () => {
-    const model = tf.sequential({ layers: [tf.layers.conv2dTranspose({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2dTranspose({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax' }),
+      ],
+    });
     assert.throws(() => planSteps(model), /Conv2DTranspose is not supported by the training step/);
   });
 
@@ -135,10 +143,14 @@ describe('training step', () => {
     const rng = new Random('stroke');
     const img = Float32Array.from({ length: 784 }, () => (rng.chance(0.3) ? rng.float() : 0));
     const x = tf.tensor4d(img, [1, 28, 28, 1]);
-    const dilated = new Float32Array(784), eroded = new Float32Array(784);
+    const dilated = new Float32Array(784),
+      eroded = new Float32Array(784);
     strokeFilter(img, dilated, true);
     strokeFilter(img, eroded, false);
     assert.deepEqual(Array.from(dilated), Array.from(tf.maxPool(x, [2, 2], 1, 'same').dataSync()));
-    assert.deepEqual(Array.from(eroded), Array.from(tf.neg(tf.maxPool(tf.neg(x) as TF.Tensor4D, [2, 2], 1, 'same')).dataSync()).map((v) => v + 0));
+    assert.deepEqual(
+      Array.from(eroded),
+      Array.from(tf.neg(tf.maxPool(tf.neg(x) as TF.Tensor4D, [2, 2], 1, 'same')).dataSync()).map((v) => v + 0),
+    );
   });
 });

@@ -14,7 +14,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
-import { freePort, TestService, upload, waitFor, type Proc } from '../helpers/service';
+import { freePort, type Proc, TestService, upload, waitFor } from '../helpers/service';
 import { pollTask } from '../helpers/tasks';
 
 function tryMount(dir: string, sizeMb: number): boolean {
@@ -52,7 +52,7 @@ function fillDisk(dir: string): string {
 async function files(n: number) {
   return Promise.all(Array.from({ length: n }, async (_, i) => ({ name: `${i}.png`, bytes: await realSamplePng(i) })));
 }
-const detail = async (r: Response) => ((await r.json()) as { detail?: string; reason?: string });
+const detail = async (r: Response) => (await r.json()) as { detail?: string; reason?: string };
 
 describe('faults: the disk under the SQLite queue', function () {
   this.timeout(180000);
@@ -98,10 +98,16 @@ describe('faults: the disk under the SQLite queue', function () {
     const again = await upload(`${svc.url}/batch_predict`, 'files', await files(10));
     assert.equal(again.status, 202);
     const { task_id: after } = (await again.json()) as { task_id: string };
-    for (const [id, n] of [[before, 40], [after, 10]] as const) {
+    for (const [id, n] of [
+      [before, 40],
+      [after, 10],
+    ] as const) {
       const t = await pollTask(svc.url, id);
       assert.equal(t.results.length, n);
-      assert.ok(t.results.every((r) => 'class_id' in r), 'every accepted image has its result');
+      assert.ok(
+        t.results.every((r) => 'class_id' in r),
+        'every accepted image has its result',
+      );
     }
     await svc.stopAll();
   });

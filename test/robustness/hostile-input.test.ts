@@ -79,7 +79,12 @@ describe('hostile input', function () {
   it('truncated PNG and JPEG: 4xx', async () => {
     const png = await realSamplePng(3);
     const jpeg = await sharp(png).resize(200, 200).jpeg().toBuffer();
-    for (const [name, bytes] of [['t.png', png.subarray(0, png.length - 30)], ['t.png', png.subarray(0, 60)], ['t.jpg', jpeg.subarray(0, jpeg.length / 2)], ['t.jpg', jpeg.subarray(0, 20)]] as const) {
+    for (const [name, bytes] of [
+      ['t.png', png.subarray(0, png.length - 30)],
+      ['t.png', png.subarray(0, 60)],
+      ['t.jpg', jpeg.subarray(0, jpeg.length / 2)],
+      ['t.jpg', jpeg.subarray(0, 20)],
+    ] as const) {
       await expectHandled(await predict(name, bytes), [400, 415]);
     }
   });
@@ -90,7 +95,9 @@ describe('hostile input', function () {
 
   it('an animated GIF: classified from its first frame', async () => {
     const frame = async (i: number) => sharp(await realSamplePng(i)).toBuffer();
-    const gif = await sharp([await frame(5), await frame(6)], { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp([await frame(5), await frame(6)], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     assert.equal((await sharp(gif).metadata()).pages, 2);
     const fromGif = await expectHandled(await predict('anim.gif', gif), [200]);
     const fromPng = await expectHandled(await predict('first.png', await realSamplePng(5)), [200]);
@@ -100,7 +107,12 @@ describe('hostile input', function () {
   it('SVG and PDF: 415 without being decoded', async () => {
     const svg = Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><image href="file:///etc/passwd"/></svg>');
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF');
-    for (const [name, bytes] of [['a.svg', svg], ['a.png', svg], ['a.pdf', pdf], ['a.png', pdf]] as const) {
+    for (const [name, bytes] of [
+      ['a.svg', svg],
+      ['a.png', svg],
+      ['a.pdf', pdf],
+      ['a.png', pdf],
+    ] as const) {
       await expectHandled(await predict(name, bytes), [415]);
     }
   });
@@ -138,7 +150,7 @@ describe('hostile input', function () {
   it('non-UTF-8, very long and path-traversal file names are echoed back cleaned, never used as paths', async () => {
     const png = await realSamplePng(1);
     const marker = `k49-pwned-${process.pid}`;
-    const names = [`../../../../tmp/${marker}.png`, `..\\..\\${marker}.png`, 'x'.repeat(5000) + '.png', 'a\nb.png', '名前.png'];
+    const names = [`../../../../tmp/${marker}.png`, `..\\..\\${marker}.png`, `${'x'.repeat(5000)}.png`, 'a\nb.png', '名前.png'];
     const form = new FormData();
     for (const n of names) form.append('files', new Blob([png]), n);
     // A name in Latin-1 bytes (not UTF-8), written into the multipart header by hand.
@@ -150,11 +162,15 @@ describe('hostile input', function () {
       png,
       Buffer.from(`\r\n--${b}--\r\n`),
     ]);
-    for (const res of [await fetch(`${svc.url}/batch_predict`, { method: 'POST', body: form }), await raw('/batch_predict', latin1, `multipart/form-data; boundary=${b}`)]) {
+    for (const res of [
+      await fetch(`${svc.url}/batch_predict`, { method: 'POST', body: form }),
+      await raw('/batch_predict', latin1, `multipart/form-data; boundary=${b}`),
+    ]) {
       const { task_id } = BatchAccepted.parse(await expectHandled(res, [202]));
       const task = await pollTask(svc.url, task_id);
       for (const r of task.results) {
         assert.ok(r.filename.length > 0 && r.filename.length <= 255, `bounded name (${r.filename.length})`);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what file names are cleaned of
         assert.ok(!/[\u0000-\u001f\u007f]/.test(r.filename), 'no control characters');
         assert.ok('class_id' in r, JSON.stringify(r));
       }
@@ -222,7 +238,11 @@ describe('hostile input', function () {
     assert.equal((await fetch(`${svc.url}/health`)).status, 200);
     assert.equal(svc.api!.child.exitCode, null);
     // tsx (the TypeScript loader) keeps its compile cache there; uploads must leave nothing.
-    assert.deepEqual(readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f)), [], 'the uploads left nothing in the API\'s TMPDIR');
+    assert.deepEqual(
+      readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f)),
+      [],
+      "the uploads left nothing in the API's TMPDIR",
+    );
     const rssAfter = metricValue(await scrapeMetrics(svc.url), 'k49_process_resident_memory_bytes');
     const grewMb = (rssAfter - rssBefore) / 2 ** 20;
     console.log(`      RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB -> ${(rssAfter / 2 ** 20).toFixed(0)} MB (${grewMb >= 0 ? '+' : ''}${grewMb.toFixed(0)} MB)`);

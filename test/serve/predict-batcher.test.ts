@@ -33,7 +33,10 @@ describe('dynamic batcher', () => {
     const p2 = t2.submit(image(2));
     assert.deepEqual(m.calls, [], 'the third is still coming');
     const p3 = t3.submit(image(3));
-    assert.deepEqual((await Promise.all([p1, p2, p3])).map((p) => p[0]), [1, 2, 3]);
+    assert.deepEqual(
+      (await Promise.all([p1, p2, p3])).map((p) => p[0]),
+      [1, 2, 3],
+    );
     assert.deepEqual(m.calls, [3]);
   });
 
@@ -70,12 +73,20 @@ describe('dynamic batcher', () => {
   });
 
   it('a failing model call rejects every request of its batch', async () => {
-    const b = new DynamicBatcher(async () => {
-      throw new Error('model broke');
-    }, 2, 10_000, 64);
+    const b = new DynamicBatcher(
+      async () => {
+        throw new Error('model broke');
+      },
+      2,
+      10_000,
+      64,
+    );
     const [t1, t2] = [b.announce(), b.announce()];
     const results = await Promise.allSettled([t1.submit(image(1)), t2.submit(image(2))]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
   });
 
   it('runs one model call at a time: images arriving meanwhile form the next batch, run as soon as the call ends', async () => {

@@ -6,7 +6,7 @@ import { TaskResponse } from '../../serve/schemas';
 describe('task view JSON', () => {
   const head = { task_id: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', status: 'completed' as const, progress: { done: 2, total: 2 } };
 
-  it('splices the stored results in, in order, and is the schema\'s task view', () => {
+  it("splices the stored results in, in order, and is the schema's task view", () => {
     const ok = { filename: 'a.png', prediction: 'あ', class_id: 0, confidence: 0.5, model_version: 'm' };
     const bad = { filename: 'b "quoted".png', error: 'not a raster image' };
     const text = taskViewJson(head, [JSON.stringify(ok), JSON.stringify(bad)]);

@@ -38,10 +38,12 @@ function percentile(values: Float32Array, p: number): number {
 export function selectInPlace(a: Float32Array, p: number): number {
   if (a.length === 0) return 0;
   const k = Math.min(a.length - 1, Math.floor(p * a.length));
-  let lo = 0, hi = a.length - 1;
+  let lo = 0,
+    hi = a.length - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >> 1]!;
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i]! < pivot) i++;
       while (a[j]! > pivot) j--;
@@ -61,13 +63,17 @@ export function selectInPlace(a: Float32Array, p: number): number {
 /** The paper's level at every pixel: a percentile per cell, interpolated bilinearly between cell centres. */
 function paperLevel(v: Float32Array, width: number, height: number): Float32Array {
   const cell = Math.max(4, Math.round(Math.min(width, height) * PAPER_CELL));
-  const gw = Math.max(1, Math.round(width / cell)), gh = Math.max(1, Math.round(height / cell));
-  const grid = new Float32Array(gw * gh), clearest = new Float32Array(gw * gh);
+  const gw = Math.max(1, Math.round(width / cell)),
+    gh = Math.max(1, Math.round(height / cell));
+  const grid = new Float32Array(gw * gh),
+    clearest = new Float32Array(gw * gh);
   const cellValues = new Float32Array((Math.ceil(width / gw) + 1) * (Math.ceil(height / gh) + 1));
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
-      const x0 = Math.floor((gx * width) / gw), x1 = Math.floor(((gx + 1) * width) / gw);
-      const y0 = Math.floor((gy * height) / gh), y1 = Math.floor(((gy + 1) * height) / gh);
+      const x0 = Math.floor((gx * width) / gw),
+        x1 = Math.floor(((gx + 1) * width) / gw);
+      const y0 = Math.floor((gy * height) / gh),
+        y1 = Math.floor(((gy + 1) * height) / gh);
       let count = 0;
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) cellValues[count++] = v[y * width + x]!;
       const values = cellValues.subarray(0, count);
@@ -78,19 +84,31 @@ function paperLevel(v: Float32Array, width: number, height: number): Float32Arra
   }
   // A cell mostly covered by ink has its PAPER_PERCENTILE in the ink; its clearest pixels are still paper.
   // Cap it at them plus the usual gap between the two percentiles on paper (a low quartile over the cells).
-  const paperSpread = percentile(grid.map((g, k) => g - clearest[k]!), 0.25);
+  const paperSpread = percentile(
+    grid.map((g, k) => g - clearest[k]!),
+    0.25,
+  );
   for (let k = 0; k < grid.length; k++) grid[k] = Math.min(grid[k]!, clearest[k]! + paperSpread);
   // A cell filled by a thick stroke is not paper: cap the cells far above the others (uneven light varies smoothly).
   const middle = percentile(grid, 0.5);
-  const spread = 1.4826 * percentile(grid.map((g) => Math.abs(g - middle)), 0.5);
+  const spread =
+    1.4826 *
+    percentile(
+      grid.map((g) => Math.abs(g - middle)),
+      0.5,
+    );
   for (let k = 0; k < grid.length; k++) grid[k] = Math.min(grid[k]!, middle + 3 * spread + 4);
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const fy = Math.min(Math.max(((y + 0.5) * gh) / height - 0.5, 0), gh - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, gh - 1), ty = fy - y0;
+    const y0 = Math.floor(fy),
+      y1 = Math.min(y0 + 1, gh - 1),
+      ty = fy - y0;
     for (let x = 0; x < width; x++) {
       const fx = Math.min(Math.max(((x + 0.5) * gw) / width - 0.5, 0), gw - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, gw - 1), tx = fx - x0;
+      const x0 = Math.floor(fx),
+        x1 = Math.min(x0 + 1, gw - 1),
+        tx = fx - x0;
       out[y * width + x] =
         (1 - ty) * ((1 - tx) * grid[y0 * gw + x0]! + tx * grid[y0 * gw + x1]!) + ty * ((1 - tx) * grid[y1 * gw + x0]! + tx * grid[y1 * gw + x1]!);
     }
@@ -111,17 +129,25 @@ function dropEdgeFragments(ink: Float32Array, width: number, height: number): vo
   for (let start = 0; start < ink.length; start++) {
     if (label[start] !== -1 || ink[start]! < 128) continue;
     const pixels: number[] = [];
-    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    let x0 = width,
+      y0 = height,
+      x1 = -1,
+      y1 = -1;
     const stack = [start];
     label[start] = pieces.length;
     while (stack.length > 0) {
       const i = stack.pop()!;
       pixels.push(i);
-      const x = i % width, y = (i - x) / width;
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      const x = i % width,
+        y = (i - x) / width;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx, ny = y + dy;
+          const nx = x + dx,
+            ny = y + dy;
           if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
           const j = ny * width + nx;
           if (label[j] === -1 && ink[j]! >= 128) {
@@ -146,10 +172,12 @@ function dropEdgeFragments(ink: Float32Array, width: number, height: number): vo
     if (p.depth > FRAGMENT_DEPTH || p.area >= FRAGMENT_SHARE * character) continue;
     // The fragment and its faint rim: its pixels and their neighbours that belong to no other piece.
     for (const i of p.pixels) {
-      const x = i % width, y = (i - x) / width;
+      const x = i % width,
+        y = (i - x) / width;
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx, ny = y + dy;
+          const nx = x + dx,
+            ny = y + dy;
           const j = ny * width + nx;
           if (nx >= 0 && ny >= 0 && nx < width && ny < height && (label[j] === -1 || label[j] === label[i])) ink[j] = 0;
         }

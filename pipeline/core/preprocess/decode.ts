@@ -56,7 +56,8 @@ export async function decodeWithSharp(bytes: Buffer, format: string, limits: Dec
   // autoOrient applies the EXIF orientation (phone photos are stored sideways).
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    const input = format === 'bmp' ? decodeBmpInput(bytes, limits) : sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error', autoOrient: true });
+    const input =
+      format === 'bmp' ? decodeBmpInput(bytes, limits) : sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error', autoOrient: true });
     raw = await input
       .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb') // greyscale inputs would otherwise stay 1-2 channels
@@ -86,7 +87,8 @@ const SHARP_ONLY_PNG_CHUNKS = new Set(['iCCP', 'eXIf']);
  */
 export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage | null {
   if (bytes.length < 33 || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
-  const width = bytes.readUInt32BE(16), height = bytes.readUInt32BE(20);
+  const width = bytes.readUInt32BE(16),
+    height = bytes.readUInt32BE(20);
   const bitDepth = bytes[24]!;
   if (bitDepth !== 8 || width > WORK_MAX_SIDE || height > WORK_MAX_SIDE || width * height > limits.maxPixels) return null;
   for (let at = 8; at + 8 <= bytes.length; ) {

@@ -36,7 +36,10 @@ export function inkBox(img: GrayImage): InkBox | null {
   let max = 0;
   for (const v of img.data) if (v > max) max = v;
   const threshold = Math.max(PREPROCESS.inkFloor, PREPROCESS.inkThreshold * max);
-  let x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
+  let x0 = img.width,
+    y0 = img.height,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < img.height; y++) {
     const row = y * img.width;
     for (let x = 0; x < img.width; x++) {
@@ -66,21 +69,26 @@ function resampleArea(src: GrayImage, box: InkBox, dw: number, dh: number): Floa
     // Enlarging: bilinear interpolation on pixel centres.
     for (let y = 0; y < dh; y++) {
       const sy = Math.min(Math.max((y + 0.5) * fy - 0.5, 0), sh - 1);
-      const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, sh - 1), ty = sy - y0;
+      const y0 = Math.floor(sy),
+        y1 = Math.min(y0 + 1, sh - 1),
+        ty = sy - y0;
       for (let x = 0; x < dw; x++) {
         const sx = Math.min(Math.max((x + 0.5) * fx - 0.5, 0), sw - 1);
-        const x0 = Math.floor(sx), x1 = Math.min(x0 + 1, sw - 1), tx = sx - x0;
+        const x0 = Math.floor(sx),
+          x1 = Math.min(x0 + 1, sw - 1),
+          tx = sx - x0;
         const at = (xx: number, yy: number) => src.data[(box.y0 + yy) * src.width + box.x0 + xx]!;
-        out[y * dw + x] =
-          (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
+        out[y * dw + x] = (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
       }
     }
     return out;
   }
   for (let y = 0; y < dh; y++) {
-    const ya = y * fy, yb = ya + fy;
+    const ya = y * fy,
+      yb = ya + fy;
     for (let x = 0; x < dw; x++) {
-      const xa = x * fx, xb = xa + fx;
+      const xa = x * fx,
+        xb = xa + fx;
       let sum = 0;
       for (let sy = Math.floor(ya); sy < Math.ceil(yb); sy++) {
         const wy = Math.min(yb, sy + 1) - Math.max(ya, sy);

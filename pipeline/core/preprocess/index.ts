@@ -47,7 +47,7 @@ export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<
 }
 
 /** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing, then cleanPage and fitToK49). */
-export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
+function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
   let minAlpha = 255;
   for (let i = 3; i < 4 * n; i += 4) if (rgba[i]! < minAlpha) minAlpha = rgba[i]!;
@@ -62,8 +62,14 @@ export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint
   const luma = (i: number) => Math.fround(0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!);
   // The border's median, by selection: cheaper than sorting a typed array, which dominated a 28x28 image's cost.
   const border = new Float32Array(2 * (width + height));
-  for (let x = 0; x < width; x++) (border[2 * x] = luma(x)), (border[2 * x + 1] = luma((height - 1) * width + x));
-  for (let y = 0; y < height; y++) (border[2 * width + 2 * y] = luma(y * width)), (border[2 * width + 2 * y + 1] = luma(y * width + width - 1));
+  for (let x = 0; x < width; x++) {
+    border[2 * x] = luma(x);
+    border[2 * x + 1] = luma((height - 1) * width + x);
+  }
+  for (let y = 0; y < height; y++) {
+    border[2 * width + 2 * y] = luma(y * width);
+    border[2 * width + 2 * y + 1] = luma(y * width + width - 1);
+  }
   const background = selectInPlace(border, 0.5);
   const lightBackground = background > 127;
   if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {

@@ -1,16 +1,17 @@
 /** POST /batch_predict and GET /tasks/{task_id}: durable asynchronous batches. */
 import type Router from '@koa/router';
-import type { z } from 'zod';
 import type { Middleware } from 'koa';
+import type { z } from 'zod';
 import { BatchIngest } from '../../queue/ingest';
-import { ApiError } from '../errors';
 import type { FileView } from '../../queue/store';
-import { receiveFiles } from '../multipart';
 import { type BatchAccepted, type FileTaskResponse, TaskParams } from '../../schemas';
-import { storeFirst, type Services } from './common';
+import { ApiError } from '../errors';
+import { receiveFiles } from '../multipart';
+import { type Services, storeFirst } from './common';
 
 /** File names are echoed back as data, never used as paths; keep them printable and bounded. */
-export function safeFilename(name: string | undefined, index: number): string {
+function safeFilename(name: string | undefined, index: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what file names are cleaned of
   const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
   return cleaned.length > 0 ? cleaned : `file-${index + 1}`;
 }
@@ -37,7 +38,10 @@ export function batchRoutes(router: Router, s: Services): void {
   router.post('/batch_predict', storeFirst(s), ingestUpload(s), s.upload.array('files'), async (ctx) => {
     const ingest = ctx.state.ingest as BatchIngest;
     if (ingest.count === 0) {
-      throw new ApiError(400, "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)");
+      throw new ApiError(
+        400,
+        "field 'files' is missing: send the images as repeated multipart/form-data fields 'files' (e.g. curl -F files=@a.png -F files=@b.png)",
+      );
     }
     const { taskId, fileIds } = await ingest.finish();
     s.metrics.imagesAccepted.inc(fileIds.length);
@@ -66,7 +70,7 @@ export function batchRoutes(router: Router, s: Services): void {
 }
 
 /** One file of a batch in the FastAPI version's per-file shape (`task_ids` of POST /batch_predict). */
-export function fileTaskView(file: FileView): z.infer<typeof FileTaskResponse> {
+function fileTaskView(file: FileView): z.infer<typeof FileTaskResponse> {
   if (file.taskStatus === 'failed') return { status: 'failed', error: file.error ?? 'the task failed' };
   if (!file.result) return { status: 'processing' };
   const r = file.result;

@@ -2,13 +2,13 @@
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import { decodeForModel } from '../../../pipeline/core/preprocess';
-import type { DynamicBatcher } from '../predict-batcher';
 import type { ServiceConfig } from '../../config';
-import { ApiError } from '../errors';
-import type { ServiceMetrics } from '../prometheus';
-import type { TaskStore } from '../../queue/store';
 import type { ModelHolder } from '../../model/holder';
+import type { TaskStore } from '../../queue/store';
+import { ApiError } from '../errors';
 import type { makeUpload } from '../multipart';
+import type { DynamicBatcher } from '../predict-batcher';
+import type { ServiceMetrics } from '../prometheus';
 
 export interface Services {
   config: ServiceConfig;
@@ -31,7 +31,7 @@ export function parseOr400<T extends z.ZodTypeAny>(schema: T, value: unknown, wh
 }
 
 export function requireFile(file: { buffer?: Buffer; size?: number } | undefined, field: string): { buffer: Buffer } {
-  if (!file || !file.buffer) {
+  if (!file?.buffer) {
     throw new ApiError(400, `field '${field}' is missing: send the image as multipart/form-data field '${field}' (e.g. curl -F ${field}=@image.png)`);
   }
   if (file.buffer.length === 0) throw new ApiError(400, `field '${field}' is an empty file`);

@@ -4,17 +4,19 @@ import type Router from '@koa/router';
 import type { z } from 'zod';
 import { classByChar, classById } from '../../../pipeline/core/classes';
 import { topK } from '../../../pipeline/core/inference';
-import { ApiError } from '../errors';
 import { feedbackStats } from '../../queue/feedback';
 import type { NewFeedback } from '../../queue/store';
-import { FeedbackAccepted, FeedbackFields } from '../../schemas';
-import { modelInput, parseOr400, requireFile, storeFirst, type Services } from './common';
+import { type FeedbackAccepted, FeedbackFields } from '../../schemas';
+import { ApiError } from '../errors';
+import { modelInput, parseOr400, requireFile, type Services, storeFirst } from './common';
 
 /** The class a correction names: `class_id` or `label` (or both, agreeing). */
 function correctedClass(fields: z.infer<typeof FeedbackFields>): number {
   const byLabel = fields.label === undefined ? undefined : classByChar(fields.label);
-  if (fields.label !== undefined && !byLabel) throw new ApiError(400, `invalid label '${fields.label.slice(0, 20)}': give one of the 49 K49 characters (あ … ゝ), or class_id 0-48`);
-  if (fields.class_id === undefined && !byLabel) throw new ApiError(400, "say what the character is: form field 'class_id' (0-48) or 'label' (the character, e.g. す)");
+  if (fields.label !== undefined && !byLabel)
+    throw new ApiError(400, `invalid label '${fields.label.slice(0, 20)}': give one of the 49 K49 characters (あ … ゝ), or class_id 0-48`);
+  if (fields.class_id === undefined && !byLabel)
+    throw new ApiError(400, "say what the character is: form field 'class_id' (0-48) or 'label' (the character, e.g. す)");
   if (fields.class_id !== undefined && byLabel && byLabel.index !== fields.class_id) {
     throw new ApiError(400, `class_id ${fields.class_id} (${classById(fields.class_id).char}) and label ${fields.label} disagree: send one of them`);
   }
@@ -37,7 +39,8 @@ export function feedbackRoutes(router: Router, s: Services): void {
       if (task.status !== 'completed') throw new ApiError(409, `task ${fields.task_id} is still processing: correct its results once it has completed`);
       const result = task.results.find((r) => r.filename === fields.filename);
       if (!result) throw new ApiError(404, `task ${fields.task_id} has no file named '${fields.filename.slice(0, 100)}'`);
-      if ('error' in result) throw new ApiError(400, `'${fields.filename.slice(0, 100)}' of task ${fields.task_id} was not classified (${result.error}): nothing to correct`);
+      if ('error' in result)
+        throw new ApiError(400, `'${fields.filename.slice(0, 100)}' of task ${fields.task_id} was not classified (${result.error}): nothing to correct`);
       answer = { class_id: result.class_id, confidence: result.confidence, model_version: result.model_version ?? 'unknown' };
     } else {
       answer = await s.models.use(async ({ classifier, extra: batcher }) => {
@@ -61,7 +64,12 @@ export function feedbackRoutes(router: Router, s: Services): void {
       id: stored.id,
       class_id: classId,
       label: classById(classId).char,
-      model_answer: { class_id: answer.class_id, prediction: classById(answer.class_id).char, confidence: answer.confidence, model_version: answer.model_version },
+      model_answer: {
+        class_id: answer.class_id,
+        prediction: classById(answer.class_id).char,
+        confidence: answer.confidence,
+        model_version: answer.model_version,
+      },
     };
     ctx.status = 201;
     ctx.body = body;

@@ -1,10 +1,10 @@
 /** POST /predict: one image in, top-k candidates out (through the dynamic batcher). */
 import type Router from '@koa/router';
-import type { z } from 'zod';
 import sharp from 'sharp';
+import type { z } from 'zod';
 import { IMAGE_SIZE } from '../../../pipeline/core/dataset';
 import { topK } from '../../../pipeline/core/inference';
-import { PredictQuery, PredictResponse } from '../../schemas';
+import { PredictQuery, type PredictResponse } from '../../schemas';
 import { modelInput, parseOr400, requireFile, type Services } from './common';
 
 export function predictRoutes(router: Router, s: Services): void {
@@ -35,7 +35,9 @@ export function predictRoutes(router: Router, s: Services): void {
         character: top[0]!.prediction,
       };
       if (query.include_image) {
-        const png = await sharp(Buffer.from(image), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } }).png().toBuffer();
+        const png = await sharp(Buffer.from(image), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })
+          .png()
+          .toBuffer();
         answer.model_input_png = `data:image/png;base64,${png.toString('base64')}`;
       }
       return answer;

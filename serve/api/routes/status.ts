@@ -1,13 +1,13 @@
 /** GET / (UI for browsers, status for others), GET /health, GET /openapi.json, GET /docs. */
 import { existsSync, readFileSync } from 'node:fs';
-import { marked } from 'marked';
 import path from 'node:path';
 import type Router from '@koa/router';
-import { ApiError } from '../errors';
+import { marked } from 'marked';
+import { UI_DIR } from '../../../pipeline/core/paths';
 import { VERSION } from '../../../pipeline/core/version';
 import { openApiDocument } from '../../schemas';
+import { ApiError } from '../errors';
 import type { Services } from './common';
-import { UI_DIR } from '../../../pipeline/core/paths';
 
 const SWAGGER_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 const SWAGGER_FILES: Record<string, string> = {
@@ -37,7 +37,7 @@ ${marked.parse(markdown, { async: false })}
 }
 
 export function statusRoutes(router: Router, s: Services): void {
-  const openapi = openApiDocument();
+  const openapi = openApiDocument(VERSION);
 
   router.get('/', async (ctx) => {
     if ((ctx.get('Accept') || '').includes('text/html')) {

@@ -9,7 +9,6 @@ import type Router from '@koa/router';
 import { buildSync } from 'esbuild';
 import { UI_DIR } from '../../../pipeline/core/paths';
 
-
 let bundle: string | null = null;
 function appBundle(): string {
   bundle ??= buildSync({
