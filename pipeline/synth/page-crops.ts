@@ -173,3 +173,65 @@ function cropFromPage(column: Piece[], opts: PageOptions): Buffer {
   crop.getContext('2d').drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, x1 - x0, y1 - y0);
   return crop.toBuffer('image/png');
 }
+
+export interface PaperOptions {
+  /** Paper grey level (0..255; old paper or a dim photograph: 130). */
+  paper: number;
+  /** Ink grey level. */
+  ink: number;
+  /** Standard deviation of the paper's and ink's noise (grey levels). */
+  noise: number;
+  /** Enlargement of the 28x28 image's ink box. */
+  scale: number;
+  /** Margin around the ink box, as a share of its longer side (0: a tight crop). */
+  margin: number;
+  seed?: string;
+}
+
+/**
+ * A K49 image (white ink on black) as a crop of a page: cropped to its ink, enlarged, drawn as dark ink on
+ * uniform grey paper with noise, with a margin; grey PNG bytes.
+ */
+export function inkOnPaper(image: Uint8Array, opts: PaperOptions): Buffer {
+  let x0 = IMAGE_SIZE,
+    y0 = IMAGE_SIZE,
+    x1 = -1,
+    y1 = -1;
+  for (let i = 0; i < PIXELS; i++) {
+    if (image[i]! <= 32) continue;
+    const x = i % IMAGE_SIZE,
+      y = (i - x) / IMAGE_SIZE;
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
+  if (x1 < 0) throw new Error('inkOnPaper: the image has no ink');
+  const bw = (x1 - x0 + 1) * opts.scale,
+    bh = (y1 - y0 + 1) * opts.scale;
+  const m = Math.round(opts.margin * Math.max(bw, bh));
+  const width = bw + 2 * m,
+    height = bh + 2 * m;
+  const rng = new Random(opts.seed ?? 'paper');
+  const out = Buffer.alloc(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // Nearest neighbour of the ink box, its intensity as the ink's coverage.
+      const sx = Math.floor((x - m) / opts.scale) + x0,
+        sy = Math.floor((y - m) / opts.scale) + y0;
+      const inside = x >= m && y >= m && x < m + bw && y < m + bh;
+      const coverage = inside ? image[sy * IMAGE_SIZE + sx]! / 255 : 0;
+      const grey = opts.paper + coverage * (opts.ink - opts.paper) + rng.normal() * opts.noise;
+      out[y * width + x] = Math.max(0, Math.min(255, Math.round(grey)));
+    }
+  }
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  const data = ctx.createImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    data.data[4 * i] = data.data[4 * i + 1] = data.data[4 * i + 2] = out[i]!;
+    data.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(data, 0, 0);
+  return canvas.toBuffer('image/png');
+}

@@ -14,7 +14,16 @@ import { LATEST } from '../../pipeline/core/paths';
 import { decodeForModel, decodeToK49 } from '../../pipeline/core/preprocess';
 import type { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
 import { type GlyphSource, glyphSources, scanFonts } from '../../pipeline/synth/fonts';
-import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, pageCrop, pageCropOfImages, realInkPageCrops, TIGHT_PAGE } from '../../pipeline/synth/page-crops';
+import {
+  HARD_PAGE,
+  inkOnPaper,
+  MODERATE_PAGE,
+  PAGE_CROP_LIMITS,
+  pageCrop,
+  pageCropOfImages,
+  realInkPageCrops,
+  TIGHT_PAGE,
+} from '../../pipeline/synth/page-crops';
 import { GlyphRenderer } from '../../pipeline/synth/render';
 import { KMNIST_REAL_DIR } from '../helpers/paths';
 
@@ -106,6 +115,35 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
         meanInk(shaded) >= 0.85 * meanInk(even),
         `image ${i}: shaded ink ${meanInk(shaded).toFixed(1)} against ${meanInk(even).toFixed(1)} in even light`,
       );
+    }
+  });
+
+  it('real ink on darker paper (grey 130, noise): never refused as blank, and read as on light paper (tight crops and with a margin)', async function () {
+    this.timeout(120000);
+    const model = await K49Classifier.load(LATEST);
+    const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
+    const n = 40;
+    const step = Math.floor(images.length / PIXELS / n);
+    for (const margin of [0, 0.12]) {
+      const grey = new Uint8Array(n * PIXELS),
+        light = new Uint8Array(n * PIXELS);
+      let refused = 0;
+      for (let k = 0; k < n; k++) {
+        const image = images.subarray(k * step * PIXELS, (k * step + 1) * PIXELS);
+        const common = { ink: 35, noise: 12, scale: 5, margin, seed: `grey${k}` };
+        try {
+          grey.set(await decodeForModel(inkOnPaper(image, { ...common, paper: 130 }), PAGE_CROP_LIMITS), k * PIXELS);
+        } catch (e) {
+          if ((e as ImageDecodeError).kind !== 'blank') throw e;
+          refused++;
+        }
+        light.set(await decodeForModel(inkOnPaper(image, { ...common, paper: 200 }), PAGE_CROP_LIMITS), k * PIXELS);
+      }
+      assert.equal(refused, 0, `margin ${margin}: ${refused} of ${n} refused as blank on grey paper`);
+      const a = model.classify(grey).classes,
+        b = model.classify(light).classes;
+      const same = a.filter((c, k) => c === b[k]).length;
+      assert.ok(same >= 0.95 * n, `margin ${margin}: the same answer on grey and light paper for ${same} of ${n}`);
     }
   });
 

@@ -46,6 +46,28 @@ export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<
   return rgbaToK49(pixels.data, pixels.width, pixels.height);
 }
 
+/** A border this far from mid-grey tells the polarity by itself: black for K49 images, white for most scans. */
+const CLEAR_BORDER = 64;
+
+/**
+ * Whether the ink is darker than the background (paper) or lighter (a K49 image, chalk on a board).
+ * A clearly dark or light border decides alone. For a grey one (old paper, a dim photograph), the ink
+ * is on the side of the paper level where the image reaches clearly further: the darkest pixels of
+ * dark ink stand far below the paper, its brightest grain only a little above it.
+ */
+function isLightBackground(background: number, n: number, luma: (i: number) => number): boolean {
+  if (background < CLEAR_BORDER) return false;
+  if (background > 255 - CLEAR_BORDER) return true;
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = luma(i);
+  const below = background - selectInPlace(values, 0.02);
+  const above = selectInPlace(values, 0.98) - background;
+  if (below > 2 * above) return true;
+  if (above > 2 * below) return false;
+  // No side stands out (empty paper, grain only): the border's own brightness decides.
+  return background > 127;
+}
+
 /** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing, then cleanPage and fitToK49). */
 function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
@@ -71,7 +93,7 @@ function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array 
     border[2 * width + 2 * y + 1] = luma(y * width + width - 1);
   }
   const background = selectInPlace(border, 0.5);
-  const lightBackground = background > 127;
+  const lightBackground = isLightBackground(background, n, luma);
   if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {
     // Already a K49 image: keep it exactly.
     const image = new Uint8Array(n);
