@@ -28,8 +28,8 @@ function defaultDataDir(): string {
   throw new Error('No training data: run `make data` (official K49) or `make synth` (synthetic), or pass DATA=<dir>.');
 }
 
-function runScript(script: string): never {
-  const r = spawnSync('bash', [path.join(SCRIPTS_DIR, script)], { stdio: 'inherit', cwd: PROJECT_ROOT });
+function runScript(script: string, ...args: string[]): never {
+  const r = spawnSync('bash', [path.join(SCRIPTS_DIR, script), ...args], { stdio: 'inherit', cwd: PROJECT_ROOT });
   process.exit(r.status ?? 1);
 }
 
@@ -86,8 +86,9 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description('install dependencies and native TensorFlow (idempotent)')
-    .action(() => runScript('setup.sh'));
+    .argument('[purpose]', 'serve (make setup), train (make setup-train: + the fonts) or test (+ Chromium, Jupyter, redis-server)', 'serve')
+    .description('install dependencies and native TensorFlow for a purpose (idempotent)')
+    .action((purpose: string) => runScript('setup.sh', purpose));
 
   program
     .command('test')
@@ -164,7 +165,13 @@ export function buildProgram(): Command {
     .description('evaluate an artifact on a K49-format test split and write reports')
     .addOption(dataOption('directory with k49-test-imgs.npz and k49-test-labels.npz (default data/k49, else the training data)'))
     .addOption(modelOption('artifact directory (default: the artifact just trained, else artifacts/latest)'))
-    .addOption(outOption('report directory (default the artifact; with SPLIT=train, <artifact>/eval-<data>-train)'))
+    .addOption(outOption("report directory (default reports/<artifact>/<data>; a new artifact's first evaluation goes into the artifact itself)"))
+    .addOption(
+      new Option(
+        '--record',
+        "write the evaluation into the artifact as its own record (its card, and latest when it is the artifact's own data set): a maintainer's step, e.g. after retraining",
+      ).env('RECORD'),
+    )
     .addOption(
       new Option(
         '--split <split>',
@@ -175,7 +182,7 @@ export function buildProgram(): Command {
         .default('test'),
     )
     .action(
-      action(async (opts: { data?: string; model?: string; out?: string; split?: 'test' | 'train' }) => {
+      action(async (opts: { data?: string; model?: string; out?: string; split?: 'test' | 'train'; record?: boolean }) => {
         const { evaluate } = require('../pipeline/evaluate/evaluate') as typeof import('../pipeline/evaluate/evaluate');
         await evaluate(opts);
       }),

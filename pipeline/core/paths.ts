@@ -13,6 +13,8 @@ export const ARTIFACTS_DIR = path.join(PROJECT_ROOT, 'artifacts');
 export const LATEST = path.join(ARTIFACTS_DIR, 'latest');
 /** The newest trained artifact awaiting evaluation (`make train evaluate` evaluates what it just trained). */
 export const CANDIDATE = path.join(ARTIFACTS_DIR, 'candidate');
+/** Evaluations a user runs of an artifact that has its own record (`make evaluate` without RECORD=1): reports/<artifact>/<data>/, not committed. */
+export const REPORTS_DIR = path.join(PROJECT_ROOT, 'reports');
 /** Reports of `make eda`, one folder per data set. */
 export const EDA_DIR = path.join(ARTIFACTS_DIR, 'eda');
 

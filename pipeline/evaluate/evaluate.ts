@@ -14,8 +14,8 @@ import { K49_CLASSES } from '../core/classes';
 import { hasSplit, loadSplit, PIXELS, type Split, splitFiles } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
 import { balancedAccuracyInterval, classificationReport, computeMetrics, type GroupFigure, groupFigures, mostConfused } from '../core/metrics';
-import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative } from '../core/paths';
-import { classesWithRealImages, type EvalRecord, readTrainRecord, writeEvalRecord } from '../core/records';
+import { CANDIDATE, fromProject, LATEST, OFFICIAL_DATA_DIR, projectRelative, REPORTS_DIR } from '../core/paths';
+import { classesWithRealImages, type EvalRecord, readEvalRecord, readTrainRecord, writeEvalRecord } from '../core/records';
 import { confusionPng, galleryPng } from '../report/images';
 import { confusionMatrixPage } from '../report/plotly';
 import { writeModelCard } from './model-card';
@@ -30,6 +30,12 @@ export interface EvaluateOptions {
    * real-sample images, test data). Refused for a model whose training sources include DATA.
    */
   split?: Split;
+  /**
+   * Write the evaluation into the artifact as its own record: its card lists it, and `latest` moves to it
+   * when it is the artifact's own data set. Without it, only an artifact that has no record yet (fresh from
+   * `make train`) gets one; any other evaluation writes to reports/ and leaves the artifact as it is.
+   */
+  record?: boolean;
   log?: (line: string) => void;
 }
 
@@ -65,6 +71,21 @@ function refuseOwnTrainingData(modelDir: string, dataDir: string): void {
     );
 }
 
+/**
+ * Where an evaluation's reports go: OUT when given; into the artifact when recording (RECORD=1, or an
+ * artifact with no record yet): its root for its own data set's test split, else `eval-<data>[-train]/`;
+ * otherwise reports/<artifact>/<data>[-train]/, outside the artifact, so a user's evaluation never
+ * rewrites a committed model's record (what its card and /health state).
+ */
+function reportDir(modelDir: string, dataDir: string, split: Split, opts: EvaluateOptions): string {
+  if (opts.out) return path.resolve(opts.out);
+  const name = `${path.basename(dataDir)}${split === 'train' ? '-train' : ''}`;
+  const own = readEvalRecord(modelDir);
+  if (!opts.record && own) return path.join(REPORTS_DIR, path.basename(modelDir), name);
+  const ownDataSet = split === 'test' && (!own || own.data.name === path.basename(dataDir));
+  return ownDataSet ? modelDir : path.join(modelDir, `eval-${name}`);
+}
+
 export async function evaluate(opts: EvaluateOptions) {
   const log = opts.log ?? ((l: string) => console.log(l));
   const modelDir = resolveModelDir(opts.model);
@@ -73,8 +94,8 @@ export async function evaluate(opts: EvaluateOptions) {
   const f = splitFiles(split);
   if (!hasSplit(dataDir, split)) throw new Error(`${dataDir} needs ${f.images} and ${f.labels} to evaluate on.`);
   if (split === 'train') refuseOwnTrainingData(modelDir, dataDir);
-  // A train-split figure never replaces the artifact's own evaluation (the one its card and /health give).
-  const outDir = path.resolve(opts.out ?? (split === 'train' ? path.join(modelDir, `eval-${path.basename(dataDir)}-train`) : modelDir));
+  const outDir = reportDir(modelDir, dataDir, split, opts);
+  const recorded = outDir === modelDir || path.dirname(outDir) === modelDir;
   await fs.mkdir(outDir, { recursive: true });
 
   const test = await loadSplit(dataDir, split);
@@ -137,12 +158,14 @@ export async function evaluate(opts: EvaluateOptions) {
     ),
   );
 
-  // Only artifacts kept under artifacts/ become `latest` (not scratch runs elsewhere).
-  if (outDir === modelDir && path.dirname(modelDir) === path.dirname(path.resolve(LATEST))) {
-    await pointLink(LATEST, modelDir);
-    if (existsSync(CANDIDATE) && path.resolve(path.dirname(CANDIDATE), await fs.readlink(CANDIDATE)) === modelDir) await fs.rm(CANDIDATE);
+  if (recorded) {
+    // Only artifacts kept under artifacts/ become `latest` (not scratch runs elsewhere).
+    if (outDir === modelDir && path.dirname(modelDir) === path.dirname(path.resolve(LATEST))) {
+      await pointLink(LATEST, modelDir);
+      if (existsSync(CANDIDATE) && path.resolve(path.dirname(CANDIDATE), await fs.readlink(CANDIDATE)) === modelDir) await fs.rm(CANDIDATE);
+    }
+    await writeModelCard(modelDir);
   }
-  await writeModelCard(modelDir);
 
   log(`model      ${classifier.info.version}`);
   log(`data       ${projectRelative(dataDir)} (${split === 'train' ? 'train split, ' : ''}${test.count} images, ${metrics.classes_present} classes present)`);
@@ -163,5 +186,6 @@ export async function evaluate(opts: EvaluateOptions) {
   log(
     `reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`,
   );
+  if (!recorded && !opts.out) log(`the artifact's own record is unchanged (RECORD=1 writes this evaluation into ${projectRelative(modelDir)})`);
   return { metrics, outDir, modelDir };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
@@ -7,6 +7,7 @@ import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
 import { computeMetrics } from '../../pipeline/core/metrics';
+import { REPORTS_DIR } from '../../pipeline/core/paths';
 import { readEvalRecord } from '../../pipeline/core/records';
 import { evaluate, type PredictionRecord } from '../../pipeline/evaluate/evaluate';
 import { DEFAULT_SYNTH } from '../../pipeline/synth/config';
@@ -143,6 +144,27 @@ describe('training and evaluation', function () {
     assert.equal(record.data.images, labels.length);
     assert.deepEqual(Object.keys(record.data.md5), ['k49-train-imgs.npz', 'k49-train-labels.npz']);
     await assert.rejects(evaluate({ data, split: 'train', model: artifact, log: () => {} }), /was trained on .*evaluate it on a test split instead/);
+  });
+
+  it('records an evaluation in the artifact only when it has none yet or RECORD=1 asks; otherwise reports go to reports/<artifact>/<data> and the artifact is untouched', async () => {
+    const fresh = path.join(tempDir('k49-art-'), 'fresh');
+    cpSync(artifact, fresh, { recursive: true });
+    for (const f of readdirSync(fresh)) if (f === 'metrics.json' || f.startsWith('eval-')) rmSync(path.join(fresh, f), { recursive: true });
+    const first = await evaluate({ data, model: fresh, log: () => {} });
+    assert.equal(first.outDir, fresh, 'a fresh artifact gets its first evaluation as its own record');
+    const own = readFileSync(path.join(fresh, 'metrics.json'), 'utf8');
+    const card = readFileSync(path.join(fresh, 'MODEL_CARD.md'), 'utf8');
+    const lines: string[] = [];
+    const other = await evaluate({ data: REAL_SAMPLE_DIR, model: fresh, log: (l) => lines.push(l) });
+    assert.equal(other.outDir, path.join(REPORTS_DIR, 'fresh', 'real-sample'));
+    assert.ok(lines.some((l) => /own record is unchanged \(RECORD=1/.test(l)));
+    assert.deepEqual([readFileSync(path.join(fresh, 'metrics.json'), 'utf8'), readFileSync(path.join(fresh, 'MODEL_CARD.md'), 'utf8')], [own, card]);
+    assert.ok(!existsSync(path.join(fresh, 'eval-real-sample')));
+    const recorded = await evaluate({ data: REAL_SAMPLE_DIR, model: fresh, record: true, log: () => {} });
+    assert.equal(recorded.outDir, path.join(fresh, 'eval-real-sample'), 'another data set is recorded beside the own one, never over it');
+    assert.equal(readFileSync(path.join(fresh, 'metrics.json'), 'utf8'), own);
+    assert.match(readFileSync(path.join(fresh, 'MODEL_CARD.md'), 'utf8'), /`real-sample`/);
+    rmSync(path.join(REPORTS_DIR, 'fresh'), { recursive: true, force: true });
   });
 
   it('the fused inference path predicts what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
