@@ -22,7 +22,7 @@ export function createApp(services: Services, logger: Logger): Koa {
   app.proxy = services.config.trustProxy;
 
   app.use(requestLog(logger, services.metrics));
-  app.use(errorHandler((obj, msg) => logger.error(obj, msg)));
+  app.use(errorHandler((obj, msg) => logger.error(obj, msg), services.config));
   const cors = crossOrigin(services.config.corsOrigins);
   if (cors) app.use(cors);
   app.use(apiKeyCheck(services.config.apiKey));

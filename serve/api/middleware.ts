@@ -9,7 +9,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config';
-import { ApiError } from './errors';
+import { ApiError, requestTooLarge } from './errors';
 import type { ServiceMetrics } from './prometheus';
 
 /** Structured request log (one JSON line per request) and the request metrics. */
@@ -64,7 +64,7 @@ export function requestShape(config: Pick<ServiceConfig, 'maxRequestBytes'>, rou
   return async function requestShape(ctx, next) {
     const length = Number(ctx.get('Content-Length') || 0);
     if (length > config.maxRequestBytes) {
-      throw new ApiError(413, `the request is ${length} bytes, over the limit of ${config.maxRequestBytes} (MAX_REQUEST_BYTES)`);
+      throw requestTooLarge(config.maxRequestBytes, length);
     }
     if (ctx.method === 'POST' && router.match(ctx.path, 'POST').route && !ctx.is('multipart/form-data')) {
       throw new ApiError(400, `send multipart/form-data (got '${ctx.get('Content-Type') || 'no content type'}')`);

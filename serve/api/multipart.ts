@@ -48,7 +48,7 @@ function boundedMemoryStorage(maxRequestBytes: number) {
         if (total > maxRequestBytes) {
           failed = true;
           file.stream.resume();
-          cb(new UploadTooLargeError(`the request's files exceed ${maxRequestBytes} bytes in total (MAX_REQUEST_BYTES)`));
+          cb(new UploadTooLargeError(`the request's files exceed ${maxRequestBytes} bytes in total`));
           return;
         }
         chunks.push(chunk);

@@ -236,7 +236,28 @@ describe('service limits', function () {
     const big = Buffer.concat([await realSamplePng(0), Buffer.alloc(30000)]);
     const r = await upload(`${svc.url}/predict`, 'file', [{ name: 'big.png', bytes: big }]);
     assert.equal(r.status, 413);
-    assert.match(await detail(r), /MAX_FILE_BYTES/);
+    assert.match(await detail(r), /larger than the limit of 20 KB per file \(MAX_FILE_BYTES=20000\).*raise MAX_FILE_BYTES/);
+  });
+
+  it('413 for an 11 MB image under the default limit names it in MB and how to raise it', async () => {
+    const open = new TestService(await freePort());
+    await open.startApi();
+    try {
+      const r = await upload(`${open.url}/predict`, 'file', [{ name: 'big.png', bytes: Buffer.concat([await realSamplePng(0), Buffer.alloc(11 * 2 ** 20)]) }]);
+      assert.equal(r.status, 413);
+      assert.match(await detail(r), /larger than the limit of 10 MB per file \(MAX_FILE_BYTES=10485760\): send a smaller image.*or raise MAX_FILE_BYTES/);
+    } finally {
+      await open.stopAll();
+    }
+  });
+
+  it('400: two images in one /predict request: one image per request, /batch_predict for several', async () => {
+    const r = await upload(`${svc.url}/predict`, 'file', [
+      { name: 'a.png', bytes: await realSamplePng(0) },
+      { name: 'b.png', bytes: await realSamplePng(1) },
+    ]);
+    assert.equal(r.status, 400);
+    assert.match(await detail(r), /one image per request.*\/batch_predict/);
   });
 
   it('413: more files than MAX_BATCH_FILES', async () => {
@@ -244,7 +265,7 @@ describe('service limits', function () {
     for (let i = 0; i < 6; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i) });
     const r = await upload(`${svc.url}/batch_predict`, 'files', files);
     assert.equal(r.status, 413);
-    assert.match(await detail(r), /MAX_BATCH_FILES/);
+    assert.match(await detail(r), /the limit is 5 \(MAX_BATCH_FILES\): send them in several batches, or raise MAX_BATCH_FILES/);
   });
 
   it('413: request over MAX_REQUEST_BYTES', async () => {
@@ -252,7 +273,7 @@ describe('service limits', function () {
     for (let i = 0; i < 4; i++) files.push({ name: `${i}.png`, bytes: Buffer.concat([await realSamplePng(i), Buffer.alloc(19000)]) });
     const r = await upload(`${svc.url}/batch_predict`, 'files', files);
     assert.equal(r.status, 413);
-    assert.match(await detail(r), /MAX_REQUEST_BYTES/);
+    assert.match(await detail(r), /larger than the limit of 59 KB per request \(MAX_REQUEST_BYTES=60000\).*raise MAX_REQUEST_BYTES/);
   });
 
   it('413: pixel count over MAX_PIXELS, checked before decoding (a PNG declaring 50,000 x 50,000)', async () => {
