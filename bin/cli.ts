@@ -254,6 +254,15 @@ export function buildProgram(): Command {
     .action(() => runScript('notebooks.sh'));
 
   program
+    .command('lab')
+    .description('Jupyter on localhost with the TypeScript kernel (tslab), opening notebooks/; prints the URL to open')
+    .addOption(new Option('--port <port>', 'port of the Jupyter server').env('LAB_PORT').argParser(integer).default(8888))
+    .action((opts: { port: number }) => {
+      process.env.LAB_PORT = String(opts.port);
+      runScript('lab.sh');
+    });
+
+  program
     .command('bench')
     .description('training, inference and serving benchmarks -> bench/results.json and the README table')
     .addOption(outOption('results file (default bench/results.json)'))

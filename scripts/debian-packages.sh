@@ -1,6 +1,39 @@
-# Sourced by the set-up scripts (setup.sh, notebooks.sh, image.sh): installs
-# those of the Debian packages named that are missing, with sudo when not
-# root; prints what it installs, or that all were present. Idempotent.
+# Sourced by the set-up scripts (setup.sh, notebooks.sh, lab.sh, image.sh): which
+# Debian packages each purpose needs, and installing those that are missing.
+
+# The packages a purpose needs, each purpose a superset of the one before:
+# serve (make run, serve, worker, evaluate...), train (make synth, train, eda,
+# notebooks), test (make test, CI).
+debian_packages_for() {
+  local p=(
+    # unzip and pip fetch the TensorFlow wheel when the official libtensorflow is out of reach
+    unzip python3-pip curl
+  )
+  case "$1" in
+    serve) ;;
+    train | test)
+      # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
+      p+=(fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
+        fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho
+        fonts-dejima-mincho fonts-oradano-mincho-gsrr fonts-sawarabi-mincho fonts-takao-mincho
+        fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo)
+      if [ "$1" = test ]; then
+        # headless browser for the UI and docs tests (driven by playwright-core, never downloaded);
+        # Jupyter's headless runner and server (the notebook and `make lab` tests); a real Redis
+        # for the Redis task store's contract tests
+        p+=(chromium jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook redis-server)
+      fi
+      ;;
+    *)
+      echo "unknown set-up purpose '$1': serve, train or test" >&2
+      return 2
+      ;;
+  esac
+  echo "${p[@]}"
+}
+
+# Installs those of the Debian packages named that are missing, with sudo when
+# not root; prints what it installs, or that all were present. Idempotent.
 ensure_debian_packages() {
   local missing=() p sudo=""
   for p in "$@"; do

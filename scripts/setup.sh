@@ -20,29 +20,12 @@ log() { echo "[setup] $*"; }
 
 # --- 1. Debian packages ------------------------------------------------------
 PURPOSE="${1:-serve}"
-case "$PURPOSE" in serve | train | test) ;; *) echo "usage: setup.sh [serve|train|test]" >&2; exit 2 ;; esac
-# Serving: unzip and pip fetch the TensorFlow wheel when the official libtensorflow is out of reach.
-APT_PACKAGES=(unzip python3-pip curl ${K49_EXTRA_APT:-})
-[ "$PURPOSE" = serve ] || APT_PACKAGES+=(
-  # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
-  fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
-  fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho
-  fonts-dejima-mincho fonts-oradano-mincho-gsrr fonts-sawarabi-mincho fonts-takao-mincho
-  fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo
-)
-[ "$PURPOSE" != test ] || APT_PACKAGES+=(
-  # headless browser for the UI and docs tests (driven by playwright-core, never downloaded)
-  chromium
-  # headless notebook execution (the notebook tests, with the tslab kernel)
-  jupyter-nbconvert python3-nbclient python3-ipykernel
-  # the Redis task store's contract tests run against a real server
-  redis-server
-)
-log "for: $PURPOSE"
-
 # shellcheck source=scripts/debian-packages.sh
 . "$ROOT/scripts/debian-packages.sh"
-ensure_debian_packages "${APT_PACKAGES[@]}"
+APT_LIST="$(debian_packages_for "$PURPOSE")"
+read -r -a APT_PACKAGES <<<"$APT_LIST"
+log "for: $PURPOSE"
+ensure_debian_packages "${APT_PACKAGES[@]}" ${K49_EXTRA_APT:-}
 
 # --- 2. npm dependencies -----------------------------------------------------
 LOCK_HASH="$(sha256sum package-lock.json | cut -c1-16)"

@@ -1,9 +1,10 @@
-/** `make notebooks`: every notebook executes headless without a cell error and draws its charts. */
+/** `make notebooks`: every notebook executes headless without a cell error and draws its charts; `make lab` serves them with the TypeScript kernel. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, tempDir } from './helpers/paths';
+import { freePort, waitFor } from './helpers/service';
 
 describe('notebooks (tslab, executed headless)', function () {
   this.timeout(900000);
@@ -41,6 +42,42 @@ describe('notebooks (tslab, executed headless)', function () {
         assert.ok(rowLabels.length > 0 && rowLabels.every((label) => /^[\u3040-\u309f]$/.test(label)), `${f}: rows labelled ${rowLabels.join(' ')}`);
       }
       if (f !== '02-train.ipynb') assert.ok(tables.length > 0, `${f} has a class table with a class_id column`);
+    }
+  });
+
+  it('`make lab` starts Jupyter on localhost with the tslab kernel registered (its default), opening notebooks/, and prints the URL', async () => {
+    const port = await freePort();
+    const lab = spawn('make', ['-s', 'lab', `LAB_PORT=${port}`], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let printed = '';
+    lab.stdout!.on('data', (d: Buffer) => {
+      printed += d.toString();
+    });
+    lab.stderr!.on('data', (d: Buffer) => {
+      printed += d.toString();
+    });
+    try {
+      const url = await waitFor(
+        'the lab URL',
+        async () => new RegExp(`open (http://127\\.0\\.0\\.1:${port}/\\?token=[0-9a-f]+)`).exec(printed)?.[1],
+        120000,
+        200,
+      );
+      const token = new URL(url).searchParams.get('token')!;
+      const specs = await waitFor('Jupyter to answer', async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`).catch(() => null);
+        return r?.ok ? ((await r.json()) as { default: string; kernelspecs: Record<string, { spec: { language: string } }> }) : null;
+      });
+      assert.equal(specs.default, 'tslab');
+      assert.equal(specs.kernelspecs.tslab?.spec.language, 'typescript');
+      const listing = (await (await fetch(`http://127.0.0.1:${port}/api/contents?token=${token}`)).json()) as { content: { name: string }[] };
+      for (const nb of ['01-eda.ipynb', '02-train.ipynb', '03-evaluate.ipynb'])
+        assert.ok(
+          listing.content.some((c) => c.name === nb),
+          `${nb} in ${JSON.stringify(listing.content.map((c) => c.name))}`,
+        );
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/kernelspecs`)).status, 403, 'without the token Jupyter refuses');
+    } finally {
+      process.kill(-lab.pid!, 'SIGTERM');
     }
   });
 });
