@@ -52,7 +52,8 @@ ensure_debian_packages() {
   # One line per package downloaded, unpacked and set up, so a long install shows progress.
   local rc_file rc
   rc_file="$(mktemp)"
-  { DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait[@]}" install -y --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" 2>&1; echo $? >"$rc_file"; } |
+  echo 0 >"$rc_file"
+  { DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait[@]}" install -y --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" 2>&1 || echo $? >"$rc_file"; } |
     { grep --line-buffered -E '^(Get:|Unpacking|Setting up|E:|W:)' || true; } | sed -u 's/^/[apt] /' >&2
   rc="$(cat "$rc_file")"; rm -f "$rc_file"
   [ "$rc" -eq 0 ] || { echo "[apt] apt-get install failed (exit $rc)" >&2; return "$rc"; }
