@@ -239,9 +239,15 @@ export function buildProgram(): Command {
         const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
         const store = await openStore(config.queueUrl, storeOptions(config));
         try {
-          const { images, corrections } = await exportFeedback(await store.listFeedback(), opts.data);
-          console.log(`${images} corrected images (${corrections} corrections) in ${opts.data}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv`);
-          console.log(`train on them with: make train DATA=${opts.data}`);
+          const { images, feedback, corrections } = await exportFeedback(await store.listFeedback(), opts.data);
+          console.log(
+            `${images} images with people's labels (${feedback} answers, ${corrections} of them corrections of the model) in ${opts.data}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv`,
+          );
+          console.log(
+            'Mix them into the data the model learnt from; never train on them alone (a few images of a few classes would unlearn the rest). ' +
+              'The bundled recipe with them added (make synth ... once: docs/data-and-training.md):\n' +
+              `  make train evaluate DATA=data/synth-npm,../shared/data/kmnist-real:2,${opts.data}:2 CONFIG=configs/finetune-real.json`,
+          );
         } finally {
           await store.close();
         }

@@ -128,7 +128,9 @@ export const FeedbackAccepted = z
 
 export const FeedbackStatsResponse = z
   .object({
-    corrections: z.number().int(),
+    feedback: z.number().int().openapi({ description: 'every answer people gave (POST /feedback), the same image possibly more than once' }),
+    corrections: z.number().int().openapi({ description: "of them, those naming another class than the model's answer" }),
+    confirmations: z.number().int().openapi({ description: "of them, those confirming the model's answer" }),
     images: z.number().int().openapi({ description: 'distinct images (the same image corrected twice counts once, latest label)' }),
     per_class: z.array(z.object({ class_id: z.number().int(), char: z.string(), images: z.number().int() })),
     model_error_rate: z.number().nullable().openapi({ description: "share of corrected images where the model's answer was not the correction" }),

@@ -20,12 +20,19 @@ export function newVersion(architecture: string, now = new Date()): string {
   return `${architecture}-${stamp}`;
 }
 
+/** What a trained model depends on in the repository. */
+const TRAINING_INPUTS = ['bin', 'pipeline', 'configs', 'package.json', 'package-lock.json'];
+
 export function gitCommit(): string | null {
   try {
     const sha = execSync('git rev-parse HEAD', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+    // Only changes to what makes a model count (code, configs, dependencies), not to docs or other artifacts.
+    const dirty = execSync(`git status --porcelain --untracked-files=no -- ${TRAINING_INPUTS.join(' ')}`, {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
     return dirty ? `${sha}-dirty` : sha;

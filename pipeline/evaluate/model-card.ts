@@ -11,6 +11,15 @@ import { classesWithRealImages, type EvalRecord, readEvalRecords, readTrainRecor
 import { readTrainConfig } from '../train/config';
 import { describeArchitecture } from '../train/model';
 
+/** The commit a model was trained from, in words: a `-dirty` suffix means uncommitted changes to its code or configs. */
+function describeCommit(commit: string | null): string {
+  if (!commit) return 'git commit unknown';
+  const sha = commit.replace(/-dirty$/, '');
+  return sha === commit
+    ? `git commit ${sha}`
+    : `git commit ${sha}, with changes not yet committed in the working tree at the time (\`config.json\` holds the configuration used)`;
+}
+
 /** Each training source, and per class whether real (not synthetic) images were among its training data. */
 function sourceLines(sources: SourceRecord[] | undefined): string[] {
   if (!sources) return ['- Training sources: not recorded (trained before several sources could be mixed); real images per class unknown.'];
@@ -80,7 +89,7 @@ export async function writeModelCard(dir: string): Promise<void> {
         ]
       : []),
     `- ${train.epochs_run} epochs run (max ${cfg.epochs}), best epoch ${train.best_epoch} by validation balanced accuracy ${train.best_val_balanced_accuracy.toFixed(4)}.`,
-    `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; git commit ${train.git_commit ?? 'unknown'}.`,
+    `- ${(train.train_seconds / 60).toFixed(1)} min on backend \`${train.backend}\`, ${train.images_per_second.toFixed(0)} training images/s; ${describeCommit(train.git_commit)}.`,
     '- Full configuration: `config.json`.',
     '',
     '## Measured results',

@@ -21,7 +21,12 @@ function latestPerImage(records: FeedbackRecord[]): FeedbackRecord[] {
 }
 
 export interface FeedbackStats {
+  /** Every answer people gave (POST /feedback), the same image possibly more than once. */
+  feedback: number;
+  /** Of them, those that named another class than the model's answer... */
   corrections: number;
+  /** ...and those that confirmed it. */
+  confirmations: number;
   images: number;
   per_class: { class_id: number; char: string; images: number }[];
   /** Over the distinct images: how often the model's own answer differed from the correction. */
@@ -43,8 +48,11 @@ export function feedbackStats(records: FeedbackRecord[]): FeedbackStats {
       v.model_wrong++;
     }
   }
+  const corrections = records.filter((r) => r.model_class_id !== r.class_id).length;
   return {
-    corrections: records.length,
+    feedback: records.length,
+    corrections,
+    confirmations: records.length - corrections,
     images: latest.length,
     per_class: counts.map((images, c) => ({ class_id: c, char: classById(c).char, images })).filter((c) => c.images > 0),
     model_error_rate: latest.length ? wrong / latest.length : null,
@@ -55,7 +63,7 @@ export function feedbackStats(records: FeedbackRecord[]): FeedbackStats {
 const csvCell = (v: string | number | null) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 
 /** Writes k49-train-imgs.npz / k49-train-labels.npz and corrections.csv to `outDir`; returns how many images. */
-export async function exportFeedback(records: FeedbackRecord[], outDir: string): Promise<{ images: number; corrections: number }> {
+export async function exportFeedback(records: FeedbackRecord[], outDir: string): Promise<{ images: number; feedback: number; corrections: number }> {
   const latest = latestPerImage(records);
   if (latest.length === 0) throw new Error('there are no corrections yet: nothing to export (POST /feedback stores them)');
   await fs.mkdir(outDir, { recursive: true });
@@ -88,5 +96,5 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string):
       .join(','),
   );
   await fs.writeFile(path.join(outDir, 'corrections.csv'), `${[header, ...rows].join('\n')}\n`);
-  return { images: latest.length, corrections: records.length };
+  return { images: latest.length, feedback: records.length, corrections: records.filter((r) => r.model_class_id !== r.class_id).length };
 }

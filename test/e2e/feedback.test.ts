@@ -134,7 +134,9 @@ for (const backend of STORE_BACKENDS) {
       assert.equal((await correct(svc.url, png, { label: 'あ' })).status, 201);
       assert.equal((await correct(svc.url, png, { label: 'い' })).status, 201);
       const stats = FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
-      assert.equal(stats.corrections, 5);
+      assert.equal(stats.feedback, 5);
+      assert.equal(stats.corrections + stats.confirmations, 5);
+      const differing = stats.corrections;
       assert.equal(stats.images, 4);
       assert.deepEqual(
         stats.per_class.map((c) => [c.char, c.images]),
@@ -154,7 +156,11 @@ for (const backend of STORE_BACKENDS) {
         env: { ...process.env, QUEUE_URL: queueUrl },
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /4 corrected images \(5 corrections\)/);
+      assert.match(r.stdout, new RegExp(`4 images with people's labels \\(5 answers, ${differing} of them corrections`));
+      assert.match(
+        r.stdout,
+        /never train on them alone.*\n {2}make train evaluate DATA=data\/synth-npm,\.\.\/shared\/data\/kmnist-real:2,.*:2 CONFIG=configs\/finetune-real\.json/s,
+      );
       const split = await loadSplit(out, 'train');
       assert.equal(split.count, 4);
       assert.deepEqual(
@@ -177,6 +183,22 @@ for (const backend of STORE_BACKENDS) {
         log: () => {},
       });
       assert.ok(existsSync(path.join(trained.artifactDir, 'model', 'model.json')));
+    });
+
+    it("a label equal to the model's answer counts as a confirmation, not a correction", async () => {
+      const stats = async () => FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
+      const before = await stats();
+      const png = await realSamplePng(30);
+      const answer = PredictResponse.parse(await (await upload(`${svc.url}/predict`, 'file', [{ name: 'c.png', bytes: png }])).json());
+      assert.equal((await correct(svc.url, png, { class_id: String(answer.class_id) })).status, 201);
+      assert.equal((await correct(svc.url, await realSamplePng(31), { class_id: String((answer.class_id + 1) % 49) })).status, 201);
+      const after = await stats();
+      assert.deepEqual(
+        [after.feedback - before.feedback, after.confirmations - before.confirmations],
+        [2, 1],
+        `before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+      );
+      assert.ok(after.corrections - before.corrections <= 1);
     });
   });
 }
