@@ -61,6 +61,10 @@ export const BatchAccepted = z
   })
   .openapi('BatchAccepted');
 
+/** Why a file of a batch has no answer (the decoding error kinds, and 'failed' for a file that kept failing). */
+export const FILE_ERROR_CODES = ['unsupported', 'too_large', 'corrupt', 'empty', 'blank', 'failed'] as const;
+export type FileErrorCode = (typeof FILE_ERROR_CODES)[number];
+
 export const TaskResult = z
   .union([
     z.object({
@@ -70,7 +74,14 @@ export const TaskResult = z
       confidence: z.number(),
       model_version: z.string().optional().openapi({ description: 'the model that classified this file (absent in results stored before hot reload existed)' }),
     }),
-    z.object({ filename: z.string(), error: z.string() }),
+    z.object({
+      filename: z.string(),
+      error: z.string(),
+      error_code: z.enum(FILE_ERROR_CODES).optional().openapi({
+        description:
+          'why, for programs and translations: unsupported (not a raster image), too_large (over MAX_PIXELS), corrupt, empty, blank (no ink), failed (the file could not be processed after MAX_ATTEMPTS tries); absent in results stored before it existed',
+      }),
+    }),
   ])
   .openapi('TaskResult');
 

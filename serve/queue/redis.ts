@@ -329,10 +329,10 @@ export class RedisTaskStore implements TaskStore {
         const { taskId, index, filename } = job.data;
         let verdict: ItemResult | null = null;
         if (!answered && taskExists) {
-          if (!bytes) verdict = { filename, error: 'the image was lost by the task store' };
+          if (!bytes) verdict = { filename, error: 'the image was lost by the task store', error_code: 'failed' };
           else if (job.attemptsStarted > this.options.maxAttempts) {
             // Poison item: it took a worker down this many times. Report it, do not retry forever.
-            verdict = { filename, error: `could not be processed after ${job.attemptsStarted - 1} attempts` };
+            verdict = { filename, error: `could not be processed after ${job.attemptsStarted - 1} attempts`, error_code: 'failed' };
           }
         }
         if (verdict) await this.record(taskId, index, verdict);

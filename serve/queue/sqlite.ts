@@ -230,7 +230,7 @@ export class SqliteTaskStore implements TaskStore {
       for (const r of rows) {
         if (r.attempts >= this.options.maxAttempts) {
           // Poison item: it took a worker down this many times. Report it, do not retry forever.
-          giveUp.run(JSON.stringify({ filename: r.filename, error: `could not be processed after ${r.attempts} attempts` }), r.rowid);
+          giveUp.run(JSON.stringify({ filename: r.filename, error: `could not be processed after ${r.attempts} attempts`, error_code: 'failed' }), r.rowid);
           this.countAnswered(0, 1);
           gaveUp.set(r.task_id, (gaveUp.get(r.task_id) ?? 0) + 1);
           continue;

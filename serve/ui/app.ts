@@ -55,25 +55,41 @@ function groupsText(groups: EvaluationGroups | null): string {
   const real = groups?.real_training_images.mean_recall,
     others = groups?.no_real_training_images.mean_recall;
   if (real == null || others == null) return '';
-  return t('modelGroups', { real: `${(100 * real).toFixed(0)} %`, others: `${(100 * others).toFixed(0)} %` });
+  return t('modelGroups', {
+    real: `${(100 * real).toFixed(0)} %`,
+    nreal: groups!.real_training_images.classes.length,
+    others: `${(100 * others).toFixed(0)} %`,
+    nothers: groups!.no_real_training_images.classes.length,
+  });
+}
+
+/** A model as people name it: the day it was made (from the version's trailing date), its version id as a tooltip. */
+function modelName(version: string): string {
+  const d = /(\d{4})(\d{2})(\d{2})$/.exec(version);
+  const date = d ? new Date(Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]))) : null;
+  return date
+    ? t('modelName', { date: date.toLocaleDateString(lang === 'ja' ? 'ja-JP' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }) })
+    : version;
 }
 
 function renderModelLine(): void {
   const link = $<HTMLAnchorElement>('model-card-link');
+  const info = $('model-info');
+  const trained = $('model-trained');
   if (!health) return;
   if ('failed' in health || !health.model) {
-    $('model-info').textContent = t('modelUnavailable', { reason: 'failed' in health ? health.failed : (health.reason ?? health.status) });
+    info.textContent = t('modelUnavailable', { reason: 'failed' in health ? health.failed : (health.reason ?? health.status) });
+    trained.textContent = '';
     link.hidden = true;
     return;
   }
   const m = health.model;
   const e = m.evaluation;
-  $('model-info').textContent =
-    t('modelLine', { version: m.version, trained: dataLabel(m.training_data.name, m.training_data.images) }) +
-    (e
-      ? t('modelEvaluated', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0), acc: e.balanced_accuracy.toFixed(3) }) +
-        groupsText(e.groups)
-      : t('modelNotEvaluated'));
+  info.title = m.version;
+  info.textContent = `${modelName(m.version)} · ${
+    e ? t('modelRight', { evaluated: dataLabel(e.data, e.images), pct: (100 * e.accuracy).toFixed(0) }) + groupsText(e.groups) : t('modelNotEvaluated')
+  }`;
+  trained.textContent = t('modelTrained', { trained: dataLabel(m.training_data.name, m.training_data.images) });
   link.href = m.model_card;
   link.hidden = false;
 }
@@ -97,6 +113,10 @@ function selectTab(tab: HTMLButtonElement): void {
     other.tabIndex = on ? 0 : -1;
     $(other.getAttribute('aria-controls')!).hidden = !on;
   }
+  // A batch answers in its own table: it takes the whole width, and the single-answer card steps aside.
+  const batch = tab.id === 'tab-batch';
+  document.querySelector('.layout')!.classList.toggle('wide', batch);
+  $('result').hidden = batch;
 }
 tabs.forEach((tab, i) => {
   tab.addEventListener('click', () => selectTab(tab));
@@ -211,8 +231,11 @@ function openPicker(target: CorrectionTarget): void {
   correcting = target;
   $('picker-for').textContent = t('pickFor', { what: target.name });
   dialog.showModal();
+  document.documentElement.classList.add('modal-open');
 }
 $('picker-cancel').addEventListener('click', () => dialog.close());
+// However the picker closes (a pick, Cancel, Esc), the page behind it scrolls again.
+dialog.addEventListener('close', () => document.documentElement.classList.remove('modal-open'));
 async function sendCorrection(classId: number, char: string): Promise<void> {
   const target = correcting;
   if (!target) return;
@@ -322,9 +345,15 @@ function useFile(file: File): void {
   clearResult();
   showError(null);
   const preview = $<HTMLImageElement>('upload-preview');
-  preview.src = URL.createObjectURL(file);
-  preview.alt = file.name;
-  preview.hidden = false;
+  preview.hidden = true;
+  if (file.type.startsWith('image/')) {
+    // Shown once the browser has drawn it: a file it cannot show (TIFF, a damaged one) leaves no broken-image icon.
+    preview.onload = () => {
+      preview.hidden = false;
+    };
+    preview.alt = file.name;
+    preview.src = URL.createObjectURL(file);
+  }
   void recognise(file, file.name);
 }
 $<HTMLInputElement>('file').addEventListener('change', (e) => {
@@ -393,19 +422,33 @@ function setBatchStatus(key: string, values: Record<string, string | number>): v
 $<HTMLInputElement>('batch-files').addEventListener('change', (e) => chooseBatch((e.target as HTMLInputElement).files));
 $<HTMLInputElement>('batch-folder').addEventListener('change', (e) => chooseBatch((e.target as HTMLInputElement).files));
 
+/** A batch row's picture: the file as the browser shows it, or a plain mark where it cannot (not an image, damaged). */
+function thumbnail(file: File | undefined, name: string): HTMLElement {
+  const mark = document.createElement('span');
+  mark.className = 'no-thumb';
+  mark.textContent = '×';
+  mark.title = t('notReadable');
+  mark.setAttribute('aria-label', `${name}: ${t('notReadable')}`);
+  if (!file?.type.startsWith('image/')) return mark;
+  const img = document.createElement('img');
+  img.alt = name;
+  img.onerror = () => img.replaceWith(mark);
+  img.src = URL.createObjectURL(file);
+  return img;
+}
+
 function renderBatchTable(results: TaskResult[]): void {
   const table = $<HTMLTableElement>('batch-table');
   const rows = results.map((r, i) => {
     const tr = document.createElement('tr');
-    const img = document.createElement('img');
-    img.alt = r.filename;
-    if (batchFiles[i]) img.src = URL.createObjectURL(batchFiles[i]!);
     const cells = Array.from({ length: 5 }, () => document.createElement('td'));
-    cells[0]!.append(img);
+    cells[0]!.append(thumbnail(batchFiles[i], r.filename));
     cells[1]!.textContent = r.filename;
     if ('error' in r) {
       cells[2]!.textContent = '—';
-      cells[3]!.textContent = r.error;
+      // The reason in the page's language when the service names its kind; the service's own words as a tooltip.
+      cells[3]!.textContent = r.error_code ? t(`fileError_${r.error_code}`) : r.error;
+      cells[3]!.title = r.error;
       cells[3]!.className = 'err';
     } else {
       cells[2]!.textContent = r.prediction;

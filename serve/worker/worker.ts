@@ -15,11 +15,13 @@ import { classById } from '../../pipeline/core/classes';
 import { PIXELS } from '../../pipeline/core/dataset';
 import { bestClasses } from '../../pipeline/core/inference';
 import { decodeForModel } from '../../pipeline/core/preprocess';
+import { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
 import { loadConfig, type ServiceConfig, storeOptions } from '../config';
 import type { ThreadedClassifier } from '../model/classifier';
 import { ModelHolder } from '../model/holder';
 import { openStore } from '../queue/open';
 import type { ClaimedItem, ItemResult, TaskStore } from '../queue/store';
+import type { FileErrorCode } from '../schemas';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -34,18 +36,18 @@ interface DecodedBatch {
   items: ClaimedItem[];
   good: ClaimedItem[];
   images: Uint8Array;
-  errors: Map<ClaimedItem, string>;
+  errors: Map<ClaimedItem, { error: string; error_code: FileErrorCode }>;
 }
 
 /** Decodes one claimed batch through the one preprocessing; undecodable files get a per-file error. */
 async function decodeBatch(items: ClaimedItem[], config: ServiceConfig): Promise<DecodedBatch> {
-  const errors = new Map<ClaimedItem, string>();
+  const errors = new Map<ClaimedItem, { error: string; error_code: FileErrorCode }>();
   const decoded = await Promise.all(
     items.map(async (item) => {
       try {
         return { item, image: await decodeForModel(item.bytes, { maxPixels: config.maxPixels }) };
       } catch (e) {
-        errors.set(item, (e as Error).message);
+        errors.set(item, { error: (e as Error).message, error_code: e instanceof ImageDecodeError ? e.kind : 'failed' });
         return null;
       }
     }),
@@ -73,7 +75,7 @@ async function classifyBatch(batch: DecodedBatch, classifier: ThreadedClassifier
       });
     });
   }
-  for (const [item, error] of batch.errors) byItem.set(item, { filename: item.filename, error });
+  for (const [item, error] of batch.errors) byItem.set(item, { filename: item.filename, ...error });
   return batch.items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
 }
 

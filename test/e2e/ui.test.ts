@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { HealthResponse } from '../../serve/schemas';
-import { DATA_NAMES } from '../../serve/ui/i18n';
+import { DATA_NAMES, TEXT } from '../../serve/ui/i18n';
 import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
@@ -38,7 +38,7 @@ describe('web UI in a browser', function () {
       if (!u.startsWith(svc.url) && !u.startsWith('data:') && !u.startsWith('blob:')) outside.push(u);
     });
     await page.goto(`${svc.url}/`);
-    await page.waitForFunction(() => /balanced accuracy/.test(document.getElementById('model-info')?.textContent ?? ''));
+    await page.waitForFunction(() => /% right on/.test(document.getElementById('model-info')?.textContent ?? ''));
     mkdirSync(TEST_OUTPUT, { recursive: true });
   });
   after(async () => {
@@ -46,32 +46,36 @@ describe('web UI in a browser', function () {
     await svc?.stopAll();
   });
 
-  it('shows the model version, what it was trained on and its accuracy, and links to /docs', async () => {
-    const info = await page.textContent('#model-info');
-    assert.match(info ?? '', /trained on .*images/);
+  it('names the model readably (its day; the version id as a tooltip), says what it learnt from and how often it is right, and links to /docs', async () => {
+    const health = (await (await fetch(`${svc.url}/health`)).json()) as HealthResponse & { model: NonNullable<HealthResponse['model']> };
+    const info = (await page.textContent('#model-info')) ?? '';
+    assert.match(info, /^Model of \d{1,2} [A-Z][a-z]{2} 20\d\d · \d+ % right on /);
+    assert.doesNotMatch(info, /k49net|balanced accuracy/, 'no raw version id or jargon in the line people read');
+    assert.equal(await page.getAttribute('#model-info', 'title'), health.model.version);
+    assert.match((await page.textContent('#model-trained')) ?? '', /^Learnt from .*images\)\.$/);
     assert.equal(await page.getAttribute('a[href="/docs"]', 'href'), '/docs');
   });
 
   it('says in words what the model was trained on and how often it is right on real images, with a link to its card at /model', async () => {
     const health = (await (await fetch(`${svc.url}/health`)).json()) as HealthResponse & { model: NonNullable<HealthResponse['model']> };
     const e = health.model.evaluation!;
-    const info = (await page.textContent('#model-info')) ?? '';
+    const info = `${await page.textContent('#model-info')} ${await page.textContent('#model-trained')}`;
     // Each training source by its readable name (the bundled model mixes synthetic and real images).
     const sources = health.model.training_data.name
       .split('+')
       .map((n) => DATA_NAMES.en[n] ?? n)
       .join(' + ');
-    assert.ok(info.includes(`trained on ${sources} (${health.model.training_data.images.toLocaleString('en')} images)`), info);
+    assert.ok(info.includes(`Learnt from ${sources} (${health.model.training_data.images.toLocaleString('en')} images)`), info);
     assert.match(sources, /synthetic font renderings/);
     assert.ok(e.groups, 'the bundled model records its training sources, so /health has its figures per group');
     const pct = (v: number | null) => `${(100 * v!).toFixed(0)} %`;
     assert.ok(
       info.includes(
-        `classes learnt from real images ${pct(e.groups.real_training_images.mean_recall)} right, the others ${pct(e.groups.no_real_training_images.mean_recall)}`,
+        `; ${pct(e.groups.real_training_images.mean_recall)} on the ${e.groups.real_training_images.classes.length} characters it learnt from real handwriting, ${pct(e.groups.no_real_training_images.mean_recall)} on the other ${e.groups.no_real_training_images.classes.length}`,
       ),
       info,
     );
-    assert.ok(info.includes(`on real K49 test images (${e.images.toLocaleString('en')} images): ${(100 * e.accuracy).toFixed(0)} % right`), info);
+    assert.ok(info.includes(`${(100 * e.accuracy).toFixed(0)} % right on real K49 test images (${e.images.toLocaleString('en')} images)`), info);
     assert.doesNotMatch(info, /synth \(/, 'no raw data set names');
     assert.equal(await page.getAttribute('#model-card-link', 'href'), '/model');
     const card = await fetch(`${svc.url}/model`);
@@ -129,8 +133,11 @@ describe('web UI in a browser', function () {
     await page.click('#wrong');
     assert.equal(await page.isVisible('#picker-dialog'), true);
     assert.equal(await page.locator('#picker button').count(), 49);
+    // Modal: the page behind it is held still (nothing scrolls out from under the dimmed backdrop), and released after.
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
     await page.click('#picker button[data-class-id="12"]');
     await page.waitForFunction(() => !document.getElementById('thanks')!.hidden);
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
     assert.match((await page.textContent('#thanks')) ?? '', /saved as す/);
     const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { per_class: { char: string; images: number }[] };
     assert.deepEqual(stats.per_class, [{ class_id: 12, char: 'す', images: 1 }]);
@@ -160,10 +167,51 @@ describe('web UI in a browser', function () {
     await page.click('#batch-table tbody tr:nth-child(3) .fix');
     await page.click('#picker button[data-class-id="46"]');
     await page.waitForFunction(() => document.querySelector('#batch-table tbody tr:nth-child(3) td:nth-child(5)')?.textContent === 'corrected: を');
-    const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { corrections: number; per_class: { char: string }[] };
-    assert.equal(stats.corrections, 2);
+    const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number; per_class: { char: string }[] };
+    assert.equal(stats.feedback, 2);
     assert.ok(stats.per_class.some((c) => c.char === 'を'));
+    // The batch table has the page's width to itself: no single-answer card squeezing it.
+    const [table, layout] = await page.evaluate(() => [
+      document.querySelector('section.input')!.getBoundingClientRect().width,
+      document.querySelector('.layout')!.getBoundingClientRect().width,
+    ]);
+    assert.ok(table! > 0.95 * layout!, `the batch panel is ${table} px of ${layout}`);
+    assert.equal(await page.isHidden('#result'), true);
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-batch.png'), fullPage: true });
+  });
+
+  it("a batch file that is no image shows a plain mark, not a broken-image icon, and its reason in the page's language; headers never wrap", async () => {
+    const dir = tempDir('k49-ui-broken-');
+    const good = path.join(dir, 'good.png');
+    writeFileSync(good, await realSamplePng(7));
+    const broken = path.join(dir, 'broken.png');
+    writeFileSync(broken, 'not really a PNG');
+    await page.click('#tab-batch');
+    await page.setInputFiles('#batch-files', [good, broken]);
+    await page.click('#batch-send');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#batch-table tbody tr').length === 2 && /:/.test(document.getElementById('batch-status')!.textContent ?? ''),
+      undefined,
+      {
+        timeout: 60000,
+      },
+    );
+    await page.waitForFunction(() => !document.querySelector('#batch-table tbody tr:nth-child(2) img'));
+    assert.equal(await page.$$eval('#batch-table tbody tr:nth-child(2) .no-thumb', (m) => m.length), 1);
+    assert.equal(await page.$$eval('#batch-table tbody tr:nth-child(1) img', (m) => m.length), 1, 'a readable file keeps its thumbnail');
+    const reason = () => page.textContent('#batch-table tbody tr:nth-child(2) td:nth-child(4)');
+    assert.equal(await reason(), TEXT.en.fileError_unsupported);
+    await page.click('#lang-toggle');
+    try {
+      assert.equal(await reason(), TEXT.ja.fileError_unsupported);
+      const wrapped = await page.$$eval('#batch-table th', (ths) =>
+        ths.filter((th) => th.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(th).lineHeight) + 16).map((th) => th.textContent),
+      );
+      assert.deepEqual(wrapped, [], 'header cells wrapped');
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-batch-ja.png'), fullPage: true });
+    } finally {
+      await page.click('#lang-toggle');
+    }
   });
 
   it('a failed upload replaces the previous answer with the error; a new upload starts from a clean result', async () => {
@@ -177,6 +225,7 @@ describe('web UI in a browser', function () {
     await page.waitForFunction(() => !document.getElementById('result-body')!.hidden);
     await page.setInputFiles('#file', bad);
     await page.waitForFunction(() => !document.getElementById('error')!.hidden);
+    assert.equal(await page.isHidden('#upload-preview'), true, 'no broken-image preview of a file the browser cannot show');
     assert.equal(await page.isHidden('#result-body'), true, 'the old answer is gone');
     assert.match((await page.textContent('#error')) ?? '', /not a raster image/);
     await page.setInputFiles('#file', good);
@@ -189,14 +238,18 @@ describe('web UI in a browser', function () {
     await page.click('#lang-toggle');
     assert.match((await page.textContent('#answer-confidence')) ?? '', /^確信度 /);
     const info = (await page.textContent('#model-info')) ?? '';
-    assert.match(info, new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\([\\d,]+ 枚\\)`));
-    assert.match(info, /実画像で学習した字種の再現率 \d+ %、その他 \d+ %/);
+    assert.match(
+      (await page.textContent('#model-trained')) ?? '',
+      new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\([\\d,]+ 枚\\)`),
+    );
+    assert.match(info, /^20\d\d年\d{1,2}月\d{1,2}日 のモデル · /);
+    assert.match(info, /実際の手書きから学んだ \d+ 字は \d+ %、その他の \d+ 字は \d+ %/);
     assert.match(info, /実際の K49 テスト画像/);
     assert.equal(await page.textContent('#model-card-link'), 'モデルカード');
-    assert.match((await page.textContent('#batch-status')) ?? '', /完了: 20 件/);
+    assert.match((await page.textContent('#batch-status')) ?? '', /完了: \d+ 件/);
     await page.click('#lang-toggle');
     assert.match((await page.textContent('#answer-confidence')) ?? '', /^confidence /);
-    assert.match((await page.textContent('#batch-status')) ?? '', /Done: 20 files/);
+    assert.match((await page.textContent('#batch-status')) ?? '', /Done: \d+ files/);
   });
 
   it('the batch picker says which files it skipped and why', async () => {
