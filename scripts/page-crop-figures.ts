@@ -5,12 +5,12 @@
  * column, agreement with the 28x28 image. Fonts: the held-out Debian fonts,
  * top-1 against the class. Run: npx tsx scripts/page-crop-figures.ts [N]
  */
-import { loadSplit } from '../pipeline/core/dataset';
+import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, LATEST } from '../pipeline/core/paths';
-import { decodeToK49 } from '../pipeline/core/preprocess';
+import { decodeForModel, decodeToK49 } from '../pipeline/core/preprocess';
 import { type GlyphSource, glyphSources, scanFonts } from '../pipeline/synth/fonts';
-import { HARD_PAGE, MODERATE_PAGE, PAGE_CROP_LIMITS, type PageOptions, pageCrop, realInkPageCrops, TIGHT_PAGE } from '../pipeline/synth/page-crops';
+import { HARD_PAGE, inkOnPaper, MODERATE_PAGE, PAGE_CROP_LIMITS, type PageOptions, pageCrop, realInkPageCrops, TIGHT_PAGE } from '../pipeline/synth/page-crops';
 
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,
@@ -51,8 +51,33 @@ async function heldOutFonts(model: K49Classifier): Promise<void> {
   }
 }
 
+/** Real ink as dark ink (35) on grey paper (130, noise 12) against the same on light paper (200): refused as blank, and answers that agree. */
+async function greyPaper(model: K49Classifier, n: number): Promise<void> {
+  const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
+  const step = Math.floor(images.length / PIXELS / n);
+  const read = async (png: Buffer) => decodeForModel(png, PAGE_CROP_LIMITS).catch(() => null);
+  for (const margin of [0, 0.12]) {
+    let refused = 0,
+      refusedLight = 0,
+      same = 0;
+    for (let k = 0; k < n; k++) {
+      const image = images.subarray(k * step * PIXELS, (k * step + 1) * PIXELS);
+      const common = { ink: 35, noise: 12, scale: 5, margin, seed: `grey${k}` };
+      const [grey, light] = [await read(inkOnPaper(image, { ...common, paper: 130 })), await read(inkOnPaper(image, { ...common, paper: 200 }))];
+      if (!grey) refused++;
+      if (!light) refusedLight++;
+      if (grey && light && model.classify(grey).classes[0] === model.classify(light).classes[0]) same++;
+    }
+    console.log(
+      `grey paper, margin ${margin}: ${refused} of ${n} refused as blank (on light paper ${refusedLight}); the same answer as on light paper for ${same} (${(same / n).toFixed(3)})`,
+    );
+  }
+}
+
 (async () => {
   const model = await K49Classifier.load(LATEST);
-  await realInk(model, Number(process.argv[2] ?? 1000));
+  const n = Number(process.argv[2] ?? 1000);
+  await greyPaper(model, Math.min(n, 200));
+  await realInk(model, n);
   await heldOutFonts(model);
 })();

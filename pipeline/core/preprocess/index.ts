@@ -46,25 +46,30 @@ export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<
   return rgbaToK49(pixels.data, pixels.width, pixels.height);
 }
 
-/** A border this far from mid-grey tells the polarity by itself: black for K49 images, white for most scans. */
-const CLEAR_BORDER = 64;
+/** A level this far from mid-grey tells the polarity by itself: black for K49 images, white for most scans. */
+const CLEAR_LEVEL = 64;
 
 /**
  * Whether the ink is darker than the background (paper) or lighter (a K49 image, chalk on a board).
- * A clearly dark or light border decides alone. For a grey one (old paper, a dim photograph), the ink
- * is on the side of the paper level where the image reaches clearly further: the darkest pixels of
- * dark ink stand far below the paper, its brightest grain only a little above it.
+ * A white border, or a black one around a K49-sized image, decides alone (the common cases, cheaply).
+ * Otherwise the background is the lighter of the border's median and the image's: in a tight crop dark
+ * strokes can cover most of the border, rarely most of the area. A clearly dark or light one decides; a grey one
+ * (old paper, a dim photograph) has its ink on the side where the image reaches clearly further: dark
+ * ink stands far below the paper, the paper's brightest grain only a little above it.
  */
-function isLightBackground(background: number, n: number, luma: (i: number) => number): boolean {
-  if (background < CLEAR_BORDER) return false;
-  if (background > 255 - CLEAR_BORDER) return true;
+function isLightBackground(border: number, n: number, luma: (i: number) => number, k49Sized: boolean): boolean {
+  if (border > 255 - CLEAR_LEVEL) return true;
+  if (border < CLEAR_LEVEL && k49Sized) return false;
   const values = new Float32Array(n);
   for (let i = 0; i < n; i++) values[i] = luma(i);
+  const background = Math.max(border, selectInPlace(values, 0.5));
+  if (background < CLEAR_LEVEL) return false;
+  if (background > 255 - CLEAR_LEVEL) return true;
   const below = background - selectInPlace(values, 0.02);
   const above = selectInPlace(values, 0.98) - background;
   if (below > 2 * above) return true;
   if (above > 2 * below) return false;
-  // No side stands out (empty paper, grain only): the border's own brightness decides.
+  // No side stands out (empty paper, grain only): the paper's own brightness decides.
   return background > 127;
 }
 
@@ -92,9 +97,9 @@ function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array 
     border[2 * width + 2 * y] = luma(y * width);
     border[2 * width + 2 * y + 1] = luma(y * width + width - 1);
   }
-  const background = selectInPlace(border, 0.5);
-  const lightBackground = isLightBackground(background, n, luma);
-  if (width === PREPROCESS.size && height === PREPROCESS.size && !lightBackground) {
+  const k49Sized = width === PREPROCESS.size && height === PREPROCESS.size;
+  const lightBackground = isLightBackground(selectInPlace(border, 0.5), n, luma, k49Sized);
+  if (k49Sized && !lightBackground) {
     // Already a K49 image: keep it exactly.
     const image = new Uint8Array(n);
     for (let i = 0; i < n; i++) image[i] = Math.round(luma(i));
