@@ -62,7 +62,7 @@ export const BatchAccepted = z
   .openapi('BatchAccepted');
 
 /** Why a file of a batch has no answer (the decoding error kinds, and 'failed' for a file that kept failing). */
-export const FILE_ERROR_CODES = ['unsupported', 'too_large', 'corrupt', 'empty', 'blank', 'failed'] as const;
+const FILE_ERROR_CODES = ['unsupported', 'too_large', 'corrupt', 'empty', 'blank', 'failed'] as const;
 export type FileErrorCode = (typeof FILE_ERROR_CODES)[number];
 
 export const TaskResult = z
