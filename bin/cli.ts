@@ -227,6 +227,27 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('read')
+    .description('read a page scan: find each character, read it, and print the hiragana in reading order (a column per line, 〓 for others)')
+    .argument('[file]', 'the page scan (JPEG, PNG, TIFF, WebP...); or FILE=')
+    .addOption(new Option('--file <path>', 'the page scan').env('FILE'))
+    .addOption(modelOption())
+    .addOption(new Option('--json', 'print the whole answer as JSON, as POST /pages gives it').env('JSON'))
+    .addOption(new Option('--text', 'print the text alone').env('TEXT'))
+    .addOption(new Option('--picture <png>', 'also write the page with each box drawn, coloured by confidence').env('PICTURE'))
+    .addOption(new Option('--max-characters <n>', 'characters a page may hold').env('MAX_PAGE_CHARACTERS').argParser(integer).default(1000))
+    .action(
+      action(
+        async (file: string | undefined, opts: { file?: string; model?: string; json?: boolean; text?: boolean; picture?: string; maxCharacters: number }) => {
+          const scan = file ?? opts.file;
+          if (!scan) throw new Error('name the page to read: k49 read page.jpg (make read FILE=page.jpg)');
+          const { readPageFile } = require('../pipeline/page/cli') as typeof import('../pipeline/page/cli');
+          await readPageFile(scan, opts);
+        },
+      ),
+    );
+
+  program
     .command('feedback')
     .description("export users' corrections (POST /feedback) as K49-format training data + corrections.csv")
     .addOption(dataOption('where the exported data set goes').makeOptionMandatory())

@@ -40,6 +40,8 @@ const SETTINGS = {
   maxBatchFiles: setting('MAX_BATCH_FILES', number(1000, 1)),
   maxRequestBytes: setting('MAX_REQUEST_BYTES', number(200 * 1024 * 1024, 1)),
   maxPixels: setting('MAX_PIXELS', number(40_000_000, 1)),
+  /** Characters a page read by POST /pages may hold (a page over it is refused with 413). */
+  maxPageCharacters: setting('MAX_PAGE_CHARACTERS', number(1000, 1)),
   /** NODE_ENV, reported as `mode` by /health (as the FastAPI version did). */
   mode: setting('NODE_ENV', text('production')),
   /** Dynamic batching window for /predict (ms); 0 turns batching off. */

@@ -197,6 +197,47 @@ export const HealthResponse = z
   })
   .openapi('Health');
 
+export const PagesQuery = z.object({
+  include_images: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1')
+    .openapi({ description: 'also return, per character, the 28x28 image the model saw (PNG, base64)' }),
+});
+
+const PageCharacter = z
+  .object({
+    box: z
+      .tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()])
+      .openapi({ description: '[x, y, w, h] in pixels of the upright page' }),
+    column: z.number().int().openapi({ description: 'column, counted from the right (reading order)' }),
+    index: z.number().int().openapi({ description: 'place in the column, from the top' }),
+    class_id: z.number().int(),
+    character: z.string().openapi({ example: 'の' }),
+    confidence: z.number(),
+    top_k: z.array(Candidate),
+    kind: z
+      .enum(['hiragana', 'other'])
+      .openapi({ description: "'other': a kanji, a mark or a fragment the model is unsure of (confidence under 0.5), or a piece too small to be a character" }),
+    model_input_png: z.string().optional().openapi({ description: 'with ?include_images=true' }),
+  })
+  .openapi('PageCharacter');
+
+export const PageResponse = z
+  .object({
+    width: z.number().int(),
+    height: z.number().int(),
+    columns: z.array(z.object({ x: z.number().int(), width: z.number().int() })).openapi({ description: 'the columns of writing, right to left' }),
+    characters: z.array(PageCharacter).openapi({ description: 'in reading order: columns right to left, each from the top' }),
+    text: z.string().openapi({
+      description: 'the hiragana in reading order, a column per line, 〓 for a character not read as hiragana',
+      example: 'かくまつりしの〓\nやよひ',
+    }),
+    model_version: z.string(),
+    time_ms: z.number(),
+  })
+  .openapi('Page');
+
 const RootResponse = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Root');
 
 /** The response types, inferred from the schemas above: the one definition the routes, the task store and the web page use. */
@@ -209,6 +250,7 @@ export type FileTaskResponse = z.infer<typeof FileTaskResponse>;
 export type FeedbackAccepted = z.infer<typeof FeedbackAccepted>;
 export type FeedbackStatsResponse = z.infer<typeof FeedbackStatsResponse>;
 export type HealthResponse = z.infer<typeof HealthResponse>;
+export type PageResponse = z.infer<typeof PageResponse>;
 export type EvaluationGroups = z.infer<typeof EvaluationGroups>;
 
 const errors = (codes: number[]) =>
@@ -268,6 +310,16 @@ export function openApiDocument(version: string) {
     request: { query: PredictQuery, body: multipart('file', false) },
     security: [{ ApiKey: [] }],
     responses: { 200: { description: 'prediction', content: { 'application/json': { schema: PredictResponse } } }, ...errors([400, 401, 413, 415, 503]) },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/pages',
+    summary: 'Read a whole page scan: find each character, read it, and give the hiragana in reading order (synchronous)',
+    description:
+      'Limits: MAX_FILE_BYTES, MAX_PIXELS (413 over them), MAX_PAGE_CHARACTERS (413 for a page holding more); 415 for a file that is not a raster image; 400 for a page with no writing.',
+    request: { query: PagesQuery, body: multipart('file', false) },
+    security: [{ ApiKey: [] }],
+    responses: { 200: { description: 'the page read', content: { 'application/json': { schema: PageResponse } } }, ...errors([400, 401, 413, 415, 503]) },
   });
   r.registerPath({
     method: 'post',

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSplit } from '../pipeline/core/dataset';
+import { scanFonts } from '../pipeline/synth/fonts';
+import { renderPage } from '../pipeline/synth/pages';
 import { ROOT, tempDir } from './helpers/paths';
 
 function k49(args: string[], env: Record<string, string> = {}) {
@@ -62,5 +64,31 @@ describe('k49 command line', () => {
     const train = await loadSplit(dir, 'train');
     assert.equal(new Set(train.labels).size, 49);
     assert.equal((await loadSplit(dir, 'test')).count, 49);
+  });
+
+  it("`k49 read page.png` (make read FILE=...) prints the page's text a column per line; --text the text alone, --json the API's answer, --picture the boxes drawn", function () {
+    this.timeout(120000);
+    const dir = tempDir('k49-read-');
+    const file = path.join(dir, 'page.png');
+    writeFileSync(
+      file,
+      renderPage(
+        scanFonts(['debian']).available.filter((f) => f.split === 'test'),
+        { seed: 'cli' },
+      ).png,
+    );
+    const picture = path.join(dir, 'boxes.png');
+    const summary = k49(['read', file, '--picture', picture]);
+    assert.equal(summary.status, 0, summary.stderr);
+    assert.match(summary.stdout, /page\.png: 1200 x 1700 px, 8 columns, \d+ characters found, \d+ read as hiragana/);
+    assert.equal(readFileSync(picture).subarray(1, 4).toString(), 'PNG');
+    const json = JSON.parse(k49(['read', file, '--json']).stdout) as { text: string; characters: unknown[]; model_version: string };
+    assert.ok(json.characters.length > 100 && json.model_version);
+    const text = k49(['read'], { FILE: file, TEXT: '1' }).stdout.trim();
+    assert.equal(text, json.text);
+    assert.equal(text.split('\n').length, 8);
+    const missing = k49(['read']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /name the page to read: k49 read page\.jpg/);
   });
 });

@@ -179,7 +179,7 @@ export interface GlyphSource {
 }
 
 /** What glyphSources needs of a font: a glyph per code point. */
-interface GlyphLookup {
+export interface GlyphLookup {
   hasGlyphForCodePoint(codePoint: number): boolean;
   glyphForCodePoint(codePoint: number): fontkit.Glyph;
 }
@@ -209,6 +209,19 @@ function openSlices(dir: string): GlyphLookup {
 
 function openFont(spec: FontSpec): GlyphLookup {
   return spec.set === 'npm' ? openSlices(spec.file) : openFile(spec.file);
+}
+
+/** A glyph's outline in font units (y up), for any code point the font has (kanji on rendered pages); null when it has none. */
+export function glyphOutline(font: GlyphLookup, codepoint: number): Pick<GlyphSource, 'svgPath' | 'bbox'> | null {
+  if (!font.hasGlyphForCodePoint(codepoint)) return null;
+  const glyph = font.glyphForCodePoint(codepoint);
+  const bbox = glyph.path.bbox;
+  return bbox.width > 0 && bbox.height > 0 ? { svgPath: glyph.path.toSVG(), bbox } : null;
+}
+
+/** A font opened for outline look-ups (glyphOutline). */
+export function openFontFor(spec: FontSpec): GlyphLookup {
+  return openFont(spec);
 }
 
 export interface FontScan {

@@ -12,6 +12,7 @@ import { apiKeyCheck, crossOrigin, requestLog, requestShape, unrouted } from './
 import { batchRoutes } from './routes/batch';
 import type { Services } from './routes/common';
 import { feedbackRoutes } from './routes/feedback';
+import { pageRoutes } from './routes/pages';
 import { predictRoutes } from './routes/predict';
 import { statusRoutes } from './routes/status';
 import { uiRoutes } from './routes/ui';
@@ -31,6 +32,7 @@ export function createApp(services: Services, logger: Logger): Koa {
   statusRoutes(router, services);
   uiRoutes(router);
   predictRoutes(router, services);
+  pageRoutes(router, services);
   batchRoutes(router, services);
   feedbackRoutes(router, services);
   app.use(unrouted());

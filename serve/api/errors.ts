@@ -4,6 +4,7 @@
  */
 import type { Context, Next } from 'koa';
 import { ImageDecodeError } from '../../pipeline/core/preprocess/decode';
+import { PageReadError } from '../../pipeline/page/read';
 import type { ServiceConfig } from '../config';
 import { ModelUnavailableError } from '../model/holder';
 import { StoreUnavailableError } from '../queue/store';
@@ -59,6 +60,7 @@ function toApiError(err: unknown, expectedField: string | undefined, limits: Upl
   if (err instanceof UploadTooLargeError) return requestTooLarge(limits.maxRequestBytes);
   if (err instanceof ModelUnavailableError) return new ApiError(503, `${err.message}. An operator must provide a model artifact (MODEL=).`);
   if (err instanceof StoreUnavailableError) return new ApiError(503, `${err.message}. Retry later; an operator must fix the task store.`);
+  if (err instanceof PageReadError) return new ApiError(err.kind === 'too_many_characters' ? 413 : 400, err.message);
   if (err instanceof ImageDecodeError) {
     const status = err.kind === 'too_large' ? 413 : err.kind === 'empty' || err.kind === 'blank' ? 400 : 415;
     return new ApiError(status, err.message);
@@ -90,7 +92,8 @@ export function errorHandler(log: (obj: object, msg: string) => void, limits: Up
     try {
       await next();
     } catch (err) {
-      const expected = ctx.path === '/predict' || ctx.path === '/feedback' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
+      const expected =
+        ctx.path === '/predict' || ctx.path === '/feedback' || ctx.path === '/pages' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
       const api = toApiError(err, expected, limits);
       if (api) {
         ctx.status = api.status;

@@ -37,8 +37,10 @@ export interface DecodeLimits {
 
 /** Work size for large inputs: glyph detail above this is lost at 28 px anyway. */
 const WORK_MAX_SIDE = 512;
+/** Work size of a page scan (the page reader): a page's characters keep 60-150 px at this size. */
+export const PAGE_MAX_SIDE = 2400;
 
-export function sniffFormat(bytes: Buffer): string | null {
+function sniffFormat(bytes: Buffer): string | null {
   return MAGIC.find((m) => m.test(bytes))?.format ?? null;
 }
 
@@ -49,8 +51,23 @@ export interface RgbaImage {
   height: number;
 }
 
-/** Any accepted format through sharp, downscaled to the work size, as RGBA. */
-export async function decodeWithSharp(bytes: Buffer, format: string, limits: DecodeLimits): Promise<RgbaImage> {
+/**
+ * Any accepted raster image as RGBA pixels, at most `maxSide` a side (a character's work size by
+ * default; PAGE_MAX_SIDE for a page). SVG, PDF and anything else that is not a raster format is
+ * refused before decoding (they can reference local files); the pixel limit is checked from the
+ * header before decoding.
+ */
+export async function decodeRgba(bytes: Buffer, limits: DecodeLimits, maxSide = WORK_MAX_SIDE): Promise<RgbaImage> {
+  if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ImageDecodeError('unsupported', 'not a raster image: send PNG, JPEG, WebP, GIF, TIFF or BMP (SVG, PDF and other formats are refused)');
+  }
+  return (format === 'png' && maxSide === WORK_MAX_SIDE ? decodePlainPng(bytes, limits) : null) ?? (await decodeWithSharp(bytes, format, limits, maxSide));
+}
+
+/** Any accepted format through sharp, downscaled to `maxSide`, as RGBA. */
+export async function decodeWithSharp(bytes: Buffer, format: string, limits: DecodeLimits, maxSide = WORK_MAX_SIDE): Promise<RgbaImage> {
   // One sharp call: limitInputPixels makes sharp refuse, from the header and
   // before decoding, an image over MAX_PIXELS (a decompression bomb).
   // autoOrient applies the EXIF orientation (phone photos are stored sideways).
@@ -59,7 +76,7 @@ export async function decodeWithSharp(bytes: Buffer, format: string, limits: Dec
     const input =
       format === 'bmp' ? decodeBmpInput(bytes, limits) : sharp(bytes, { limitInputPixels: limits.maxPixels, pages: 1, failOn: 'error', autoOrient: true });
     raw = await input
-      .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb') // greyscale inputs would otherwise stay 1-2 channels
       .ensureAlpha()
       .raw()

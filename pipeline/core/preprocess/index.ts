@@ -10,7 +10,7 @@
  * through untouched.
  */
 import { cleanPage, selectInPlace } from './clean-page';
-import { type DecodeLimits, decodePlainPng, decodeWithSharp, ImageDecodeError, sniffFormat } from './decode';
+import { type DecodeLimits, decodeRgba, ImageDecodeError } from './decode';
 import { fitToK49, PREPROCESS } from './fit';
 
 /** The one blank-image rule (decodeForModel: API, worker, corrections): a preprocessed image with no ink cannot be classified. */
@@ -27,22 +27,14 @@ export async function decodeForModel(bytes: Buffer, limits: DecodeLimits): Promi
 }
 
 /**
- * Any accepted raster image -> K49 28x28 (784 bytes, white ink on black).
+ * Any accepted raster image -> K49 28x28 (784 bytes, white ink on black), decoded by decodeRgba.
  * - Transparent images (a canvas drawing): ink is the alpha channel.
- * - Otherwise greyscale; the border tells the background, and dark-on-light
- *   images are inverted; the background level is subtracted.
+ * - Otherwise greyscale; the background tells the polarity, and dark-on-light
+ *   images are inverted; the paper is cleaned away (clean-page.ts).
  * - A 28x28 greyscale light-on-dark image (a K49 image) passes unchanged.
- * SVG, PDF and anything else that is not a raster format is refused before
- * decoding (they can reference local files); the pixel limit is checked from
- * the header before decoding.
  */
 export async function decodeToK49(bytes: Buffer, limits: DecodeLimits): Promise<Uint8Array> {
-  if (bytes.length === 0) throw new ImageDecodeError('empty', 'the file is empty');
-  const format = sniffFormat(bytes);
-  if (!format) {
-    throw new ImageDecodeError('unsupported', 'not a raster image: send PNG, JPEG, WebP, GIF, TIFF or BMP (SVG, PDF and other formats are refused)');
-  }
-  const pixels = (format === 'png' ? decodePlainPng(bytes, limits) : null) ?? (await decodeWithSharp(bytes, format, limits));
+  const pixels = await decodeRgba(bytes, limits);
   return rgbaToK49(pixels.data, pixels.width, pixels.height);
 }
 
@@ -74,7 +66,7 @@ function isLightBackground(border: number, n: number, luma: (i: number) => numbe
 }
 
 /** RGBA pixels -> K49 28x28 (the colour and polarity part of the preprocessing, then cleanPage and fitToK49). */
-function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
+export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
   let minAlpha = 255;
   for (let i = 3; i < 4 * n; i += 4) if (rgba[i]! < minAlpha) minAlpha = rgba[i]!;

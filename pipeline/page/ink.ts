@@ -1,0 +1,208 @@
+/**
+ * Ink on a page scan, for the cutter (cut.ts): the page shrunk to a work size, ink measured against the
+ * paper it lies on (so shade and yellowed paper do not count, and red marks drop out), frames and rules
+ * erased, and the ink's connected pieces, dust and page edges left out.
+ */
+import { selectInPlace } from '../core/preprocess/clean-page';
+
+/** Decoded page pixels, 4 bytes (RGBA) per pixel. */
+export interface PagePixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The cutter works on the page shrunk to this longer side: characters stay 20-60 px, and a page costs tens of milliseconds. */
+const WORK_SIDE = 1000;
+/** Ink: this much darker than the paper around it, as a share of the paper's brightness. */
+const INK_LEVEL = 0.3;
+/** Fainter ink counts where it touches clear ink (a hairline between two strokes). */
+const FAINT_INK = 0.12;
+/** Pieces of ink smaller than this share of the work image's longer side (squared) are dust. */
+const DUST = 1 / 350;
+
+/** Bilinear interpolation of a coarse grid (gw x gh values at cell centres) to every pixel of a w x h image. */
+function interpolateGrid(grid: Float32Array, gw: number, gh: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(Math.max(((y + 0.5) * gh) / h - 0.5, 0), gh - 1);
+    const y0 = Math.floor(fy),
+      y1 = Math.min(y0 + 1, gh - 1),
+      ty = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(Math.max(((x + 0.5) * gw) / w - 0.5, 0), gw - 1);
+      const x0 = Math.floor(fx),
+        x1 = Math.min(x0 + 1, gw - 1),
+        tx = fx - x0;
+      out[y * w + x] =
+        (1 - ty) * ((1 - tx) * grid[y0 * gw + x0]! + tx * grid[y0 * gw + x1]!) + ty * ((1 - tx) * grid[y1 * gw + x0]! + tx * grid[y1 * gw + x1]!);
+    }
+  }
+  return out;
+}
+
+/**
+ * The page shrunk to the work size (box average), as darkness 0..255 from the brightest of the three
+ * channels: black and brown ink are dark in all three, red marks and stamps are bright in red and drop out.
+ */
+export function workDarkness(page: PagePixels): { dark: Float32Array; w: number; h: number; scale: number } {
+  const scale = Math.min(1, WORK_SIDE / Math.max(page.width, page.height));
+  const w = Math.max(1, Math.round(page.width * scale)),
+    h = Math.max(1, Math.round(page.height * scale));
+  const sum = new Float32Array(w * h),
+    count = new Float32Array(w * h);
+  for (let y = 0; y < page.height; y++) {
+    const wy = Math.min(h - 1, Math.floor(y * scale));
+    for (let x = 0; x < page.width; x++) {
+      const i = 4 * (y * page.width + x);
+      const bright = Math.max(page.data[i]!, page.data[i + 1]!, page.data[i + 2]!);
+      const k = wy * w + Math.min(w - 1, Math.floor(x * scale));
+      sum[k]! += 255 - bright;
+      count[k]!++;
+    }
+  }
+  for (let k = 0; k < w * h; k++) sum[k] = sum[k]! / Math.max(1, count[k]!);
+  return { dark: sum, w, h, scale };
+}
+
+/** Ink mask of the work image: darker than the local paper by INK_LEVEL of the paper's brightness, frames and rules erased. */
+export function inkMask(dark: Float32Array, w: number, h: number): Uint8Array {
+  // The paper's darkness per cell: a low percentile (ink covers a minority of any cell), interpolated.
+  const cell = Math.max(8, Math.round(Math.max(w, h) / 24));
+  const gw = Math.max(1, Math.round(w / cell)),
+    gh = Math.max(1, Math.round(h / cell));
+  const grid = new Float32Array(gw * gh);
+  const values = new Float32Array((Math.ceil(w / gw) + 1) * (Math.ceil(h / gh) + 1));
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      let n = 0;
+      for (let y = Math.floor((gy * h) / gh); y < Math.floor(((gy + 1) * h) / gh); y++)
+        for (let x = Math.floor((gx * w) / gw); x < Math.floor(((gx + 1) * w) / gw); x++) values[n++] = dark[y * w + x]!;
+      grid[gy * gw + gx] = selectInPlace(values.subarray(0, n), 0.3);
+    }
+  }
+  const paper = interpolateGrid(grid, gw, gh, w, h);
+  // Hysteresis: clear ink (INK_LEVEL) is ink, and so is faint ink (FAINT_INK) that touches it: the hairlines of flowing strokes.
+  const strength = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) strength[i] = (dark[i]! - paper[i]!) / Math.max(64, 255 - paper[i]!);
+  const mask = new Uint8Array(w * h);
+  const stack: number[] = [];
+  for (let i = 0; i < w * h; i++) {
+    if (strength[i]! <= INK_LEVEL || mask[i]) continue;
+    mask[i] = 1;
+    stack.push(i);
+    while (stack.length > 0) {
+      const j = stack.pop()!;
+      const x = j % w,
+        y = (j - x) / w;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx,
+            ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const k = ny * w + nx;
+          if (!mask[k] && strength[k]! > FAINT_INK) {
+            mask[k] = 1;
+            stack.push(k);
+          }
+        }
+      }
+    }
+  }
+  eraseLongLines(mask, w, h);
+  return mask;
+}
+
+/** Straight runs of ink longer than this share of the page's side are frames and rules, not writing. */
+const LINE_RUN = 1 / 10;
+
+/** Erases the straight vertical and horizontal runs of ink longer than LINE_RUN of the page (a printed frame, column rules). */
+function eraseLongLines(mask: Uint8Array, w: number, h: number): void {
+  const erase = new Uint8Array(w * h);
+  const longV = Math.round(LINE_RUN * h),
+    longH = Math.round(LINE_RUN * w);
+  for (let x = 0; x < w; x++) {
+    for (let y = 0, start = -1; y <= h; y++) {
+      const ink = y < h && mask[y * w + x];
+      if (ink && start < 0) start = y;
+      if (!ink && start >= 0) {
+        if (y - start > longV) for (let k = start; k < y; k++) erase[k * w + x] = 1;
+        start = -1;
+      }
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, start = -1; x <= w; x++) {
+      const ink = x < w && mask[y * w + x];
+      if (ink && start < 0) start = x;
+      if (!ink && start >= 0) {
+        if (x - start > longH) erase.fill(1, y * w + start, y * w + x);
+        start = -1;
+      }
+    }
+  }
+  for (let i = 0; i < w * h; i++) if (erase[i]) mask[i] = 0;
+}
+
+/** A connected piece of ink: its pixels (indices into the work image) and bounding box. */
+export interface InkPiece {
+  pixels: Int32Array;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  /** Mean x of its pixels. */
+  cx: number;
+}
+
+/** The 8-connected pieces of the mask, without dust, long thin lines (page edges, the binding) and what touches the scan's edge. */
+export function inkPieces(mask: Uint8Array, w: number, h: number): InkPiece[] {
+  const minArea = Math.max(4, (Math.max(w, h) * DUST) ** 2);
+  const seen = new Uint8Array(w * h);
+  const stack: number[] = [];
+  const found: InkPiece[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (!mask[start] || seen[start]) continue;
+    const pixels: number[] = [];
+    stack.push(start);
+    seen[start] = 1;
+    let x0 = w,
+      x1 = -1,
+      y0 = h,
+      y1 = -1,
+      sx = 0;
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      pixels.push(i);
+      const x = i % w,
+        y = (i - x) / w;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+      sx += x;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx,
+            ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const j = ny * w + nx;
+          if (mask[j] && !seen[j]) {
+            seen[j] = 1;
+            stack.push(j);
+          }
+        }
+      }
+    }
+    // Page edges and the binding are long thin lines: a quarter of the page long and a few pixels thick.
+    // (A whole column of flowing script joined into one piece is as long, but a character wide.)
+    const tall = y1 - y0 + 1,
+      wide = x1 - x0 + 1;
+    const thin = Math.max(6, Math.max(w, h) / 150);
+    const line = (tall > h / 4 && wide <= thin) || (wide > w / 4 && tall <= thin);
+    // Writing never touches the edge of the scan; the rim where paper meets the scanner's background does.
+    const atEdge = x0 === 0 || y0 === 0 || x1 === w - 1 || y1 === h - 1;
+    if (pixels.length >= minArea && !line && !atEdge) found.push({ pixels: Int32Array.from(pixels), x0, x1: x1 + 1, y0, y1: y1 + 1, cx: sx / pixels.length });
+  }
+  return found;
+}

@@ -1,0 +1,137 @@
+/**
+ * Reading a page: the page decoded (EXIF orientation applied), cut into its
+ * characters (cut.ts), each character cropped with a margin as a user would
+ * crop it and turned into a K49 image by the one preprocessing, all of them
+ * classified in one model call, and the page's hiragana written out in
+ * reading order. The API (POST /pages), `k49 read` and `k49 crops` use this.
+ */
+import { classById, NUM_CLASSES } from '../core/classes';
+import { PIXELS } from '../core/dataset';
+import { topK } from '../core/inference';
+import { rgbaToK49 } from '../core/preprocess';
+import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE } from '../core/preprocess/decode';
+import { OTHER_BELOW } from './colours';
+import { type Column, type CutPage, cutPage, type PagePixels } from './cut';
+
+/** The page reader's limits: the decoder's, and how many characters a page may hold. */
+export interface PageLimits extends DecodeLimits {
+  maxCharacters: number;
+}
+
+/** Why a page cannot be read (an HTTP status in the API): too many characters for the limit, or no ink at all. */
+export class PageReadError extends Error {
+  constructor(
+    readonly kind: 'too_many_characters' | 'no_ink',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PageReadError';
+  }
+}
+
+export interface PageCharacter {
+  box: [number, number, number, number];
+  column: number;
+  index: number;
+  class_id: number;
+  character: string;
+  confidence: number;
+  top_k: { class_id: number; prediction: string; confidence: number }[];
+  /** 'other': a kanji, a mark or a fragment the model is unsure of (below OTHER_BELOW), or a piece too small to be a character. */
+  kind: 'hiragana' | 'other';
+}
+
+export interface ReadPageResult {
+  width: number;
+  height: number;
+  columns: Column[];
+  characters: PageCharacter[];
+  /** The hiragana in reading order, a column per line, 〓 for what is not read as hiragana. */
+  text: string;
+  /** The K49 image of each character (N*784 bytes), in the order of `characters`. */
+  images: Uint8Array;
+}
+
+/** A box smaller than this share of the page's character size on both sides is a mark (a dot, a voicing mark), not a character. */
+const MARK = 0.3;
+/** Margin around each character's box when it is cropped, as a share of the box's longer side (as the real crops users make). */
+const CROP_MARGIN = 0.06;
+/** Stands for a character that is not read as hiragana in `text`. */
+const NOT_HIRAGANA = '〓';
+
+/** What a reader of the page is told (the API's and `k49 read --json`'s answer): the result without the images. */
+export function pageAnswer(result: ReadPageResult): Omit<ReadPageResult, 'images'> {
+  const { images: _images, ...answer } = result;
+  return answer;
+}
+
+/** Decodes a page for reading: RGBA at most PAGE_MAX_SIDE a side, EXIF orientation applied. */
+export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<PagePixels> {
+  return decodeRgba(bytes, limits, PAGE_MAX_SIDE);
+}
+
+/** Each found character cropped from the page with a margin, through the one preprocessing: N*784 bytes. */
+function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
+  const images = new Uint8Array(cut.characters.length * PIXELS);
+  cut.characters.forEach((ch, k) => {
+    const [x, y, w, h] = ch.box;
+    const m = Math.round(CROP_MARGIN * Math.max(w, h));
+    const x0 = Math.max(0, x - m),
+      y0 = Math.max(0, y - m);
+    const x1 = Math.min(page.width, x + w + m),
+      y1 = Math.min(page.height, y + h + m);
+    const crop = new Uint8Array((x1 - x0) * (y1 - y0) * 4);
+    for (let row = y0; row < y1; row++) crop.set(page.data.subarray(4 * (row * page.width + x0), 4 * (row * page.width + x1)), 4 * (row - y0) * (x1 - x0));
+    images.set(rgbaToK49(crop, x1 - x0, y1 - y0), k * PIXELS);
+  });
+  return images;
+}
+
+/**
+ * Reads a decoded page: cut, crop, classify (`probabilities`: N K49 images -> N*49 class probabilities,
+ * the served model's or a K49Classifier's), and the text in reading order.
+ */
+export async function readPage(
+  page: PagePixels,
+  probabilities: (images: Uint8Array) => Promise<Float32Array>,
+  limits: Pick<PageLimits, 'maxCharacters'>,
+): Promise<ReadPageResult> {
+  const cut = cutPage(page);
+  if (cut.characters.length === 0)
+    throw new PageReadError('no_ink', 'no writing was found on this page: it looks blank (send a scan or photo of a page with characters)');
+  if (cut.characters.length > limits.maxCharacters) {
+    throw new PageReadError(
+      'too_many_characters',
+      `the page holds ${cut.characters.length} characters, over the limit of ${limits.maxCharacters} per page (MAX_PAGE_CHARACTERS): send a part of the page, or raise MAX_PAGE_CHARACTERS where the server runs`,
+    );
+  }
+  const images = characterImages(page, cut);
+  // A copy goes to the model: the served classifier transfers its input to its thread, and the images are still needed here.
+  const probs = await probabilities(images.slice());
+  const mark = MARK * cut.characterSize;
+  const characters = cut.characters.map((ch, k): PageCharacter => {
+    const candidates = topK(probs.subarray(k * NUM_CLASSES, (k + 1) * NUM_CLASSES), 5);
+    const best = candidates[0]!;
+    const blank = images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0);
+    const isMark = ch.box[2] < mark && ch.box[3] < mark;
+    return {
+      box: ch.box,
+      column: ch.column,
+      index: ch.index,
+      class_id: best.class_id,
+      character: classById(best.class_id).char,
+      confidence: best.confidence,
+      top_k: candidates,
+      kind: blank || isMark || best.confidence < OTHER_BELOW ? 'other' : 'hiragana',
+    };
+  });
+  const text = cut.columns
+    .map((_, c) =>
+      characters
+        .filter((ch) => ch.column === c)
+        .map((ch) => (ch.kind === 'hiragana' ? ch.character : NOT_HIRAGANA))
+        .join(''),
+    )
+    .join('\n');
+  return { width: page.width, height: page.height, columns: cut.columns, characters, text, images };
+}

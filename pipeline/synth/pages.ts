@@ -1,0 +1,130 @@
+/**
+ * Whole rendered pages with known character boxes, for measuring the page
+ * reader (pipeline/page/): vertical columns read right to left, kana of the
+ * given fonts with some kanji among them, on yellowed, unevenly lit, grainy
+ * paper, neighbours close enough to touch. What a scan of a classical book
+ * looks like to the cutter, with the truth beside it.
+ */
+import { createCanvas, Path2D } from '@napi-rs/canvas';
+import { Random } from '../core/random';
+import { type FontSpec, type GlyphSource, glyphOutline, glyphSources, openFontFor } from './fonts';
+
+/** One character set on the page: its box [x, y, w, h] in page pixels, and what it is. */
+interface PageCharacter {
+  box: [number, number, number, number];
+  /** Column, counted from the right (reading order), and the place in it from the top. */
+  column: number;
+  index: number;
+  kind: 'hiragana' | 'other';
+  /** The K49 class of a hiragana; -1 for a kanji. */
+  classId: number;
+}
+
+export interface RenderedPage {
+  png: Buffer;
+  width: number;
+  height: number;
+  characters: PageCharacter[];
+}
+
+export interface PageLayout {
+  width: number;
+  height: number;
+  /** Character size (the longer side of a glyph's box), in page pixels. */
+  size: number;
+  /** Columns on the page. */
+  columns: number;
+  /** Mean space between characters in a column, as a share of the size; each gap is drawn from none (touching) to twice this. */
+  gap: number;
+  /** Share of the characters that are kanji (kind 'other'). */
+  kanjiShare: number;
+  /** Brightness change of paper and ink from the left edge to the right (0 = even light). */
+  lightFalloff: number;
+  /** Grain of the paper (standard deviation of its brightness, as a share). */
+  grain: number;
+  seed: string;
+}
+
+const DEFAULT_LAYOUT: PageLayout = {
+  width: 1200,
+  height: 1700,
+  size: 84,
+  columns: 8,
+  gap: 0.06,
+  kanjiShare: 0.15,
+  lightFalloff: 0.3,
+  grain: 0.04,
+  seed: 'page',
+};
+
+/** Common kanji of classical texts (their outlines come from the same fonts as the kana). */
+const KANJI = '人日月年心思見言物事時世中上下山花春秋夜君御給申侍';
+
+interface Outline {
+  svgPath: string;
+  bbox: { minX: number; minY: number; maxX: number; maxY: number };
+}
+
+/** Renders a page of `fonts` (the kana and kanji each font has) with the layout given; the truth in reading order. */
+export function renderPage(fonts: readonly FontSpec[], layout: Partial<PageLayout> = {}): RenderedPage {
+  const L = { ...DEFAULT_LAYOUT, ...layout };
+  const rng = new Random(L.seed);
+  const kana: GlyphSource[] = glyphSources(fonts)
+    .flat()
+    .filter((g) => g.kind === 'modern');
+  const kanji: Outline[] = fonts.flatMap((spec) => {
+    const font = openFontFor(spec);
+    return [...KANJI].flatMap((ch) => glyphOutline(font, ch.codePointAt(0)!) ?? []);
+  });
+  const canvas = createCanvas(L.width, L.height);
+  const ctx = canvas.getContext('2d');
+  const paper = ctx.createImageData(L.width, L.height);
+  for (let i = 0; i < L.width * L.height; i++) {
+    const tone = 1 + rng.normal() * L.grain;
+    paper.data[4 * i] = Math.min(255, 232 * tone);
+    paper.data[4 * i + 1] = Math.min(255, 222 * tone);
+    paper.data[4 * i + 2] = Math.min(255, 190 * tone);
+    paper.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(paper, 0, 0);
+  ctx.fillStyle = 'rgb(40, 34, 28)';
+
+  const margin = Math.round(0.08 * L.width);
+  const pitch = (L.width - 2 * margin) / Math.max(1, L.columns);
+  const characters: PageCharacter[] = [];
+  for (let c = 0; c < L.columns; c++) {
+    const centre = L.width - margin - (c + 0.5) * pitch;
+    let y = Math.round(0.07 * L.height + rng.uniform(0, 0.3) * L.size);
+    for (let index = 0; ; index++) {
+      const isKanji = kanji.length > 0 && rng.chance(L.kanjiShare);
+      const glyph: Outline & { classId: number } = isKanji ? { ...rng.pick(kanji), classId: -1 } : rng.pick(kana);
+      const size = L.size * rng.uniform(0.8, 1.05);
+      const gw = glyph.bbox.maxX - glyph.bbox.minX,
+        gh = glyph.bbox.maxY - glyph.bbox.minY;
+      const scale = size / Math.max(gw, gh);
+      const w = gw * scale,
+        h = gh * scale;
+      if (y + h > 0.93 * L.height) break;
+      const left = centre - w / 2 + rng.uniform(-0.06, 0.06) * L.size;
+      ctx.save();
+      ctx.setTransform(scale, 0, 0, -scale, left - glyph.bbox.minX * scale, y + glyph.bbox.maxY * scale);
+      ctx.fill(new Path2D(glyph.svgPath));
+      ctx.restore();
+      characters.push({ box: [left, y, w, h], column: c, index, kind: isKanji ? 'other' : 'hiragana', classId: glyph.classId });
+      // Gaps from none (the boxes touch) to twice the layout's.
+      y += h + L.gap * L.size * rng.uniform(0, 2);
+    }
+  }
+  // Lit from the right: the light falls on paper and ink alike.
+  const page = ctx.getImageData(0, 0, L.width, L.height);
+  for (let y = 0; y < L.height; y++) {
+    for (let x = 0; x < L.width; x++) {
+      const light = 1 - L.lightFalloff * (1 - x / L.width);
+      const i = 4 * (y * L.width + x);
+      for (let k = 0; k < 3; k++) page.data[i + k] = Math.round(page.data[i + k]! * light);
+    }
+  }
+  ctx.putImageData(page, 0, 0);
+  const round = (b: number[]) => b.map((v) => Math.round(v)) as PageCharacter['box'];
+  return { png: canvas.toBuffer('image/png'), width: L.width, height: L.height, characters: characters.map((ch) => ({ ...ch, box: round(ch.box) })) };
+}
