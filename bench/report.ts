@@ -68,6 +68,11 @@ function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
       `| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`,
     );
   }
+  const pg = r.serve?.page;
+  if (pg)
+    lines.push(
+      `| \`/pages\`: a ${pg.width} x ${pg.height} page of ${pg.characters} characters read (rendered, held-out fonts) | | median ${pg.median_seconds} s of ${pg.seconds.length} (${pg.seconds.join(', ')}) | |`,
+    );
   const b = r.serve?.batch;
   if (b) {
     const rounds = `, the median of ${b.rounds.length} rounds alternating with it (${b.rounds.map((x) => x.share_of_model_speed).join(', ')})`;
@@ -134,6 +139,11 @@ function renderPerformanceSummary(r: BenchResults): string {
       `| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms |`,
     );
   }
+  const pg = r.serve?.page;
+  if (pg)
+    lines.push(
+      `| \`/pages\`: a ${pg.width.toLocaleString('en')} x ${pg.height.toLocaleString('en')} page (${pg.characters} characters) read | ${pg.median_seconds} s |`,
+    );
   const b = r.serve?.batch;
   if (b)
     lines.push(

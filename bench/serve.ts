@@ -9,6 +9,8 @@
  * figure.
  */
 import { K49Classifier } from '../pipeline/core/inference';
+import { scanFonts } from '../pipeline/synth/fonts';
+import { renderPage } from '../pipeline/synth/pages';
 import { freePort, type MetricSample, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
 import { loadUrl, multipartBody, predictRequest } from './load';
 import { batch256ImagesPerSecond } from './model';
@@ -41,6 +43,44 @@ function serverSide(before: MetricSample[], after: MetricSample[]) {
   };
 }
 
+/** Pages read by POST /pages: a rendered 2,000 x 3,000 page (held-out fonts, 9 columns), the median of 5 after a warm-up. */
+const PAGE_ROUNDS = 5;
+
+async function benchPage(modelDir: string, log: (line: string) => void) {
+  const scan = renderPage(
+    scanFonts(['debian']).available.filter((f) => f.split === 'test'),
+    { width: 2000, height: 3000, size: 150, columns: 9, seed: 'bench' },
+  );
+  const svc = new TestService(await freePort(), { MODEL: modelDir, LOG_LEVEL: 'warn' });
+  await svc.startApi();
+  try {
+    const post = async () => {
+      const t0 = performance.now();
+      const upload = multipartBody('file', [{ name: 'page.png', bytes: scan.png }]);
+      const res = await fetch(`${svc.url}/pages`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body });
+      const answer = (await res.json()) as { characters?: unknown[] };
+      if (res.status !== 200) throw new Error(`POST /pages answered ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+      return { seconds: (performance.now() - t0) / 1000, characters: answer.characters!.length };
+    };
+    await post();
+    const runs = [];
+    for (let r = 0; r < PAGE_ROUNDS; r++) runs.push(await post());
+    const times = runs.map((x) => x.seconds).sort((a, b) => a - b);
+    const result = {
+      width: scan.width,
+      height: scan.height,
+      characters: runs[0]!.characters,
+      png_bytes: scan.png.length,
+      median_seconds: Number(times[Math.floor(times.length / 2)]!.toFixed(3)),
+      seconds: runs.map((x) => Number(x.seconds.toFixed(3))),
+    };
+    log(`POST /pages of a ${scan.width} x ${scan.height} page (${result.characters} characters): median ${result.median_seconds} s of ${PAGE_ROUNDS}`);
+    return result;
+  } finally {
+    await svc.stopAll();
+  }
+}
+
 export async function benchServing(modelDir: string, log = console.error, seconds = 10) {
   const sample = await realSample();
   const request = await predictRequest();
@@ -66,6 +106,8 @@ export async function benchServing(modelDir: string, log = console.error, second
       await svc.stopAll();
     }
   }
+
+  const page = await benchPage(modelDir, log);
 
   // 10,000 images through the queue with one worker, against the model's own batch-256 speed, in alternating
   // rounds: this machine's speed drifts by tens of per cent within a minute, and each round's ratio is of
@@ -128,7 +170,7 @@ export async function benchServing(modelDir: string, log = console.error, second
     log(
       `batch of ${n}: the median round's share of the model's batch-256 speed: ${batch.share_of_model_speed} (rounds: ${rounds.map((x) => x.share_of_model_speed).join(', ')})`,
     );
-    return { predict, batch };
+    return { predict, page, batch };
   } finally {
     classifier.dispose();
     await svc.stopAll();

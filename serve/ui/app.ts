@@ -6,7 +6,17 @@
  */
 import { K49_CLASSES } from '../../pipeline/core/classes';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
-import type { BatchAccepted, ErrorResponse, EvaluationGroups, HealthResponse as Health, PredictResponse, TaskResponse as Task, TaskResult } from '../schemas';
+import { confidenceColour } from '../../pipeline/page/colours';
+import type {
+  BatchAccepted,
+  ErrorResponse,
+  EvaluationGroups,
+  HealthResponse as Health,
+  PageResponse,
+  PredictResponse,
+  TaskResponse as Task,
+  TaskResult,
+} from '../schemas';
 import { DATA_NAMES, format, type Lang, TEXT } from './i18n';
 
 const LOW_CONFIDENCE = 0.5;
@@ -33,6 +43,8 @@ function applyLanguage(): void {
   renderThanks();
   renderBatchLines();
   if (batchResults.length) renderBatchTable(batchResults);
+  renderPageStatus();
+  renderPage();
 }
 $('lang-toggle').addEventListener('click', () => {
   lang = lang === 'en' ? 'ja' : 'en';
@@ -113,8 +125,8 @@ function selectTab(tab: HTMLButtonElement): void {
     other.tabIndex = on ? 0 : -1;
     $(other.getAttribute('aria-controls')!).hidden = !on;
   }
-  // A batch answers in its own table: it takes the whole width, and the single-answer card steps aside.
-  const batch = tab.id === 'tab-batch';
+  // A batch or a page answers in its own view: it takes the whole width, and the single-answer card steps aside.
+  const batch = tab.id === 'tab-batch' || tab.id === 'tab-page';
   document.querySelector('.layout')!.classList.toggle('wide', batch);
   $('result').hidden = batch;
 }
@@ -543,3 +555,148 @@ $('batch-send').addEventListener('click', async () => {
 
 applyLanguage();
 void refreshHealth();
+
+// ---------------------------------------------------------------- page: a whole page read (POST /pages), its boxes over it
+let pageFile: File | null = null;
+let pageAnswer: PageResponse | null = null;
+let pageSelected: number | null = null;
+let pageStatus: [string, Record<string, string | number>] | null = null;
+const SVG = 'http://www.w3.org/2000/svg';
+
+function renderPageStatus(): void {
+  $('page-status').textContent = pageStatus ? t(...pageStatus) : '';
+}
+
+async function readPageFile(file: File): Promise<void> {
+  pageFile = file;
+  pageAnswer = null;
+  pageSelected = null;
+  $('page-view').hidden = true;
+  $('page-error').hidden = true;
+  pageStatus = ['pageReading', { name: file.name }];
+  renderPageStatus();
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const res = await fetch('/pages?include_images=true', { method: 'POST', body: form });
+  const body = await res.json();
+  if (pageFile !== file) return; // another page was chosen meanwhile
+  if (!res.ok) {
+    pageStatus = null;
+    renderPageStatus();
+    $('page-error').textContent = (body as ErrorResponse).detail;
+    $('page-error').hidden = false;
+    return;
+  }
+  pageAnswer = body as PageResponse;
+  const h = pageAnswer.characters.filter((c) => c.kind === 'hiragana').length;
+  pageStatus = ['pageDone', { n: pageAnswer.characters.length, c: pageAnswer.columns.length, h, ms: Math.round(pageAnswer.time_ms) }];
+  renderPageStatus();
+  renderPage();
+}
+
+function renderPage(): void {
+  const answer = pageAnswer;
+  if (!answer || !pageFile) return;
+  $('page-view').hidden = false;
+  const img = $<HTMLImageElement>('page-image');
+  if (!img.src || img.dataset.file !== pageFile.name) {
+    img.src = URL.createObjectURL(pageFile);
+    img.dataset.file = pageFile.name;
+  }
+  img.alt = pageFile.name;
+  const svg = $('page-boxes') as unknown as SVGSVGElement;
+  svg.setAttribute('viewBox', `0 0 ${answer.width} ${answer.height}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const stroke = Math.max(2, Math.round(Math.max(answer.width, answer.height) / 400));
+  svg.replaceChildren(
+    ...answer.characters.map((ch, k) => {
+      const r = document.createElementNS(SVG, 'rect');
+      const [x, y, w, h] = ch.box;
+      r.setAttribute('x', String(x));
+      r.setAttribute('y', String(y));
+      r.setAttribute('width', String(w));
+      r.setAttribute('height', String(h));
+      r.setAttribute('stroke', confidenceColour(ch));
+      r.setAttribute('stroke-width', String(k === pageSelected ? 3 * stroke : stroke));
+      r.setAttribute('class', 'page-box');
+      r.setAttribute('tabindex', '0');
+      r.setAttribute('role', 'button');
+      r.setAttribute('data-index', String(k));
+      r.setAttribute(
+        'aria-label',
+        t('pageBox', { c: ch.column + 1, i: ch.index + 1, char: ch.kind === 'hiragana' ? ch.character : '〓', p: `${(ch.confidence * 100).toFixed(0)}%` }),
+      );
+      r.addEventListener('click', () => selectPageCharacter(k));
+      r.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          selectPageCharacter(k);
+        }
+      });
+      return r;
+    }),
+  );
+  $('page-text').textContent = answer.text;
+  renderPageDetail();
+}
+
+function selectPageCharacter(k: number): void {
+  pageSelected = k;
+  $('page-thanks').hidden = true;
+  renderPage();
+}
+
+function renderPageDetail(): void {
+  const ch = pageSelected === null ? null : pageAnswer?.characters[pageSelected];
+  $('page-detail').hidden = !ch;
+  if (!ch) return;
+  $('page-char').textContent = ch.character;
+  if (ch.model_input_png) $<HTMLImageElement>('page-seen').src = ch.model_input_png;
+  $('page-candidates').replaceChildren(
+    ...ch.top_k.map((c) => {
+      const li = document.createElement('li');
+      const label = document.createElement('span');
+      label.lang = 'ja';
+      label.textContent = c.prediction;
+      const pct = document.createElement('span');
+      pct.textContent = `${(c.confidence * 100).toFixed(1)}%`;
+      li.append(label, pct);
+      return li;
+    }),
+  );
+}
+
+/** The selected character cut from the upright page as the server cut it (its box and a margin), for a correction. */
+async function pageCrop(ch: PageResponse['characters'][number], file: File): Promise<Blob> {
+  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const [x, y, w, h] = ch.box;
+  const m = Math.round(0.06 * Math.max(w, h));
+  const canvas = document.createElement('canvas');
+  canvas.width = w + 2 * m;
+  canvas.height = h + 2 * m;
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(bitmap, x - m, y - m, canvas.width, canvas.height, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('crop failed'))), 'image/png'));
+}
+
+$('page-wrong').addEventListener('click', async () => {
+  const k = pageSelected;
+  const ch = k === null ? null : pageAnswer?.characters[k];
+  if (!ch || !pageFile) return;
+  const name = `${pageFile.name} #${ch.column + 1}-${ch.index + 1}`;
+  openPicker({
+    image: await pageCrop(ch, pageFile),
+    name,
+    done: (char) => {
+      const thanks = $('page-thanks');
+      thanks.textContent = t('thanks', { char });
+      thanks.hidden = false;
+    },
+  });
+});
+$<HTMLInputElement>('page-file').addEventListener('change', (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (f) void readPageFile(f);
+});

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import type { HealthResponse } from '../../serve/schemas';
+import { confidenceColour } from '../../pipeline/page/colours';
+import { scanFonts } from '../../pipeline/synth/fonts';
+import { renderPage } from '../../pipeline/synth/pages';
+import type { HealthResponse, PageResponse } from '../../serve/schemas';
 import { DATA_NAMES, TEXT } from '../../serve/ui/i18n';
 import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
 import { realSamplePng } from '../helpers/images';
@@ -267,6 +270,42 @@ describe('web UI in a browser', function () {
     assert.equal(await page.textContent('#batch-selected'), '20 files selected');
     assert.equal(await page.isHidden('#batch-skipped'), false);
     assert.equal(await page.textContent('#batch-skipped'), 'Skipped 1 that are not images: notes.txt');
+  });
+
+  it('Page: a page scan read in the page: every box drawn over it, coloured by confidence, the text beside it; a box shows its top-5 and what the model saw, and can be corrected', async () => {
+    const dir = tempDir('k49-ui-page-');
+    const file = path.join(dir, 'page.png');
+    writeFileSync(
+      file,
+      renderPage(
+        scanFonts(['debian']).available.filter((f) => f.split === 'test'),
+        { seed: 'ui' },
+      ).png,
+    );
+    await page.click('#tab-page');
+    assert.equal(await page.isHidden('#result'), true, 'the page view has the width');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/pages')), page.setInputFiles('#page-file', file)]);
+    const answer = (await response.json()) as PageResponse;
+    await page.waitForSelector('#page-view:not([hidden])');
+    assert.equal(await page.locator('#page-boxes rect').count(), answer.characters.length);
+    assert.equal(await page.textContent('#page-text'), answer.text);
+    assert.match((await page.textContent('#page-status')) ?? '', new RegExp(`^${answer.characters.length} characters in ${answer.columns.length} columns`));
+    const colours = await page.$$eval('#page-boxes rect', (rs) => rs.map((r) => r.getAttribute('stroke')));
+    answer.characters.forEach((ch, k) => {
+      assert.equal(colours[k], confidenceColour(ch));
+    });
+    await page.click('#page-boxes rect[data-index="3"]');
+    await page.waitForSelector('#page-detail:not([hidden])');
+    assert.equal(await page.textContent('#page-char'), answer.characters[3]!.character);
+    assert.equal(await page.locator('#page-candidates li').count(), 5);
+    assert.match((await page.getAttribute('#page-seen', 'src')) ?? '', /^data:image\/png;base64,/);
+    const before = ((await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number }).feedback;
+    await page.click('#page-wrong');
+    await page.click('#picker button[data-class-id="0"]');
+    await page.waitForSelector('#page-thanks:not([hidden])');
+    const after = ((await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number }).feedback;
+    assert.equal(after, before + 1);
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-page.png'), fullPage: true });
   });
 
   it('switches to Japanese and back, and the tabs work from the keyboard', async () => {
