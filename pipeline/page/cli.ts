@@ -13,7 +13,7 @@ export async function readPageFile(
   const model = await K49Classifier.load(resolveModelDir(opts.model));
   const page = await decodePage(scan, { maxPixels: Number.MAX_SAFE_INTEGER });
   const result = await readPage(page, async (images) => model.probabilities(images), { maxCharacters: opts.maxCharacters });
-  if (opts.picture) writeFileSync(opts.picture, await pagePicture(scan, result.characters));
+  if (opts.picture) writeFileSync(opts.picture, await pagePicture(scan, result.characters, 900, /\.jpe?g$/i.test(opts.picture) ? 'jpeg' : 'png'));
   if (opts.json) {
     console.log(JSON.stringify({ ...pageAnswer(result), model_version: model.info.version }, null, 2));
     return;

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { confidenceColour } from './colours';
 import type { PageCharacter } from './read';
 
-export async function pagePicture(scan: Buffer, characters: readonly PageCharacter[], width = 900): Promise<Buffer> {
+export async function pagePicture(scan: Buffer, characters: readonly PageCharacter[], width = 900, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
   const upright = await sharp(scan).rotate().png().toBuffer();
   const meta = await sharp(upright).metadata();
   const stroke = Math.max(2, Math.round(Math.max(meta.width!, meta.height!) / 500));
@@ -22,5 +22,6 @@ export async function pagePicture(scan: Buffer, characters: readonly PageCharact
     .composite([{ input: svg }])
     .png()
     .toBuffer();
-  return sharp(drawn).resize({ width, withoutEnlargement: true }).png().toBuffer();
+  const small = sharp(drawn).resize({ width, withoutEnlargement: true });
+  return (format === 'jpeg' ? small.jpeg({ quality: 82 }) : small.png()).toBuffer();
 }

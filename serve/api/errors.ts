@@ -36,11 +36,13 @@ export function requestTooLarge(limit: number, length?: number): ApiError {
   );
 }
 
-const MULTER: Record<string, [number, (field: string | undefined, limits: UploadLimits) => string]> = {
+const MULTER: Record<string, [number, (field: string | undefined, limits: UploadLimits, page: boolean) => string]> = {
   LIMIT_FILE_SIZE: [
     413,
-    (_, l) =>
-      `a file is larger than the limit of ${megabytes(l.maxFileBytes)} per file (MAX_FILE_BYTES=${l.maxFileBytes}): send a smaller image (a character needs no more than a few hundred pixels a side), or raise MAX_FILE_BYTES where the server runs`,
+    (_, l, page) =>
+      `a file is larger than the limit of ${megabytes(l.maxFileBytes)} per file (MAX_FILE_BYTES=${l.maxFileBytes}): send a smaller image (${
+        page ? 'a page scan needs no more than 2,000-3,000 pixels a side, as JPEG' : 'a character needs no more than a few hundred pixels a side'
+      }), or raise MAX_FILE_BYTES where the server runs`,
   ],
   LIMIT_FILE_COUNT: [
     413,
@@ -55,7 +57,7 @@ const MULTER: Record<string, [number, (field: string | undefined, limits: Upload
   MISSING_FIELD_NAME: [400, () => 'a multipart part has no field name'],
 };
 
-function toApiError(err: unknown, expectedField: string | undefined, limits: UploadLimits): ApiError | null {
+function toApiError(err: unknown, expectedField: string | undefined, limits: UploadLimits, page = false): ApiError | null {
   if (err instanceof ApiError) return err;
   if (err instanceof UploadTooLargeError) return requestTooLarge(limits.maxRequestBytes);
   if (err instanceof ModelUnavailableError) return new ApiError(503, `${err.message}. An operator must provide a model artifact (MODEL=).`);
@@ -74,9 +76,9 @@ function toApiError(err: unknown, expectedField: string | undefined, limits: Upl
   }
   if (e.name === 'MulterError' && e.code && MULTER[e.code]) {
     const [status, text] = MULTER[e.code]!;
-    if (e.code === 'LIMIT_FILE_SIZE' || e.code === 'LIMIT_FILE_COUNT') return new ApiError(status, text(e.field, limits));
+    if (e.code === 'LIMIT_FILE_SIZE' || e.code === 'LIMIT_FILE_COUNT') return new ApiError(status, text(e.field, limits, page));
     const hint = expectedField ? `: send the image${expectedField === 'files' ? 's' : ''} as multipart/form-data field '${expectedField}'` : '';
-    return new ApiError(status, text(e.field, limits) + hint);
+    return new ApiError(status, text(e.field, limits, page) + hint);
   }
   // busboy: malformed multipart bodies
   if (typeof e.message === 'string' && /Unexpected end of (form|multipart)|Malformed part header|Boundary not found|Multipart: /i.test(e.message)) {
@@ -94,7 +96,7 @@ export function errorHandler(log: (obj: object, msg: string) => void, limits: Up
     } catch (err) {
       const expected =
         ctx.path === '/predict' || ctx.path === '/feedback' || ctx.path === '/pages' ? 'file' : ctx.path === '/batch_predict' ? 'files' : undefined;
-      const api = toApiError(err, expected, limits);
+      const api = toApiError(err, expected, limits, ctx.path === '/pages');
       if (api) {
         ctx.status = api.status;
         ctx.body = { detail: api.message };
