@@ -227,6 +227,19 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('crops')
+    .description("cut the characters of a folder of page scans into a K49-format set with the model's pseudo-labels, dropping possible K49 test images")
+    .addOption(new Option('--pages <dir>', 'folder of page scans').env('PAGES').makeOptionMandatory())
+    .addOption(dataOption('where the crop set goes').makeOptionMandatory())
+    .addOption(modelOption('artifact that gives the pseudo-labels (default artifacts/latest)'))
+    .action(
+      action(async (opts: { pages: string; data: string; model?: string }) => {
+        const { cutCrops } = require('../pipeline/page/crops') as typeof import('../pipeline/page/crops');
+        await cutCrops(opts);
+      }),
+    );
+
+  program
     .command('read')
     .description('read a page scan: find each character, read it, and print the hiragana in reading order (a column per line, 〓 for others)')
     .argument('[file]', 'the page scan (JPEG, PNG, TIFF, WebP...); or FILE=')

@@ -71,7 +71,7 @@ export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<P
 }
 
 /** Each found character cropped from the page with a margin, through the one preprocessing: N*784 bytes. */
-function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
+export function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
   const images = new Uint8Array(cut.characters.length * PIXELS);
   cut.characters.forEach((ch, k) => {
     const [x, y, w, h] = ch.box;

@@ -1,0 +1,50 @@
+/**
+ * The leak check (pipeline/data/leak.ts) and the committed crop set of real page scans
+ * (data/page-crops-200010454, made by `k49 crops`): no crop that may be a K49 test image is kept.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
+import { LEAK_CORRELATION, maxCorrelations } from '../../pipeline/data/leak';
+import { REAL_SAMPLE_DIR, ROOT } from '../helpers/paths';
+
+const CROPS = path.join(ROOT, 'data', 'page-crops-200010454');
+
+describe('leak check: crops that may be K49 test images', function () {
+  this.timeout(120000);
+
+  it('finds a real-sample image among crops, shifted by a pixel and noised, and passes other images', async () => {
+    const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
+    const planted = new Uint8Array(3 * PIXELS);
+    // A test image, moved one pixel right, with noise: the same stroke cut again.
+    const source = test.images.subarray(50 * PIXELS, 51 * PIXELS);
+    for (let y = 0; y < 28; y++)
+      for (let x = 1; x < 28; x++) planted[y * 28 + x] = Math.min(255, Math.max(0, source[y * 28 + x - 1]! + ((y * 7 + x * 13) % 11) - 5));
+    // A blank crop and a plain bar: nothing to match.
+    for (let y = 4; y < 24; y++) planted[2 * PIXELS + y * 28 + 14] = 255;
+    const c = maxCorrelations(planted, test.images);
+    assert.ok(c[0]! >= LEAK_CORRELATION, `shifted test image: ${c[0]}`);
+    assert.ok(c[1]! < LEAK_CORRELATION && c[2]! < LEAK_CORRELATION, `${c[1]}, ${c[2]}`);
+    assert.ok(Math.abs(maxCorrelations(test.images.subarray(0, PIXELS), test.images)[0]! - 1) < 1e-4);
+  });
+
+  it('the committed crop set holds no image correlating at 0.85 or more with any real-sample image, and its records agree', async () => {
+    const crops = await loadSplit(CROPS, 'train');
+    const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
+    const c = maxCorrelations(crops.images, test.images);
+    const worst = Math.max(...c);
+    assert.ok(worst < LEAK_CORRELATION, `a committed crop correlates ${worst} with a test image`);
+    const summary = JSON.parse(readFileSync(path.join(CROPS, 'crops.json'), 'utf8')) as { cut: number; kept: number; dropped_as_possible_test_images: number };
+    assert.equal(summary.kept, crops.count);
+    assert.equal(summary.cut - summary.dropped_as_possible_test_images, crops.count);
+    assert.ok(summary.dropped_as_possible_test_images > 0, 'the book is a K49 source: some of its crops are test images');
+    const rows = readFileSync(path.join(CROPS, 'crops.csv'), 'utf8').trim().split('\n').slice(1);
+    assert.equal(rows.length, crops.count);
+    rows.forEach((row, i) => {
+      const cells = row.split(',');
+      assert.equal(Number(cells[8]), crops.labels[i], `row ${i}: the label`);
+      assert.ok(Number(cells[11]) < LEAK_CORRELATION);
+    });
+  });
+});
