@@ -3,7 +3,7 @@
  * paper it lies on (so shade and yellowed paper do not count, and red marks drop out), frames and rules
  * erased, and the ink's connected pieces, dust and page edges left out.
  */
-import { selectInPlace } from '../core/preprocess/clean-page';
+import { interpolateGrid, selectInPlace } from '../core/preprocess/clean-page';
 
 /** Decoded page pixels, 4 bytes (RGBA) per pixel. */
 export interface PagePixels {
@@ -20,26 +20,6 @@ const INK_LEVEL = 0.3;
 const FAINT_INK = 0.12;
 /** Pieces of ink smaller than this share of the work image's longer side (squared) are dust. */
 const DUST = 1 / 350;
-
-/** Bilinear interpolation of a coarse grid (gw x gh values at cell centres) to every pixel of a w x h image. */
-function interpolateGrid(grid: Float32Array, gw: number, gh: number, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const fy = Math.min(Math.max(((y + 0.5) * gh) / h - 0.5, 0), gh - 1);
-    const y0 = Math.floor(fy),
-      y1 = Math.min(y0 + 1, gh - 1),
-      ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(Math.max(((x + 0.5) * gw) / w - 0.5, 0), gw - 1);
-      const x0 = Math.floor(fx),
-        x1 = Math.min(x0 + 1, gw - 1),
-        tx = fx - x0;
-      out[y * w + x] =
-        (1 - ty) * ((1 - tx) * grid[y0 * gw + x0]! + tx * grid[y0 * gw + x1]!) + ty * ((1 - tx) * grid[y1 * gw + x0]! + tx * grid[y1 * gw + x1]!);
-    }
-  }
-  return out;
-}
 
 /**
  * The page shrunk to the work size (box average), as darkness 0..255 from the brightest of the three

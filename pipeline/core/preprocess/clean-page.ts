@@ -98,18 +98,23 @@ function paperLevel(v: Float32Array, width: number, height: number): Float32Arra
       0.5,
     );
   for (let k = 0; k < grid.length; k++) grid[k] = Math.min(grid[k]!, middle + 3 * spread + 4);
-  const out = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const fy = Math.min(Math.max(((y + 0.5) * gh) / height - 0.5, 0), gh - 1);
+  return interpolateGrid(grid, gw, gh, width, height);
+}
+
+/** Bilinear interpolation of a coarse grid (gw x gh values at cell centres) to every pixel of a w x h image (also the page cutter's paper level). */
+export function interpolateGrid(grid: Float32Array, gw: number, gh: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(Math.max(((y + 0.5) * gh) / h - 0.5, 0), gh - 1);
     const y0 = Math.floor(fy),
       y1 = Math.min(y0 + 1, gh - 1),
       ty = fy - y0;
-    for (let x = 0; x < width; x++) {
-      const fx = Math.min(Math.max(((x + 0.5) * gw) / width - 0.5, 0), gw - 1);
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(Math.max(((x + 0.5) * gw) / w - 0.5, 0), gw - 1);
       const x0 = Math.floor(fx),
         x1 = Math.min(x0 + 1, gw - 1),
         tx = fx - x0;
-      out[y * width + x] =
+      out[y * w + x] =
         (1 - ty) * ((1 - tx) * grid[y0 * gw + x0]! + tx * grid[y0 * gw + x1]!) + ty * ((1 - tx) * grid[y1 * gw + x0]! + tx * grid[y1 * gw + x1]!);
     }
   }
