@@ -46,6 +46,8 @@ export const UI_DIR = path.join(PROJECT_ROOT, 'serve', 'ui');
 
 /** The code of the service's inference thread (serve/model/classifier.ts starts it). */
 export const INFERENCE_THREAD_ENTRY = path.join(PROJECT_ROOT, 'serve', 'model', 'thread-entry.ts');
+/** The code of the API's page-cutting thread (serve/api/page-thread.ts starts it). */
+export const PAGE_THREAD_ENTRY = path.join(PROJECT_ROOT, 'serve', 'api', 'page-thread-entry.ts');
 
 /** The service's default task store (QUEUE_URL), relative to the working directory as before. */
 export const DEFAULT_QUEUE_URL = 'sqlite:var/tasks.db';

@@ -87,15 +87,16 @@ export function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
   return images;
 }
 
-/**
- * Reads a decoded page: cut, crop, classify (`probabilities`: N K49 images -> N*49 class probabilities,
- * the served model's or a K49Classifier's), and the text in reading order.
- */
-export async function readPage(
-  page: PagePixels,
-  probabilities: (images: Uint8Array) => Promise<Float32Array>,
-  limits: Pick<PageLimits, 'maxCharacters'>,
-): Promise<ReadPageResult> {
+/** A page cut and its characters cropped: the CPU-heavy half of reading, which the API runs off its event loop. */
+export interface CutCharacters extends CutPage {
+  width: number;
+  height: number;
+  /** The K49 image of each character (N*784 bytes). */
+  images: Uint8Array;
+}
+
+/** Cuts a decoded page and crops its characters, refusing a page with no writing or with more characters than the limit. */
+export function cutCharacters(page: PagePixels, limits: Pick<PageLimits, 'maxCharacters'>): CutCharacters {
   const cut = cutPage(page);
   if (cut.characters.length === 0)
     throw new PageReadError('no_ink', 'no writing was found on this page: it looks blank (send a scan or photo of a page with characters)');
@@ -105,7 +106,15 @@ export async function readPage(
       `the page holds ${cut.characters.length} characters, over the limit of ${limits.maxCharacters} per page (MAX_PAGE_CHARACTERS): send a part of the page, or raise MAX_PAGE_CHARACTERS where the server runs`,
     );
   }
-  const images = characterImages(page, cut);
+  return { ...cut, width: page.width, height: page.height, images: characterImages(page, cut) };
+}
+
+/**
+ * Reads cut characters: classifies them (`probabilities`: N K49 images -> N*49 class probabilities, the
+ * served model's or a K49Classifier's) and writes the text in reading order.
+ */
+export async function readCharacters(cut: CutCharacters, probabilities: (images: Uint8Array) => Promise<Float32Array>): Promise<ReadPageResult> {
+  const { images } = cut;
   // A copy goes to the model: the served classifier transfers its input to its thread, and the images are still needed here.
   const probs = await probabilities(images.slice());
   const mark = MARK * cut.characterSize;
@@ -133,5 +142,14 @@ export async function readPage(
         .join(''),
     )
     .join('\n');
-  return { width: page.width, height: page.height, columns: cut.columns, characters, text, images };
+  return { width: cut.width, height: cut.height, columns: cut.columns, characters, text, images };
+}
+
+/** Reads a decoded page in this thread: cut, crop, classify, and the text in reading order. */
+export async function readPage(
+  page: PagePixels,
+  probabilities: (images: Uint8Array) => Promise<Float32Array>,
+  limits: Pick<PageLimits, 'maxCharacters'>,
+): Promise<ReadPageResult> {
+  return readCharacters(cutCharacters(page, limits), probabilities);
 }

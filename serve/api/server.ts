@@ -15,6 +15,7 @@ import type { TaskStore } from '../queue/store';
 import { createApp } from './app';
 import { ApiError } from './errors';
 import { makeUpload } from './multipart';
+import { PageThread } from './page-thread';
 import { DynamicBatcher } from './predict-batcher';
 import { ServiceMetrics } from './prometheus';
 import type { Services } from './routes/common';
@@ -75,6 +76,7 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
     metrics,
     upload: makeUpload(config),
     models,
+    pages: new PageThread(),
     store: () => {
       if (!store) throw new ApiError(503, `${storeReason}`);
       return store;
@@ -98,6 +100,7 @@ export async function startServer(config: ServiceConfig = loadConfig()): Promise
       });
       clearTimeout(storeRetry);
       models.stop();
+      await services.pages.close();
       process.off('SIGHUP', onHangup);
       await store?.close();
       logger.info('stopped');

@@ -7,6 +7,7 @@ import type { ModelHolder } from '../../model/holder';
 import type { TaskStore } from '../../queue/store';
 import { ApiError } from '../errors';
 import type { makeUpload } from '../multipart';
+import type { PageThread } from '../page-thread';
 import type { DynamicBatcher } from '../predict-batcher';
 import type { ServiceMetrics } from '../prometheus';
 
@@ -16,6 +17,8 @@ export interface Services {
   upload: ReturnType<typeof makeUpload>;
   /** The served model (hot-reloadable), each with its own dynamic batcher; use() answers 503 while there is none. */
   models: ModelHolder<DynamicBatcher>;
+  /** The page-cutting thread of POST /pages. */
+  pages: PageThread;
   /** The task store, or a 503 ApiError. */
   store(): TaskStore;
   storeStatus(): { store: TaskStore | null; reason?: string };

@@ -2,7 +2,7 @@
 import type Router from '@koa/router';
 import sharp from 'sharp';
 import { IMAGE_SIZE, PIXELS } from '../../../pipeline/core/dataset';
-import { decodePage, pageAnswer, readPage } from '../../../pipeline/page/read';
+import { pageAnswer, readCharacters } from '../../../pipeline/page/read';
 import { type PageResponse, PagesQuery } from '../../schemas';
 import { parseOr400, requireFile, type Services } from './common';
 
@@ -11,10 +11,11 @@ export function pageRoutes(router: Router, s: Services): void {
     const started = performance.now();
     const query = parseOr400(PagesQuery, ctx.query, 'query');
     const file = requireFile(ctx.file as { buffer?: Buffer; size?: number } | undefined, 'file');
-    const page = await decodePage(file.buffer, { maxPixels: s.config.maxPixels });
+    // Decoding, cutting and cropping run on the page thread, so other requests go on meanwhile.
+    const cut = await s.pages.cut(file.buffer, { maxPixels: s.config.maxPixels, maxCharacters: s.config.maxPageCharacters });
     // The whole page is read by the model served when it started (one model call for all its characters).
     const body: PageResponse = await s.models.use(async ({ classifier }) => {
-      const result = await readPage(page, (images) => classifier.probabilities(images), { maxCharacters: s.config.maxPageCharacters });
+      const result = await readCharacters(cut, (images) => classifier.probabilities(images));
       const answer = pageAnswer(result);
       if (query.include_images) {
         await Promise.all(
