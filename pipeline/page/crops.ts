@@ -56,8 +56,8 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   // The leak check against every real K49 test image this project holds.
   const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
   const correlation = maxCorrelations(all, test.images);
-  const kept = rows.map((r, i) => ({ ...r, test_correlation: correlation[i]! })).filter((r) => r.test_correlation < LEAK_CORRELATION);
   const keptIndex = rows.map((_, i) => i).filter((i) => correlation[i]! < LEAK_CORRELATION);
+  const kept: CropRow[] = keptIndex.map((i) => ({ ...rows[i]!, test_correlation: correlation[i]! }));
   const images = new Uint8Array(kept.length * PIXELS);
   keptIndex.forEach((i, k) => {
     images.set(all.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);

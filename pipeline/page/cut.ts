@@ -157,7 +157,8 @@ export function cutPage(page: PagePixels): CutPage {
     const rowsOf = height > 0 ? splitColumn(profiles[k]!, height) : [];
     if (rowsOf.length === 0) return;
     const column = columns.length;
-    columns.push({ x: toPage(Math.min(...ps.map((p) => p.x0))), width: toPage(Math.max(...ps.map((p) => p.x1))) - toPage(Math.min(...ps.map((p) => p.x0))) });
+    const left = toPage(Math.min(...ps.map((p) => p.x0)));
+    columns.push({ x: left, width: toPage(Math.max(...ps.map((p) => p.x1))) - left });
     // Each character's box: the column's ink in its rows.
     const boxes = rowsOf.map(() => ({ x0: w, x1: -1, y0: h, y1: -1 }));
     const rowOwner = new Int32Array(h).fill(-1);
@@ -176,6 +177,7 @@ export function cutPage(page: PagePixels): CutPage {
         b.y1 = Math.max(b.y1, y);
       }
     }
+    let index = 0;
     for (const b of boxes) {
       if (b.x1 < 0) continue;
       const bx = toPage(b.x0),
@@ -183,7 +185,7 @@ export function cutPage(page: PagePixels): CutPage {
       characters.push({
         box: [bx, by, Math.max(1, toPage(b.x1 + 1) - bx), Math.max(1, toPage(b.y1 + 1) - by)],
         column,
-        index: characters.filter((c) => c.column === column).length,
+        index: index++,
       });
     }
   });

@@ -9,6 +9,7 @@
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
 import { IMAGE_SIZE, PIXELS } from '../core/dataset';
 import { decodeToK49 } from '../core/preprocess';
+import { inkBox } from '../core/preprocess/fit';
 import { Random } from '../core/random';
 import type { GlyphSource } from './fonts';
 
@@ -193,22 +194,11 @@ export interface PaperOptions {
  * uniform grey paper with noise, with a margin; grey PNG bytes.
  */
 export function inkOnPaper(image: Uint8Array, opts: PaperOptions): Buffer {
-  let x0 = IMAGE_SIZE,
-    y0 = IMAGE_SIZE,
-    x1 = -1,
-    y1 = -1;
-  for (let i = 0; i < PIXELS; i++) {
-    if (image[i]! <= 32) continue;
-    const x = i % IMAGE_SIZE,
-      y = (i - x) / IMAGE_SIZE;
-    x0 = Math.min(x0, x);
-    x1 = Math.max(x1, x);
-    y0 = Math.min(y0, y);
-    y1 = Math.max(y1, y);
-  }
-  if (x1 < 0) throw new Error('inkOnPaper: the image has no ink');
-  const bw = (x1 - x0 + 1) * opts.scale,
-    bh = (y1 - y0 + 1) * opts.scale;
+  const ink = inkBox({ width: IMAGE_SIZE, height: IMAGE_SIZE, data: image });
+  if (!ink) throw new Error('inkOnPaper: the image has no ink');
+  const { x0, y0 } = ink;
+  const bw = (ink.x1 - x0) * opts.scale,
+    bh = (ink.y1 - y0) * opts.scale;
   const m = Math.round(opts.margin * Math.max(bw, bh));
   const width = bw + 2 * m,
     height = bh + 2 * m;
