@@ -21,11 +21,13 @@ WORKDIR /app
 ARG K49_CACHE
 COPY package.json package-lock.json ./
 COPY scripts/setup-tensorflow.sh scripts/setup-tensorflow.sh
+# onnxruntime-node ships its library for every platform (290 MB): the image keeps only its own.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3 esbuild \
  && K49_TF_COPY=1 bash scripts/setup-tensorflow.sh \
  && npm prune --omit=dev --ignore-scripts \
- && npm cache clean --force
+ && npm cache clean --force \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')" -exec rm -rf {} +
 
 # ---- serve: API and worker ---------------------------------------------------------
 FROM ${NODE_IMAGE} AS serve

@@ -5,7 +5,7 @@
  * benchmark and the soak run alike.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -176,4 +176,25 @@ export async function scrapeMetrics(baseUrl: string): Promise<MetricSample[]> {
 export function metricValue(samples: MetricSample[], name: string, labels: Record<string, string> = {}): number {
   const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   return s?.value ?? 0;
+}
+
+/** CPU seconds (user + system) a process has used so far: its main thread (the event loop) and its other threads together. */
+export function processCpuSeconds(pid: number): { main: number; other: number } {
+  // /proc/<pid>/task/<tid>/stat: utime and stime, fields 14 and 15, in clock ticks (100 per second on Linux); the main thread's tid is the pid.
+  const ticks = (tid: string) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  let main = 0,
+    other = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (tid === String(pid)) main += ticks(tid);
+      else other += ticks(tid);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { main: main / 100, other: other / 100 };
 }

@@ -11,10 +11,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type * as TF from '@tensorflow/tfjs-node';
+import { MODEL_SUBDIR } from '../pipeline/core/artifacts';
 import { loadTf, type Tf } from '../pipeline/core/backend';
 import { NUM_CLASSES } from '../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
-import { K49Classifier } from '../pipeline/core/inference';
+import { compileInference, K49Classifier, runSteps } from '../pipeline/core/inference';
 import { PROJECT_ROOT, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { toModelInput } from '../pipeline/core/preprocess/fit';
 import { Random } from '../pipeline/core/random';
@@ -29,7 +31,7 @@ function peakRssMb(): number {
   return kb ? Number(kb) / 1024 : process.memoryUsage().rss / 2 ** 20;
 }
 
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 /** The architectures whose training speed is reported: the training default, and the bundled model's. */
 const ARCHITECTURES: { name: string; config: () => TrainConfig }[] = [
@@ -106,30 +108,59 @@ async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Ra
   };
 }
 
+/** Anything that answers class probabilities for images: a K49Classifier, or the same model through another engine. */
+type Probabilities = Pick<K49Classifier, 'probabilities'> | { probabilities(images: Uint8Array): Float32Array };
+
 /** The model alone at batch 256 (after one warm-up call): images/s over 10 calls on the first 256 of `images`. */
-export function batch256ImagesPerSecond(classifier: K49Classifier, images: Uint8Array): number {
+export async function batch256ImagesPerSecond(classifier: Probabilities, images: Uint8Array): Promise<number> {
   const batch = images.subarray(0, 256 * PIXELS);
-  classifier.probabilities(batch);
+  await classifier.probabilities(batch);
   const t = performance.now();
-  for (let i = 0; i < 10; i++) classifier.probabilities(batch);
+  for (let i = 0; i < 10; i++) await classifier.probabilities(batch);
   return 2560 / ((performance.now() - t) / 1000);
 }
 
 /** Batch-1 latencies (ms) of `rounds` x `calls` single-image calls; with several classifiers, their rounds alternate, so drifts of the machine's speed hit all alike. */
-export function batch1Latencies(classifiers: K49Classifier[], images: Uint8Array, rounds: number, calls: number): number[][] {
+async function batch1Latencies(classifiers: Probabilities[], images: Uint8Array, rounds: number, calls: number): Promise<number[][]> {
   const lat = classifiers.map(() => [] as number[]);
-  for (const c of classifiers) for (let i = 0; i < 50; i++) c.probabilities(images.subarray(0, PIXELS));
+  for (const c of classifiers) for (let i = 0; i < 50; i++) await c.probabilities(images.subarray(0, PIXELS));
   for (let r = 0; r < rounds; r++) {
-    classifiers.forEach((c, k) => {
+    for (const [k, c] of classifiers.entries()) {
       for (let i = 0; i < calls; i++) {
         const at = ((r * calls + i) % 1024) * PIXELS;
         const t = performance.now();
-        c.probabilities(images.subarray(at, at + PIXELS));
+        await c.probabilities(images.subarray(at, at + PIXELS));
         lat[k]!.push(performance.now() - t);
       }
-    });
+    }
   }
   return lat.map((l) => l.sort((a, b) => a - b));
+}
+
+/**
+ * The served model through ONNX Runtime (how evaluation, API and worker run it) and through TensorFlow.js's
+ * fused ops (how training validates it, and how the service ran it before), in alternating rounds in
+ * this process's inference profile: what ONNX Runtime gains, measured, not assumed.
+ */
+async function onnxRuntimeAgainstTensorFlow(tf: Tf, classifier: K49Classifier, images: Uint8Array) {
+  const layers = await tf.loadLayersModel(`file://${path.join(classifier.dir, MODEL_SUBDIR, 'model.json')}`);
+  const owned: TF.Tensor[] = [];
+  const steps = compileInference(tf, layers, owned);
+  const fused = { probabilities: (x: Uint8Array) => runSteps(tf, steps, x) };
+  try {
+    const [onnx, tfjs] = (await batch1Latencies([classifier, fused], images, 10, 100)) as [number[], number[]];
+    const rounds: (readonly [number, number])[] = [];
+    for (let r = 0; r < 3; r++) rounds.push([await batch256ImagesPerSecond(classifier, images), await batch256ImagesPerSecond(fused, images)] as const);
+    const at256 = (k: 0 | 1) => Math.round(rounds.map((x) => x[k]).sort((a, b) => a - b)[1]!);
+    const p50 = (l: number[]) => Number(percentile(l, 0.5).toFixed(3));
+    return {
+      onnxruntime: { batch1_p50_ms: p50(onnx), batch256_images_per_second: at256(0) },
+      tensorflow_fused: { batch1_p50_ms: p50(tfjs), batch256_images_per_second: at256(1) },
+    };
+  } finally {
+    tf.dispose(owned);
+    layers.dispose();
+  }
 }
 
 export async function benchModel(modelDir: string, log = console.error, compareDir?: string) {
@@ -151,12 +182,12 @@ export async function benchModel(modelDir: string, log = console.error, compareD
 
   // Inference through the service's path.
   const classifier = await K49Classifier.load(modelDir);
-  const [lat] = batch1Latencies([classifier], images, 1, 500) as [number[]];
+  const [lat] = (await batch1Latencies([classifier], images, 1, 500)) as [number[]];
   // Another model (e.g. the one this model replaces), batch 1, alternating with this one.
   let compared = null;
   if (compareDir) {
     const other = await K49Classifier.load(compareDir);
-    const [mine, theirs] = batch1Latencies([classifier, other], images, 10, 100) as [number[], number[]];
+    const [mine, theirs] = (await batch1Latencies([classifier, other], images, 10, 100)) as [number[], number[]];
     const p50 = (l: number[]) => Number(percentile(l, 0.5).toFixed(3));
     compared = {
       model_version: other.info.version,
@@ -169,7 +200,12 @@ export async function benchModel(modelDir: string, log = console.error, compareD
       `batch 1, alternating: ${classifier.info.version} p50 ${compared.this_model_p50_ms} ms, ${compared.model_version} p50 ${compared.p50_ms} ms (ratio ${compared.p50_ratio})`,
     );
   }
-  const ips256 = batch256ImagesPerSecond(classifier, images);
+  const ips256 = await batch256ImagesPerSecond(classifier, images);
+  const engines = await onnxRuntimeAgainstTensorFlow(tf, classifier, images);
+  log(
+    `the same model through TensorFlow.js's fused ops, alternating: batch 1 p50 ${engines.tensorflow_fused.batch1_p50_ms} ms against ${engines.onnxruntime.batch1_p50_ms} ms on ONNX Runtime; ` +
+      `batch 256 ${engines.tensorflow_fused.batch256_images_per_second} against ${engines.onnxruntime.batch256_images_per_second} img/s`,
+  );
   const result = {
     backend,
     model_version: classifier.info.version,
@@ -181,6 +217,7 @@ export async function benchModel(modelDir: string, log = console.error, compareD
     },
     inference_batch1_compared: compared,
     inference_batch256_images_per_second: Math.round(ips256),
+    inference_engines: engines,
     peak_rss_mb: Math.round(peakRssMb()),
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model ?? 'unknown',

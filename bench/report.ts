@@ -40,7 +40,7 @@ function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
       );
     }
     lines.push(
-      `| inference, batch 1 (fused path, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`,
+      `| inference, batch 1 (ONNX Runtime, throughput profile as in \`make evaluate\`) | ${b1.images_per_second} img/s | p50 ${b1.p50_ms} ms, p99 ${b1.p99_ms} ms | the API's latency profile: /metrics below, model ms per call at concurrency 1 |`,
     );
     const vs = r.model.inference_batch1_compared;
     if (vs)
@@ -48,6 +48,11 @@ function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
         `| inference, batch 1, this model and \`${vs.model_version}\` alternating (\`COMPARE=\`) | | p50 ${vs.this_model_p50_ms} ms against ${vs.p50_ms} ms | ratio ${vs.p50_ratio} |`,
       );
     lines.push(`| inference, batch 256 | ${r.model.inference_batch256_images_per_second} img/s | | peak RSS ${r.model.peak_rss_mb} MB |`);
+    const e = r.model.inference_engines;
+    if (e)
+      lines.push(
+        `| the same model through TensorFlow.js's fused ops (training's validation path; the service's engine before ONNX Runtime), alternating with it | batch 256: ${e.tensorflow_fused.batch256_images_per_second} against ${e.onnxruntime.batch256_images_per_second} img/s | batch 1 p50 ${e.tensorflow_fused.batch1_p50_ms} against ${e.onnxruntime.batch1_p50_ms} ms | ONNX Runtime ${(e.tensorflow_fused.batch1_p50_ms / e.onnxruntime.batch1_p50_ms).toFixed(1)}x faster at batch 1, ${(e.onnxruntime.batch256_images_per_second / e.tensorflow_fused.batch256_images_per_second).toFixed(2)}x at batch 256 |`,
+      );
   }
   type PredictRun = {
     dynamic_batching: boolean;
@@ -67,6 +72,15 @@ function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
     lines.push(
       `| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`,
     );
+  }
+  const peer = r.serve?.peer;
+  if (peer?.started) {
+    for (const p of peer.predict) {
+      const ratio = peer.versus.find((v) => v.connections === p.connections)!.ratio;
+      lines.push(
+        `| \`/predict\` of the replaced system (FastAPI + PyTorch, \`make bench PEER=1\`), concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors; this service (batching on) ${ratio}x its requests/s, medians of ${p.rounds.length} alternating rounds |`,
+      );
+    }
   }
   const pg = r.serve?.page;
   if (pg)
@@ -125,6 +139,50 @@ export function renderModelFigures(): string {
   return rows.join('\n');
 }
 
+/** A latency as autocannon gives it (whole milliseconds): 0 is under a millisecond. */
+const ms = (x: number) => (x === 0 ? '< 1 ms' : `${x} ms`);
+
+type Serve = NonNullable<BenchResults['serve']>;
+
+/** This service beside the replaced system, /predict at each concurrency (when `make bench PEER=1` ran it), or why it did not run. */
+function renderPeer(serve: Serve): string[] {
+  const peer = serve.peer;
+  if (!peer) return [];
+  if (!peer.started) return ['', `The replaced system could not be started in this run, so it is not compared: ${peer.reason}`];
+  type Run = { connections: number; requests_per_second: number; p50_ms: number; p99_ms: number; errors: number; rounds: number[] };
+  const ours = serve.predict as unknown as (Run & { dynamic_batching: boolean })[];
+  const lines = [
+    '',
+    `\`/predict\` beside ${peer.system}, in the same run on the same machine, the same real PNG, rounds alternating (medians of ${peer.predict[0]!.rounds.length}):`,
+    '',
+    '| concurrency | this service | the replaced system | ratio |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const theirs of peer.predict as Run[]) {
+    const mine = ours.find((x) => x.dynamic_batching && x.connections === theirs.connections)!;
+    const ratio = peer.versus.find((v) => v.connections === theirs.connections)!.ratio;
+    const cell = (x: Run) => `${x.requests_per_second} req/s, p50 ${ms(x.p50_ms)}, p99 ${ms(x.p99_ms)}, ${x.errors} errors`;
+    lines.push(`| ${theirs.connections} | ${cell(mine)} | ${cell(theirs)} | ${ratio}x |`);
+  }
+  return lines;
+}
+
+/** Where a 10,000-image batch's CPU goes (its median round), by process and thread, beside what the model alone takes for as many images. */
+function renderBatchCpu(serve: Serve, cpus: number): string[] {
+  const b = serve.batch;
+  const c = b?.cpu_seconds;
+  if (!b || !c) return [];
+  const total = c.api_event_loop + c.api_other_threads + c.worker_event_loop + c.worker_model_threads + c.client;
+  return [
+    '',
+    `CPU seconds of that batch (${b.images.toLocaleString('en')} images, its median round; ${b.end_to_end_seconds} s end to end on ${cpus} cores):`,
+    '',
+    '| API event loop (upload, multipart, store writes) | API other threads | worker event loop (claims, decoding, result writes) | worker model threads | client | total | the model alone, as many images |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| ${c.api_event_loop} | ${c.api_other_threads} | ${c.worker_event_loop} | ${c.worker_model_threads} | ${c.client} | ${total.toFixed(2)} | ${c.model_alone} |`,
+  ];
+}
+
 /** The README's few serving and training figures: one line per measure, from bench/results.json. */
 function renderPerformanceSummary(r: BenchResults): string {
   const lines = [
@@ -151,6 +209,7 @@ function renderPerformanceSummary(r: BenchResults): string {
     );
   const bundled = r.model?.training.find((t) => /2 convs per stage/.test(t.architecture));
   if (bundled) lines.push(`| training the bundled architecture (full recipe, batch ${bundled.batch_size}) | ${bundled.full_recipe_images_per_second} img/s |`);
+  if (r.serve) lines.push(...renderPeer(r.serve), ...renderBatchCpu(r.serve, r.machine.cpus));
   return lines.join('\n');
 }
 

@@ -14,7 +14,7 @@ import { updateDocs } from './report';
 import { benchServing } from './serve';
 import { runSoak, type SoakOptions } from './soak';
 
-export async function runBench(opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration?: number }) {
+export async function runBench(opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration?: number; peer?: boolean }) {
   const out = path.resolve(opts.out ?? BENCH_RESULTS);
   let previous: Record<string, unknown> = {};
   try {
@@ -42,10 +42,13 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
         return null;
       }
     })(),
-    commands: { model: 'make bench (k49 bench --only model)', serve: 'make bench (k49 bench --only serve)' },
+    commands: {
+      model: 'make bench (k49 bench --only model)',
+      serve: `make bench${opts.peer ? ' PEER=1' : ''} (k49 bench --only serve${opts.peer ? ' --peer' : ''})`,
+    },
   };
   if (opts.only !== 'serve') results.model = await benchModel(modelDir, console.error, opts.compare ? resolveModelDir(opts.compare) : undefined);
-  if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10);
+  if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10, opts.peer ?? false);
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`benchmark results written to ${out}`);
   if (out === BENCH_RESULTS) {

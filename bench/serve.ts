@@ -12,9 +12,10 @@ import sharp from 'sharp';
 import { K49Classifier } from '../pipeline/core/inference';
 import { scanFonts } from '../pipeline/synth/fonts';
 import { renderPage } from '../pipeline/synth/pages';
-import { freePort, type MetricSample, metricValue, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
-import { loadUrl, multipartBody, predictRequest } from './load';
+import { freePort, type MetricSample, metricValue, processCpuSeconds, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
+import { type LoadResult, loadUrl, multipartBody, predictRequest } from './load';
 import { batch256ImagesPerSecond } from './model';
+import { startPeer } from './peer';
 
 /** Measured rounds of the batch run, after its first batch: each the model alone at batch 256, then the 10,000-image batch. */
 const BATCH_ROUNDS = 3;
@@ -84,37 +85,106 @@ async function benchPage(modelDir: string, log: (line: string) => void) {
   }
 }
 
-export async function benchServing(modelDir: string, log = console.error, seconds = 10) {
-  const sample = await realSample();
+/** Rounds of /predict load at each concurrency (after a warm-up), alternating with the replaced system when it runs; the median round is the figure. */
+const PREDICT_ROUNDS = 3;
+const CONCURRENCIES = [1, 32];
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** Each figure of several runs at one concurrency as its median over the runs (errors and requests summed). */
+function medianOfRuns<T extends LoadResult>(runs: T[]) {
+  const of = (pick: (r: T) => number) => median(runs.map(pick));
+  return {
+    connections: runs[0]!.connections,
+    requests_per_second: of((r) => r.requests_per_second),
+    p50_ms: of((r) => r.p50_ms),
+    p90_ms: of((r) => r.p90_ms),
+    p99_ms: of((r) => r.p99_ms),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    rounds: runs.map((r) => r.requests_per_second),
+  };
+}
+
+/**
+ * /predict at concurrency 1 and 32 with dynamic batching on, in PREDICT_ROUNDS rounds, each round
+ * running this service and then the replaced system (when `peer` is given) with the same request;
+ * then one round with batching off. Medians, and this service's ratio to the peer at each concurrency.
+ */
+async function benchPredict(modelDir: string, seconds: number, peerWanted: boolean, log: (line: string) => void) {
   const request = await predictRequest();
-
+  const peer = peerWanted ? await startPeer(request, log) : null;
+  if (peer && peer.url === null) log(`the replaced system could not be started, so this run measures ours alone: ${peer.reason}`);
   const predict: Record<string, unknown>[] = [];
-  for (const windowMs of [2, 0]) {
-    const svc = new TestService(await freePort(), { MODEL: modelDir, BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
-    await svc.startApi();
-    try {
-      await loadUrl(`${svc.url}/predict`, 4, 2, request); // warm-up
-      for (const c of [1, 32]) {
-        const before = await scrapeMetrics(svc.url);
-        const r = await loadUrl(`${svc.url}/predict`, c, seconds, request);
-        // The service's own view of the same run, from /metrics.
-        const m = serverSide(before, await scrapeMetrics(svc.url));
-        log(
-          `/predict batching ${windowMs > 0 ? `on (${windowMs} ms)` : 'off'}, concurrency ${c}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}; ` +
-            `server: ${m.served} served, model ${m.model_ms_per_call} ms per call, ${m.images_per_model_call} images per call`,
-        );
-        predict.push({ dynamic_batching: windowMs > 0, window_ms: windowMs, ...r, server: m });
+  const peerRuns: LoadResult[][] = CONCURRENCIES.map(() => []);
+  try {
+    for (const windowMs of [2, 0]) {
+      const svc = new TestService(await freePort(), { MODEL: modelDir, BATCH_WINDOW_MS: String(windowMs), LOG_LEVEL: 'warn' });
+      await svc.startApi();
+      const comparing = windowMs > 0 && peer?.url ? peer.url : null;
+      try {
+        await loadUrl(`${svc.url}/predict`, 4, 2, request); // warm-up
+        if (comparing) await loadUrl(`${comparing}/predict`, 4, 2, request);
+        const ours = CONCURRENCIES.map(() => [] as (LoadResult & { server: ReturnType<typeof serverSide> })[]);
+        for (let round = 0; round < (windowMs > 0 ? PREDICT_ROUNDS : 1); round++) {
+          for (const [k, c] of CONCURRENCIES.entries()) {
+            const before = await scrapeMetrics(svc.url);
+            const r = await loadUrl(`${svc.url}/predict`, c, seconds, request);
+            // The service's own view of the same run, from /metrics.
+            ours[k]!.push({ ...r, server: serverSide(before, await scrapeMetrics(svc.url)) });
+            const mode = windowMs > 0 ? `on (${windowMs} ms)` : 'off';
+            log(
+              `/predict batching ${mode}, concurrency ${c}, round ${round + 1}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}`,
+            );
+            if (comparing) {
+              const p = await loadUrl(`${comparing}/predict`, c, seconds, request);
+              peerRuns[k]!.push(p);
+              log(
+                `  the replaced system, concurrency ${c}, round ${round + 1}: ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, errors ${p.errors}`,
+              );
+            }
+          }
+        }
+        for (const runs of ours) {
+          const server = {
+            served: runs.reduce((n, r) => n + r.server.served, 0),
+            model_ms_per_call: median(runs.map((r) => r.server.model_ms_per_call ?? Number.NaN)),
+            images_per_model_call: median(runs.map((r) => r.server.images_per_model_call ?? Number.NaN)),
+          };
+          predict.push({ dynamic_batching: windowMs > 0, window_ms: windowMs, ...medianOfRuns(runs), server });
+        }
+      } finally {
+        await svc.stopAll();
       }
-    } finally {
-      await svc.stopAll();
     }
+  } finally {
+    if (peer?.url) await peer.stop();
   }
+  if (!peer) return { predict, peer: null };
+  if (peer.url === null) return { predict, peer: { started: false as const, reason: peer.reason } };
+  const theirs = peerRuns.map((runs) => medianOfRuns(runs));
+  const versus = theirs.map((p) => {
+    const mine = predict.find((x) => x.dynamic_batching && x.connections === p.connections) as { requests_per_second: number };
+    return { connections: p.connections, ratio: Number((mine.requests_per_second / p.requests_per_second).toFixed(2)) };
+  });
+  for (const v of versus) log(`/predict, concurrency ${v.connections}: ${v.ratio}x the replaced system's requests/s (medians of ${PREDICT_ROUNDS} rounds)`);
+  return { predict, peer: { started: true as const, system: 'the replaced FastAPI + PyTorch system (../shared/peer/k49-fastapi)', predict: theirs, versus } };
+}
 
+export async function benchServing(modelDir: string, log = console.error, seconds = 10, peerWanted = false) {
+  const { predict, peer } = await benchPredict(modelDir, seconds, peerWanted, log);
   const page = await benchPage(modelDir, log);
+  const batch = await benchBatch(modelDir, log);
+  return { predict, peer, page, batch };
+}
 
-  // 10,000 images through the queue with one worker, against the model's own batch-256 speed, in alternating
-  // rounds: this machine's speed drifts by tens of per cent within a minute, and each round's ratio is of
-  // two measurements taken seconds apart.
+/**
+ * 10,000 images through the queue with one worker, against the model's own batch-256 speed, in alternating
+ * rounds: this machine's speed drifts by tens of per cent within a minute, and each round's ratio is of
+ * two measurements taken seconds apart.
+ */
+async function benchBatch(modelDir: string, log: (line: string) => void) {
+  const sample = await realSample();
   const n = 10000;
   const classifier = await K49Classifier.load(modelDir);
   const svc = new TestService(await freePort(), {
@@ -130,7 +200,10 @@ export async function benchServing(modelDir: string, log = console.error, second
     const files = [];
     for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % sample.count) });
     /** Uploads a prepared body (as `ab -p` sends one: the client's own multipart encoding is kept out of the figure); seconds to the 202 and to the task's completion. */
+    const api = svc.api!.child.pid!,
+      workerPid = worker.child.pid!;
     const runBatch = async (upload: ReturnType<typeof multipartBody>) => {
+      const [api0, worker0, client0] = [processCpuSeconds(api), processCpuSeconds(workerPid), process.cpuUsage()];
       const t0 = performance.now();
       const res = await fetch(`${svc.url}/batch_predict`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body });
       const text = await res.text();
@@ -138,7 +211,16 @@ export async function benchServing(modelDir: string, log = console.error, second
       if (res.status !== 202) throw new Error(`batch upload answered ${res.status}: ${text}`);
       const { task_id } = JSON.parse(text) as { task_id: string };
       await untilCompleted(`${svc.url}/tasks/${task_id}`);
-      return { uploadSeconds, total: (performance.now() - t0) / 1000 };
+      const total = (performance.now() - t0) / 1000;
+      const [api1, worker1, client1] = [processCpuSeconds(api), processCpuSeconds(workerPid), process.cpuUsage(client0)];
+      const cpu = {
+        api_event_loop: api1.main - api0.main,
+        api_other_threads: api1.other - api0.other,
+        worker_event_loop: worker1.main - worker0.main,
+        worker_model_threads: worker1.other - worker0.other,
+        client: (client1.user + client1.system) / 1e6,
+      };
+      return { uploadSeconds, total, cpu: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(2))])) as typeof cpu };
     };
     // A service in use, as for the /predict runs: the first batch after start (JIT, the queue database and the
     // model's first calls at other batch sizes) is reported apart, not in the median.
@@ -146,8 +228,10 @@ export async function benchServing(modelDir: string, log = console.error, second
     const warmUp = await runBatch(body);
     const rounds = [];
     for (let r = 0; r < BATCH_ROUNDS; r++) {
-      const model = Math.round(batch256ImagesPerSecond(classifier, sample.images));
-      const { uploadSeconds, total } = await runBatch(body);
+      const modelCpu0 = process.cpuUsage();
+      const model = Math.round(await batch256ImagesPerSecond(classifier, sample.images));
+      const modelCpu = process.cpuUsage(modelCpu0);
+      const { uploadSeconds, total, cpu } = await runBatch(body);
       const round = {
         model_batch256_images_per_second: model,
         upload_seconds: Number(uploadSeconds.toFixed(2)),
@@ -155,6 +239,8 @@ export async function benchServing(modelDir: string, log = console.error, second
         end_to_end_images_per_second: Math.round(n / total),
         after_upload_images_per_second: Math.round(n / (total - uploadSeconds)),
         share_of_model_speed: Number((n / total / model).toFixed(3)),
+        // CPU seconds for the batch's images by process and thread, and what the model alone takes for as many (its 2,560-image run scaled).
+        cpu_seconds: { ...cpu, model_alone: Number((((modelCpu.user + modelCpu.system) / 1e6) * (n / 2816)).toFixed(2)) },
       };
       log(
         `batch of ${n}, round ${r + 1}: model alone ${model} images/s at batch 256; upload ${round.upload_seconds} s, end to end ${round.end_to_end_seconds} s = ` +
@@ -173,7 +259,7 @@ export async function benchServing(modelDir: string, log = console.error, second
     log(
       `batch of ${n}: the median round's share of the model's batch-256 speed: ${batch.share_of_model_speed} (rounds: ${rounds.map((x) => x.share_of_model_speed).join(', ')})`,
     );
-    return { predict, page, batch };
+    return batch;
   } finally {
     classifier.dispose();
     await svc.stopAll();

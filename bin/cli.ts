@@ -311,9 +311,15 @@ export function buildProgram(): Command {
       new Option('--compare <dir>', 'another artifact (e.g. the model this one replaces): batch-1 latency of both, alternating in one run').env('COMPARE'),
     )
     .addOption(new Option('--only <part>', 'run one part only').choices(['model', 'serve']).env('ONLY'))
+    .addOption(
+      new Option(
+        '--peer',
+        'also serve the replaced FastAPI + PyTorch system (../shared/peer/k49-fastapi; installs its Debian packages once) and compare /predict, alternating rounds',
+      ).env('PEER'),
+    )
     .addOption(durationOption(10))
     .action(
-      action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration: number }) => {
+      action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration: number; peer?: boolean }) => {
         await (require('../bench/run') as typeof import('../bench/run')).runBench(opts);
         process.exit(0);
       }),

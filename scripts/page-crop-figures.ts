@@ -24,8 +24,8 @@ async function realInk(model: K49Classifier, n: number): Promise<void> {
   const { images } = await loadSplit(KMNIST_REAL_DIR, 'train');
   for (const [name, page] of Object.entries(VARIANTS)) {
     const { originals, crops } = await realInkPageCrops(images, n, page);
-    const direct = model.classify(originals).classes,
-      cropped = model.classify(crops).classes;
+    const direct = (await model.classify(originals)).classes,
+      cropped = (await model.classify(crops)).classes;
     const same = direct.filter((c, k) => c === cropped[k]).length;
     console.log(`real ink, ${name}: the same answer for ${same} of ${n} (${(same / n).toFixed(3)})`);
   }
@@ -43,7 +43,7 @@ async function heldOutFonts(model: K49Classifier): Promise<void> {
         const column = [modern((c + 48) % 49), modern(c), modern((c + 1) % 49)];
         if (!column.every((g) => g !== undefined)) continue;
         const crop = await decodeToK49(pageCrop(column as [GlyphSource, GlyphSource, GlyphSource], { ...opts, seed: `${c}` }), PAGE_CROP_LIMITS);
-        if (model.classify(crop).classes[0] === c) right++;
+        if ((await model.classify(crop)).classes[0] === c) right++;
         n++;
       }
     }
@@ -66,7 +66,7 @@ async function greyPaper(model: K49Classifier, n: number): Promise<void> {
       const [grey, light] = [await read(inkOnPaper(image, { ...common, paper: 130 })), await read(inkOnPaper(image, { ...common, paper: 200 }))];
       if (!grey) refused++;
       if (!light) refusedLight++;
-      if (grey && light && model.classify(grey).classes[0] === model.classify(light).classes[0]) same++;
+      if (grey && light && (await model.classify(grey)).classes[0] === (await model.classify(light)).classes[0]) same++;
     }
     console.log(
       `grey paper, margin ${margin}: ${refused} of ${n} refused as blank (on light paper ${refusedLight}); the same answer as on light paper for ${same} (${(same / n).toFixed(3)})`,

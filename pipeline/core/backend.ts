@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs-node';
+import type * as ort from 'onnxruntime-node';
 
 export type BackendChoice = 'auto' | 'gpu' | 'cpu' | 'js';
 export type Tf = typeof TF;
@@ -14,37 +15,47 @@ export type Tf = typeof TF;
 let loaded: { tf: Tf; name: string } | null = null;
 
 /**
- * How native TensorFlow runs a process's model calls. TensorFlow reads these
- * settings once, when it loads, so a process picks one before its first model:
- *  - 'throughput' (TensorFlow's defaults: oneDNN kernels on every core) is
- *    fastest for large batches (training, evaluation, the queue worker);
- *  - 'latency' (TensorFlow's own kernels on one intra-op thread) is several
- *    times faster for one image or a few (the API), where oneDNN's per-call
- *    set-up and the thread hand-offs cost more than the arithmetic.
- * Both give the same classes (the README's Performance section; the e2e test
- * that /predict answers what `make evaluate` does, image by image).
+ * How ONNX Runtime runs a process's model calls (K49Classifier, inference.ts):
+ *  - 'throughput' (intra-op threads on every core) is fastest for large
+ *    batches (evaluation, the queue worker);
+ *  - 'latency' (one intra-op thread) suits one image or a few at a time (the
+ *    API), whose event loop needs the other core meanwhile.
+ * Both give the same classes (the e2e test that /predict answers what
+ * `make evaluate` does, image by image). A session reads it when a model loads.
  */
 export type InferenceProfile = 'latency' | 'throughput';
 export const INFERENCE_PROFILES: readonly InferenceProfile[] = ['latency', 'throughput'];
 let profile: InferenceProfile = 'throughput';
 
-/** Sets how TensorFlow will run this process's model calls; refused once TensorFlow is loaded (it would have no effect). */
+/** Sets how this process's models (those loaded from now on) run their calls. */
 export function useInferenceProfile(wanted: InferenceProfile): void {
-  if (loaded && wanted !== profile) throw new Error(`the inference profile must be chosen before TensorFlow loads (it runs as '${profile}')`);
   profile = wanted;
-  // Set in the process environment (setenv), where the native library reads them; 'throughput' keeps TensorFlow's defaults.
-  if (wanted === 'latency') {
-    process.env.TF_ENABLE_ONEDNN_OPTS = '0';
-    process.env.TF_NUM_INTRAOP_THREADS = '1';
-  }
 }
 
-/**
- * The profile this process runs (or will run) its model calls with.
- * @public (read by test/pipeline/backend.test.ts from a child process's script)
- */
-export function inferenceProfile(): InferenceProfile {
-  return profile;
+// ONNX Runtime's telemetry off: it would keep a device id in TMPDIR and send usage data out. The native library reads
+// it from the process environment, which only the main thread's process.env writes (a worker thread's is its own copy):
+// the API and the worker load this module on their main thread before their inference thread starts.
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
+let onnxRuntime: typeof ort | null = null;
+
+/** ONNX Runtime (onnxruntime-node), loaded once per thread. */
+export function loadOnnxRuntime(): typeof ort {
+  onnxRuntime ??= require('onnxruntime-node') as typeof ort;
+  return onnxRuntime;
+}
+
+/** ONNX Runtime's session options for this process's profile. */
+export function inferenceSessionOptions(): ort.InferenceSession.SessionOptions {
+  return {
+    // 0: ONNX Runtime's default, a thread per physical core.
+    intraOpNumThreads: profile === 'latency' ? 1 : 0,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Idle pool threads sleep instead of spinning: in the worker they would take the core its event loop decodes on.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
 }
 
 function cudaPresent(): boolean {

@@ -1,19 +1,25 @@
 /**
- * The classifier used by evaluation, the API and the worker: loads an artifact
- * and runs it through a compiled inference path. Batch normalisation is folded
- * into the preceding convolution or dense weights and each layer becomes one
- * fused native op (conv + bias + ReLU), cheaper than tfjs-layers' predict()
- * for single images (figures in bench/results.json). One code path everywhere, so the service
- * predicts exactly what `make evaluate` reports.
+ * The classifier used by evaluation, the API, the worker and the page reader:
+ * loads an artifact (the tfjs-layers model training writes), folds batch
+ * normalisation into the convolution and dense weights before it
+ * (foldLayers), and runs the result as an ONNX graph in ONNX Runtime
+ * (onnx.ts), about three times faster than TensorFlow.js at batch 1 and 1.5
+ * times at batch 256 on this network (docs/performance.md). One code path
+ * everywhere, so the service predicts exactly what `make evaluate` reports.
+ * Training's validation runs the same folded layers as fused TensorFlow.js
+ * ops (compileInference) on the model it is training.
  */
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
+import type * as ort from 'onnxruntime-node';
 import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
-import { loadTf, type Tf } from './backend';
+import { inferenceSessionOptions, loadOnnxRuntime, loadTf, type Tf } from './backend';
 import { K49_CLASSES, NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
+import { type Activation, buildOnnxModel, type FoldedLayer, ONNX_INPUT, ONNX_OUTPUT } from './onnx';
 import { toModelInput } from './preprocess/fit';
 import { type GroupFigures, readEvalRecord, readTrainRecord } from './records';
+import { VERSION } from './version';
 
 export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
@@ -28,7 +34,7 @@ function foldBatchNorm(tf: Tf, kernel: TF.Tensor, bias: TF.Tensor | null, bn: La
   const cfg = bn.getConfig();
   const eps = (cfg.epsilon as number) ?? 1e-3;
   const ws = bn.getWeights();
-  // Weights order: [gamma?, beta?, movingMean, movingVariance]
+  // Weight order: [gamma?, beta?, moving_mean, moving_variance]
   const hasGamma = cfg.scale !== false,
     hasBeta = cfg.center !== false;
   let k = 0;
@@ -46,10 +52,16 @@ function foldBatchNorm(tf: Tf, kernel: TF.Tensor, bias: TF.Tensor | null, bn: La
   });
 }
 
-/** Turns a Sequential tfjs-layers model into a list of fused inference steps; tensors it creates go to `owned` (to dispose). */
-export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor[] = []): Step[] {
+/**
+ * A Sequential tfjs-layers model as inference steps: each convolution or dense
+ * layer with the batch normalisation and ReLU after it folded in, dropout
+ * left out. The one reading of a trained network that both inference paths
+ * (compileInference for training's validation, the ONNX graph for serving
+ * and evaluation) are built from.
+ */
+function foldLayers(tf: Tf, model: TF.LayersModel): FoldedLayer[] {
   const layers = model.layers as unknown as LayerLike[];
-  const steps: Step[] = [];
+  const folded: FoldedLayer[] = [];
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i]!;
     const kind = layer.getClassName();
@@ -58,10 +70,11 @@ export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor
       const [kernel, maybeBias] = layer.getWeights();
       let w = kernel!,
         b: TF.Tensor | null = cfg.useBias === false ? null : (maybeBias ?? null);
+      const made: TF.Tensor[] = [];
       let next = layers[i + 1];
       if (next?.getClassName() === 'BatchNormalization') {
         [w, b] = foldBatchNorm(tf, w, b, next);
-        owned.push(w, b);
+        made.push(w, b);
         i++;
         next = layers[i + 1];
       }
@@ -70,35 +83,58 @@ export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor
         activation = 'relu';
         i++;
       }
-      const act = activation === 'relu' ? 'relu' : 'linear';
-      const softmax = activation === 'softmax';
       if (!['relu', 'linear', 'softmax'].includes(activation)) throw new Error(`unsupported activation ${activation} in ${kind}`);
-      const bias = b ?? undefined;
-      if (kind === 'Conv2D') {
-        const strides = cfg.strides as [number, number];
-        const pad = cfg.padding as 'same' | 'valid';
-        steps.push((t, x) => t.fused.conv2d({ x: x as TF.Tensor4D, filter: w as TF.Tensor4D, strides, pad, bias, activation: act }));
-      } else {
-        steps.push((t, x) => {
-          const y = t.fused.matMul({ a: x as TF.Tensor2D, b: w as TF.Tensor2D, bias, activation: act });
-          return softmax ? t.softmax(y) : y;
-        });
-      }
+      const weights = {
+        kernel: w.dataSync() as Float32Array,
+        kernelShape: w.shape,
+        bias: b ? (b.dataSync() as Float32Array) : new Float32Array(w.shape.at(-1)!),
+        activation: activation as Activation,
+      };
+      tf.dispose(made);
+      folded.push(
+        kind === 'Conv2D'
+          ? { kind: 'conv', ...weights, strides: cfg.strides as [number, number], pad: cfg.padding as 'same' | 'valid' }
+          : { kind: 'dense', ...weights },
+      );
     } else if (kind === 'MaxPooling2D') {
       const pool = cfg.poolSize as [number, number];
-      const strides = (cfg.strides as [number, number]) ?? pool;
-      steps.push((t, x) => t.maxPool(x as TF.Tensor4D, pool, strides, cfg.padding as 'valid' | 'same'));
+      folded.push({ kind: 'maxpool', pool, strides: (cfg.strides as [number, number]) ?? pool, pad: cfg.padding as 'same' | 'valid' });
     } else if (kind === 'Flatten') {
-      steps.push((t, x) => t.reshape(x, [x.shape[0]!, -1]));
+      folded.push({ kind: 'flatten' });
     } else if (kind === 'ReLU') {
-      steps.push((t, x) => t.relu(x));
-    } else if (kind === 'Dropout') {
-      // identity at inference
-    } else {
+      folded.push({ kind: 'relu' });
+    } else if (kind !== 'Dropout') {
+      // Dropout is the identity at inference.
       throw new Error(`layer type ${kind} is not supported by the inference compiler`);
     }
   }
-  return steps;
+  return folded;
+}
+
+/** Folded layers as fused TensorFlow.js ops (conv + bias + ReLU as one op); the tensors it creates go to `owned` (to dispose). */
+export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor[] = []): Step[] {
+  const keep = <T extends TF.Tensor>(t: T) => {
+    owned.push(t);
+    return t;
+  };
+  return foldLayers(tf, model).map((layer): Step => {
+    if (layer.kind === 'conv' || layer.kind === 'dense') {
+      const w = keep(tf.tensor(layer.kernel, layer.kernelShape));
+      const bias = keep(tf.tensor1d(layer.bias));
+      const activation = layer.activation === 'relu' ? 'relu' : 'linear';
+      const softmax = layer.activation === 'softmax';
+      if (layer.kind === 'conv') {
+        return (t, x) => t.fused.conv2d({ x: x as TF.Tensor4D, filter: w as TF.Tensor4D, strides: layer.strides, pad: layer.pad, bias, activation });
+      }
+      return (t, x) => {
+        const y = t.fused.matMul({ a: x as TF.Tensor2D, b: w as TF.Tensor2D, bias, activation });
+        return softmax ? t.softmax(y) : y;
+      };
+    }
+    if (layer.kind === 'maxpool') return (t, x) => t.maxPool(x as TF.Tensor4D, layer.pool, layer.strides, layer.pad);
+    if (layer.kind === 'flatten') return (t, x) => t.reshape(x, [x.shape[0]!, -1]);
+    return (t, x) => t.relu(x);
+  });
 }
 
 export interface Prediction {
@@ -121,26 +157,28 @@ export interface ModelInfo {
 
 export class K49Classifier {
   private constructor(
-    private readonly tf: Tf,
-    private readonly steps: Step[],
+    private readonly session: ort.InferenceSession,
     readonly info: ModelInfo,
     readonly dir: string,
-    /** The loaded model and the folded weights: freed by dispose(). */
-    private readonly tensors: { model: TF.LayersModel; owned: TF.Tensor[] },
   ) {}
 
-  /** Frees the weights (a hot reload retires the old model this way); the classifier is unusable afterwards. */
+  /** Frees the session (a hot reload retires the old model this way); the classifier is unusable afterwards. */
   dispose(): void {
-    this.tensors.model.dispose();
-    for (const t of this.tensors.owned) t.dispose();
+    void this.session.release();
   }
 
+  /** Loads the artifact's tfjs-layers model, folds it and serves it through ONNX Runtime (onnx.ts). */
   static async load(dir: string): Promise<K49Classifier> {
     const { tf } = loadTf();
     checkArtifactCompatible(dir);
     const model = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
-    const owned: TF.Tensor[] = [];
-    const steps = compileInference(tf, model, owned);
+    let graph: Uint8Array;
+    try {
+      graph = buildOnnxModel(foldLayers(tf, model), IMAGE_SIZE, `k49 ${VERSION}`);
+    } finally {
+      model.dispose();
+    }
+    const session = await loadOnnxRuntime().InferenceSession.create(graph, inferenceSessionOptions());
     const train = readTrainRecord(dir);
     const own = readEvalRecord(dir);
     const info: ModelInfo = {
@@ -150,23 +188,27 @@ export class K49Classifier {
         ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy, groups: own.groups ?? null }
         : null,
     };
-    const classifier = new K49Classifier(tf, steps, info, dir, { model, owned });
-    classifier.warmUp();
+    const classifier = new K49Classifier(session, info, dir);
+    await classifier.warmUp();
     return classifier;
   }
 
-  /** First calls at a batch size pick kernels and allocate (with oneDNN, for each new size); do them before serving. */
-  warmUp(batchSizes: readonly number[] = [1, 8, 64]): void {
-    for (const n of batchSizes) this.probabilities(new Uint8Array(n * PIXELS));
+  /** First calls at a batch size allocate and plan; do them before serving. */
+  async warmUp(batchSizes: readonly number[] = [1, 8, 64]): Promise<void> {
+    for (const n of batchSizes) await this.probabilities(new Uint8Array(n * PIXELS));
   }
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. */
-  probabilities(images: Uint8Array): Float32Array {
-    return runSteps(this.tf, this.steps, images);
+  async probabilities(images: Uint8Array): Promise<Float32Array> {
+    const n = images.length / PIXELS;
+    // [N, 28, 28, 1] (NHWC) and [N, 1, 28, 28] (NCHW) are the same bytes for one channel.
+    const input = new (loadOnnxRuntime().Tensor)('float32', toModelInput(images), [n, 1, IMAGE_SIZE, IMAGE_SIZE]);
+    const out = await this.session.run({ [ONNX_INPUT]: input });
+    return out[ONNX_OUTPUT]!.data as Float32Array;
   }
 
   /** Best class and its confidence for many images, in fixed batches (evaluation, worker). */
-  classify(images: Uint8Array, batch = 256): { classes: Int32Array; confidences: Float32Array } {
+  classify(images: Uint8Array, batch = 256): Promise<{ classes: Int32Array; confidences: Float32Array }> {
     return classifyInBatches((part) => this.probabilities(part), images, batch);
   }
 }
@@ -188,16 +230,16 @@ export function runSteps(tf: Tf, steps: Step[], images: Uint8Array): Float32Arra
 }
 
 /** Best class and confidence of many images, `batch` images per call of `probabilities`. */
-export function classifyInBatches(
-  probabilities: (images: Uint8Array) => Float32Array,
+export async function classifyInBatches(
+  probabilities: (images: Uint8Array) => Float32Array | Promise<Float32Array>,
   images: Uint8Array,
   batch: number,
-): { classes: Int32Array; confidences: Float32Array } {
+): Promise<{ classes: Int32Array; confidences: Float32Array }> {
   const n = images.length / PIXELS;
   const probs = new Float32Array(n * NUM_CLASSES);
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
-    probs.set(probabilities(images.subarray(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
+    probs.set(await probabilities(images.subarray(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
   }
   return bestClasses(probs);
 }

@@ -101,7 +101,7 @@ export async function evaluate(opts: EvaluateOptions) {
   const test = await loadSplit(dataDir, split);
   const classifier = await K49Classifier.load(modelDir);
   const started = Date.now();
-  const { classes: predicted, confidences: confidence } = classifier.classify(test.images);
+  const { classes: predicted, confidences: confidence } = await classifier.classify(test.images);
   const seconds = (Date.now() - started) / 1000;
   const metrics = computeMetrics(test.labels, predicted);
   const interval = balancedAccuracyInterval(metrics);

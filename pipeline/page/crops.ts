@@ -41,7 +41,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
     const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
     const cut = cutPage(page);
     const images = characterImages(page, cut);
-    const { classes, confidences } = model.classify(images);
+    const { classes, confidences } = await model.classify(images);
     cut.characters.forEach((ch, k) => {
       if (images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0)) return;
       rows.push({ page: file, box: ch.box, column: ch.column, index: ch.index, label: classes[k]!, confidence: confidences[k]! });

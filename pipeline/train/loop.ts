@@ -56,11 +56,16 @@ export interface TrainResult {
 }
 
 /** Predicted class of each image with the model's current weights, through the serving inference path (validation between epochs). */
-export function predictClasses(tf: Tf, model: TF.LayersModel, images: Uint8Array, batch = 512): { classes: Int32Array; confidences: Float32Array } {
+export async function predictClasses(
+  tf: Tf,
+  model: TF.LayersModel,
+  images: Uint8Array,
+  batch = 512,
+): Promise<{ classes: Int32Array; confidences: Float32Array }> {
   const owned: TF.Tensor[] = [];
   const steps = compileInference(tf, model, owned);
   try {
-    return classifyInBatches((part) => runSteps(tf, steps, part), images, batch);
+    return await classifyInBatches((part) => runSteps(tf, steps, part), images, batch);
   } finally {
     tf.dispose(owned);
   }
@@ -209,7 +214,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   );
   const run = await modelFor(tf, cfg, opts.resume ? last : null);
   log(`model ${cfg.model.architecture}: ${run.model.countParams().toLocaleString('en')} parameters`);
-  const validate = (model: TF.LayersModel) => computeMetrics(validation.labels, predictClasses(tf, model, validation.images).classes);
+  const validate = async (model: TF.LayersModel) => computeMetrics(validation.labels, (await predictClasses(tf, model, validation.images)).classes);
   /** Runs `fn` with the weights that are validated and kept: the average when there is one, else the trained ones. */
   const withValidatedWeights = <T>(fn: () => T | Promise<T>): Promise<T> => (run.average ? run.average.withAveraged(fn) : Promise.resolve(fn()));
 
@@ -255,7 +260,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let extrapolated: TrainRecord['extrapolated'];
   if (cfg.initFrom && cfg.extrapolate !== 1) {
     await extrapolateFromInit(tf, bestModel, cfg.initFrom, cfg.extrapolate);
-    const val = validate(bestModel);
+    const val = await validate(bestModel);
     extrapolated = { factor: cfg.extrapolate, val_balanced_accuracy: val.balanced_accuracy };
     log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
   }

@@ -12,8 +12,9 @@
  * If the thread dies, calls fail with the reason, each model's holder is told
  * (onUnexpectedExit), and the next load starts a new thread.
  *
- * How TensorFlow runs the calls (the inference profile) is a per-process
- * choice made before the first model loads: useInferenceProfile.
+ * How ONNX Runtime runs the calls (the inference profile: its threads) is a
+ * per-process choice made before the first model loads: useInferenceProfile.
+ * Its calls block the thread they run on, hence this thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelInfo } from '../../pipeline/core/inference';

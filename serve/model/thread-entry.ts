@@ -21,7 +21,7 @@ async function handle(m: ToThread): Promise<void> {
   try {
     if (m.type === 'load') {
       const classifier = await K49Classifier.load(m.dir);
-      classifier.warmUp(m.warmUpBatchSizes);
+      await classifier.warmUp(m.warmUpBatchSizes);
       const model = nextModel++;
       models.set(model, classifier);
       port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info } satisfies FromThread);
@@ -29,8 +29,8 @@ async function handle(m: ToThread): Promise<void> {
     }
     const classifier = models.get(m.model);
     if (!classifier) throw new Error(`model ${m.model} is not loaded on the inference thread (disposed?)`);
-    // A copy of the native result: its memory belongs to TensorFlow and cannot be handed over.
-    const probs = Float32Array.from(classifier.probabilities(new Uint8Array(m.images)));
+    // A copy of the native result: its memory belongs to ONNX Runtime and cannot be handed over.
+    const probs = Float32Array.from(await classifier.probabilities(new Uint8Array(m.images)));
     port.postMessage({ type: 'probabilities', id: m.id, probs: probs.buffer } satisfies FromThread, [probs.buffer]);
   } catch (e) {
     port.postMessage({ type: 'error', id: m.id, error: (e as Error).message } satisfies FromThread);

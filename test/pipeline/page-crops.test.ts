@@ -80,8 +80,8 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     for (const font of heldOut) {
       for (let c = 0; c < 49; c++) {
         const crop = await decodeToK49(pageCrop(column(c, font), { ...moderate, seed: `${c}` }), PAGE_CROP_LIMITS);
-        if (model.classify(crop).classes[0] === c) cropped++;
-        if (model.classify(renderer.renderClean(modern(c, font))).classes[0] === c) clean++;
+        if ((await model.classify(crop)).classes[0] === c) cropped++;
+        if ((await model.classify(renderer.renderClean(modern(c, font)))).classes[0] === c) clean++;
         n++;
       }
     }
@@ -95,8 +95,8 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
     // Tight (no margin): thick strokes cover most of the crop, so little of it is paper.
     for (const [name, page] of Object.entries({ moderate, hard, tight: TIGHT_PAGE })) {
       const { originals, crops } = await realInkPageCrops(images, 200, page);
-      const direct = model.classify(originals).classes,
-        cropped = model.classify(crops).classes;
+      const direct = (await model.classify(originals)).classes,
+        cropped = (await model.classify(crops)).classes;
       const same = direct.filter((c, k) => c === cropped[k]).length;
       assert.ok(same / direct.length >= 0.94, `${name}: the same answer for ${same} of ${direct.length} crops`);
     }
@@ -140,8 +140,8 @@ describe('page crops (uneven paper, grain, neighbours at the edges)', () => {
         light.set(await decodeForModel(inkOnPaper(image, { ...common, paper: 200 }), PAGE_CROP_LIMITS), k * PIXELS);
       }
       assert.equal(refused, 0, `margin ${margin}: ${refused} of ${n} refused as blank on grey paper`);
-      const a = model.classify(grey).classes,
-        b = model.classify(light).classes;
+      const a = (await model.classify(grey)).classes,
+        b = (await model.classify(light)).classes;
       const same = a.filter((c, k) => c === b[k]).length;
       assert.ok(same >= 0.95 * n, `margin ${margin}: the same answer on grey and light paper for ${same} of ${n}`);
     }

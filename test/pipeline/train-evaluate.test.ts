@@ -167,7 +167,7 @@ describe('training and evaluation', function () {
     rmSync(path.join(REPORTS_DIR, 'fresh'), { recursive: true, force: true });
   });
 
-  it('the fused inference path predicts what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
+  it('both inference paths (fused TensorFlow.js ops for validation, the ONNX graph for serving) predict what tfjs-layers predicts (smoke model and the bundled two-convolutions-per-stage model)', async () => {
     const { tf } = loadTf();
     const { images } = await loadSplit(REAL_SAMPLE_DIR, 'test');
     const x = tf.tensor4d(
@@ -180,12 +180,18 @@ describe('training and evaluation', function () {
       const reference = (model.predict(x) as TF.Tensor).dataSync();
       let y: TF.Tensor = x;
       for (const step of steps) y = step(tf, y);
-      const fused = y.dataSync();
-      let maxDiff = 0;
-      reference.forEach((v, i) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - fused[i]!));
-      });
-      assert.ok(maxDiff < 1e-4, `${dir}: max difference ${maxDiff}`);
+      const served = await K49Classifier.load(dir);
+      for (const [path, got] of [
+        ['fused', y.dataSync()],
+        ['onnx', await served.probabilities(images.subarray(0, 64 * PIXELS))],
+      ] as const) {
+        let maxDiff = 0;
+        reference.forEach((v, i) => {
+          maxDiff = Math.max(maxDiff, Math.abs(v - got[i]!));
+        });
+        assert.ok(maxDiff < 1e-4, `${dir}, ${path}: max difference ${maxDiff}`);
+      }
+      served.dispose();
     }
   });
 
@@ -219,7 +225,7 @@ describe('training and evaluation', function () {
     assert.equal(r.history.length, 1);
     assert.equal(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).model.architecture, 'baseline');
     const c = await K49Classifier.load(out);
-    assert.equal(topK(c.probabilities(new Uint8Array(PIXELS)), 5).length, 5);
+    assert.equal(topK(await c.probabilities(new Uint8Array(PIXELS)), 5).length, 5);
   });
 });
 
@@ -231,9 +237,9 @@ describe('the bundled default model', () => {
     const c = await K49Classifier.load(latest);
     const { images, labels } = await loadSplit(REAL_SAMPLE_DIR, 'test');
     const first100 = images.subarray(0, 100 * PIXELS);
-    const probs = c.probabilities(first100);
+    const probs = await c.probabilities(first100);
     const preds = Array.from({ length: 100 }, (_, i) => topK(probs.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES), 5));
-    const { classes, confidences } = c.classify(first100);
+    const { classes, confidences } = await c.classify(first100);
     preds.forEach((p, i) => {
       assert.equal(p.length, 5);
       assert.ok(p[0]!.confidence >= p[1]!.confidence);
@@ -251,6 +257,6 @@ describe('the bundled default model', () => {
     assert.ok(!card.includes('-dirty'), 'the card shows a raw -dirty commit');
     assert.match(card, /git commit [0-9a-f]{40}, with changes not yet committed in the working tree at the time/);
     // The recorded figure is what this code measures now on the real sample.
-    assert.equal(computeMetrics(labels, c.classify(images).classes).balanced_accuracy, metrics.balanced_accuracy);
+    assert.equal(computeMetrics(labels, (await c.classify(images)).classes).balanced_accuracy, metrics.balanced_accuracy);
   });
 });

@@ -25,7 +25,7 @@ describe('inference thread (ThreadedClassifier)', function () {
     try {
       for (const n of [1, 7, 32]) {
         const images = s.images.slice(100 * PIXELS, (100 + n) * PIXELS);
-        const expected = local.probabilities(images);
+        const expected = await local.probabilities(images);
         const got = await threaded.probabilities(images.slice());
         assert.equal(got.length, expected.length);
         for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `batch ${n}, value ${i}: ${got[i]} vs ${expected[i]}`);

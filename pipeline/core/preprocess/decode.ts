@@ -2,11 +2,11 @@
  * Decoding uploads: the format recognised by its magic bytes (only raster
  * formats; SVG and PDF are refused before decoding), the pixel limit checked
  * from the header, then RGBA pixels through sharp (BMP through bmp-ts) or,
- * for a small plain PNG, in-line through pngjs.
+ * for a small plain PNG, in-line (png.ts).
  */
 import { decode as decodeBmp } from 'bmp-ts';
-import { PNG } from 'pngjs';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import { decodeSmallPng } from './png';
 
 /** Raster formats accepted, recognised by their magic bytes before any decoding. */
 const MAGIC: { format: string; test: (b: Buffer) => boolean }[] = [
@@ -114,12 +114,7 @@ export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage |
     if (type === 'IDAT' || type === 'IEND') break;
     at += 12 + bytes.readUInt32BE(at);
   }
-  try {
-    const png = PNG.sync.read(bytes);
-    return { data: png.data, width: png.width, height: png.height };
-  } catch {
-    return null;
-  }
+  return decodeSmallPng(bytes);
 }
 
 function tooLarge(limits: DecodeLimits): ImageDecodeError {
