@@ -168,7 +168,7 @@ async function benchPredict(modelDir: string, seconds: number, peerWanted: boole
     return { connections: p.connections, ratio: Number((mine.requests_per_second / p.requests_per_second).toFixed(2)) };
   });
   for (const v of versus) log(`/predict, concurrency ${v.connections}: ${v.ratio}x the replaced system's requests/s (medians of ${PREDICT_ROUNDS} rounds)`);
-  return { predict, peer: { started: true as const, system: 'the replaced FastAPI + PyTorch system (../shared/peer/k49-fastapi)', predict: theirs, versus } };
+  return { predict, peer: { started: true as const, system: 'the replaced FastAPI + PyTorch system (`../shared/peer/k49-fastapi`)', predict: theirs, versus } };
 }
 
 export async function benchServing(modelDir: string, log = console.error, seconds = 10, peerWanted = false) {
