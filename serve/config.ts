@@ -40,6 +40,11 @@ const SETTINGS = {
   maxBatchFiles: setting('MAX_BATCH_FILES', number(1000, 1)),
   maxRequestBytes: setting('MAX_REQUEST_BYTES', number(200 * 1024 * 1024, 1)),
   maxPixels: setting('MAX_PIXELS', number(40_000_000, 1)),
+  /** Bytes being received across all uploads at once (serve/api/admission.ts); beyond it, 503 with Retry-After. */
+  maxReceivingBytes: setting('MAX_RECEIVING_BYTES', number(256 * 1024 * 1024, 1)),
+  /** POST requests per second per client (0: no limit); bursts of RATE_LIMIT_BURST. */
+  rateLimit: setting('RATE_LIMIT', number(0)),
+  rateLimitBurst: setting('RATE_LIMIT_BURST', number(20, 1)),
   /** Characters a page read by POST /pages may hold (a page over it is refused with 413). */
   maxPageCharacters: setting('MAX_PAGE_CHARACTERS', number(1000, 1)),
   /** NODE_ENV, reported as `mode` by /health (as the FastAPI version did). */
@@ -73,7 +78,7 @@ const SETTINGS = {
     'TRUST_PROXY',
     z.preprocess(unsetIfEmpty, z.enum(['0', '1']).default('0')).transform((v) => v === '1'),
   ),
-  /** How TensorFlow runs the API's model calls (one image or a few: 'latency') and the worker's (batches: 'throughput'); see pipeline/core/backend.ts. */
+  /** How ONNX Runtime runs the API's model calls (one image or a few: 'latency') and the worker's (batches: 'throughput'); see pipeline/core/backend.ts. */
   apiInference: setting('API_INFERENCE', profile('latency')),
   workerInference: setting('WORKER_INFERENCE', profile('throughput')),
 };

@@ -7,6 +7,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import { rateLimit, uploadAdmission } from './admission';
 import { errorHandler } from './errors';
 import { apiKeyCheck, crossOrigin, requestLog, requestShape, unrouted } from './middleware';
 import { batchRoutes } from './routes/batch';
@@ -27,7 +28,10 @@ export function createApp(services: Services, logger: Logger): Koa {
   const cors = crossOrigin(services.config.corsOrigins);
   if (cors) app.use(cors);
   app.use(apiKeyCheck(services.config.apiKey));
+  const limit = rateLimit(services.config, services.metrics);
+  if (limit) app.use(limit);
   app.use(requestShape(services.config, router));
+  app.use(uploadAdmission(services.config, services.metrics));
 
   statusRoutes(router, services);
   uiRoutes(router);

@@ -14,6 +14,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     detail: string,
+    /** Headers the answer carries (e.g. Retry-After of a 429 or 503). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
   }
@@ -23,7 +25,7 @@ export class ApiError extends Error {
 export type UploadLimits = Pick<ServiceConfig, 'maxFileBytes' | 'maxBatchFiles' | 'maxRequestBytes'>;
 
 /** Bytes as a person reads them: 10485760 -> '10 MB', 20000 -> '20 KB'. */
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return bytes < 2 ** 20 / 10 ? `${Math.round(bytes / 1024)} KB` : `${Number((bytes / 2 ** 20).toFixed(1))} MB`;
 }
 
@@ -99,6 +101,7 @@ export function errorHandler(log: (obj: object, msg: string) => void, limits: Up
       const api = toApiError(err, expected, limits, ctx.path === '/pages');
       if (api) {
         ctx.status = api.status;
+        ctx.set(api.headers);
         ctx.body = { detail: api.message };
       } else {
         log({ err: { message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'unhandled error');

@@ -41,6 +41,24 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly rateLimited = new Counter({
+    name: 'k49_rate_limited_total',
+    help: 'POST requests refused with 429 by the per-client rate limit (RATE_LIMIT)',
+    registers: [this.registry],
+  });
+
+  readonly uploadsDeferred = new Counter({
+    name: 'k49_uploads_deferred_total',
+    help: 'Uploads refused with 503 before their body was read: the bytes being received at once would pass MAX_RECEIVING_BYTES',
+    registers: [this.registry],
+  });
+
+  readonly receivingBytes = new Gauge({
+    name: 'k49_receiving_bytes',
+    help: 'Bytes of uploads being received now (their Content-Length), counted against MAX_RECEIVING_BYTES',
+    registers: [this.registry],
+  });
+
   readonly imagesAccepted = new Counter({
     name: 'k49_batch_images_accepted_total',
     help: 'Images accepted by POST /batch_predict (answered 202)',
