@@ -22,7 +22,7 @@ interface BenchResults {
 }
 type SoakResults = Awaited<ReturnType<typeof runSoak>>;
 
-function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
+function renderPerformance(r: BenchResults, soaks: SoakResults[]): string {
   const m = r.machine;
   const lines = [
     `Measured with \`make bench\` on ${r.date.slice(0, 10)} (commit ${r.git_commit ?? 'unknown'}) on this machine: ${m.cpus} cores (${m.cpu_model}), ${m.memory_gib} GiB, Node ${m.node}, ${m.os}; ` +
@@ -98,21 +98,56 @@ function renderPerformance(r: BenchResults, soak: SoakResults | null): string {
       `| \`/batch_predict\` of ${b.images} PNGs, ${b.workers} worker | ${b.end_to_end_images_per_second} img/s end to end | upload ${b.upload_seconds} s, total ${b.end_to_end_seconds} s | ${share} |`,
     );
   }
-  if (soak) {
-    const first = soak.memory[0]!,
-      last = soak.memory.at(-1)!;
+  for (const s of soaks) {
+    const m = s.memory.api;
     lines.push(
-      `| soak (\`make soak\`, ${soak.date.slice(0, 10)}): ${soak.config.seconds} s of /predict at ${soak.config.predict_rate_per_s}/s + a ${soak.config.batch_images}-image batch every ${soak.config.batch_every_s} s | ` +
-        `${soak.predict.answered}/${soak.predict.sent} answered, ${soak.batches.answered_with_prediction}/${soak.batches.images} batch images | /predict p50 ${soak.predict.p50_ms} ms, p99 ${soak.predict.p99_ms} ms | ` +
-        `${soak.errors.count} errors; RSS API ${first.api_rss_mb} to ${last.api_rss_mb} MB, worker ${first.worker_rss_mb} to ${last.worker_rss_mb} MB |`,
+      `| soak, ${s.config.store} (\`${s.command}\`, ${s.date.slice(0, 10)}): ${s.config.seconds} s of /predict at ${s.config.predict_rate_per_s}/s + a ${s.config.batch_images}-image batch every ${s.config.batch_every_s} s, ${faultsText(s)} | ` +
+        `${s.predict.answered}/${s.predict.sent} answered, ${s.batches.answered}/${s.batches.images} batch images | /predict p50 ${s.predict.p50_ms} ms, p99 ${s.predict.p99_ms} ms | ` +
+        `${s.errors.count} unexpected errors; API RSS ${m.start_mb} to ${m.end_mb} MB (peak ${m.peak_mb}) |`,
     );
   }
   return lines.join('\n');
 }
 
+function faultsText(s: SoakResults): string {
+  const f = s.faults;
+  const parts = [
+    f.worker_kills ? `${f.worker_kills} worker kills` : '',
+    f.api_restarts ? `${f.api_restarts} API restarts` : '',
+    f.redis_restarts ? `${f.redis_restarts} Redis restarts` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'no faults';
+}
+
+/** The soak runs (`make soak`, one per task store) as a table: what was lost, duplicated, wrong, and memory. */
+function renderSoaks(soaks: SoakResults[]): string[] {
+  if (soaks.length === 0) return [];
+  const lines = [
+    '',
+    'Soak runs (`make soak`), every accepted image checked against the class `make evaluate` gives it:',
+    '',
+    '| run | faults | /predict answered (lost, wrong) | batch images answered (lost, duplicated, wrong, out of order) | unexpected errors | refused while a process was down (retried) | API memory start, peak, end |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const s of soaks) {
+    const b = s.batches,
+      p = s.predict,
+      m = s.memory.api;
+    const refused = Object.values(s.refused_while_down).reduce((n, x) => n + x, 0);
+    lines.push(
+      `| ${s.date.slice(0, 10)}, ${s.config.store}, ${Math.round(s.config.seconds / 60)} min, /predict at ${s.config.predict_rate_per_s}/s${s.config.measured_peak_per_s ? ` (of a measured peak of ${s.config.measured_peak_per_s}/s)` : ''} | ${faultsText(s)} | ` +
+        `${p.answered}/${p.sent} (${p.lost}, ${p.wrong}); p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${b.answered}/${b.images} (${b.lost}, ${b.duplicated}, ${b.wrong}, ${b.out_of_order}) | ${s.errors.count} | ${refused} | ${m.start_mb}, ${m.peak_mb}, ${m.end_mb} MB |`,
+    );
+  }
+  return lines;
+}
+
 function readJson<T>(file: string): T | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
 }
+
+/** The soak runs that have results, SQLite's first. */
+const soakResults = () => [SOAK_RESULTS.sqlite, SOAK_RESULTS.redis].map((f) => readJson<SoakResults>(f)).filter((s): s is SoakResults => s !== null);
 
 const fixed = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
 const interval = (ci: readonly number[] | null | undefined) => (ci ? ` (${fixed(ci[0]!)}-${fixed(ci[1]!)})` : '');
@@ -210,6 +245,7 @@ function renderPerformanceSummary(r: BenchResults): string {
   const bundled = r.model?.training.find((t) => /2 convs per stage/.test(t.architecture));
   if (bundled) lines.push(`| training the bundled architecture (full recipe, batch ${bundled.batch_size}) | ${bundled.full_recipe_images_per_second} img/s |`);
   if (r.serve) lines.push(...renderPeer(r.serve), ...renderBatchCpu(r.serve, r.machine.cpus));
+  lines.push(...renderSoaks(soakResults()));
   return lines.join('\n');
 }
 
@@ -225,12 +261,17 @@ const DOCS_PERFORMANCE = path.join(DOCS_DIR, 'performance.md');
 
 export const GENERATED_BLOCKS: GeneratedBlock[] = [
   { file: README, name: 'model', source: 'artifacts/latest/metrics.json', render: renderModelFigures },
-  { file: README, name: 'performance', source: 'bench/results.json', render: () => renderPerformanceSummary(readJson<BenchResults>(RESULTS)!) },
+  {
+    file: README,
+    name: 'performance',
+    source: 'bench/results.json and bench/soak*.json',
+    render: () => renderPerformanceSummary(readJson<BenchResults>(RESULTS)!),
+  },
   {
     file: DOCS_PERFORMANCE,
     name: 'performance',
-    source: 'bench/results.json and bench/soak.json',
-    render: () => renderPerformance(readJson<BenchResults>(RESULTS)!, readJson<SoakResults>(SOAK_RESULTS)),
+    source: 'bench/results.json and bench/soak*.json',
+    render: () => renderPerformance(readJson<BenchResults>(RESULTS)!, soakResults()),
   },
 ];
 

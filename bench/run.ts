@@ -60,6 +60,6 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
 /** `make soak`: the soak run, then the generated performance tables (docs/performance.md carries the last soak run) when it wrote bench/soak.json. */
 export async function runSoakAndReport(opts: SoakOptions) {
   const result = await runSoak(opts);
-  if (path.resolve(opts.out ?? SOAK_RESULTS) === SOAK_RESULTS) updateDocs();
+  if (path.resolve(opts.out ?? SOAK_RESULTS[opts.store ?? 'sqlite']) === SOAK_RESULTS[opts.store ?? 'sqlite']) updateDocs();
   return result;
 }

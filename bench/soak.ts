@@ -1,164 +1,341 @@
 /**
- * `make soak`: a bounded soak run on loopback. The real API and one worker
- * take mixed traffic at a steady rate for a few minutes: /predict at RATE
- * requests/s (open loop: requests are sent on schedule whether or not the
- * previous ones have answered) and a /batch_predict of BATCH_IMAGES images
- * every BATCH_EVERY seconds. Reports errors (target 0), /predict latency
- * percentiles, every accepted image's result, and resident memory of the API
- * (from its /metrics) and of the worker over time. Writes bench/soak.json.
+ * `make soak`: the real API and a worker under steady mixed traffic on
+ * loopback, with faults on a schedule. /predict at RATE requests/s (open
+ * loop: sent on schedule whether or not earlier ones have answered; RATE=50%
+ * is half the peak the soak's own client measures first) and a
+ * /batch_predict of BATCH_IMAGES images every BATCH_EVERY seconds, while the
+ * worker is killed (SIGKILL) every KILL_WORKER_EVERY seconds and a new one
+ * started, the API restarted every RESTART_API_EVERY seconds, and, on the
+ * Redis store (STORE=redis), Redis restarted every RESTART_REDIS_EVERY
+ * seconds. Requests refused while a process is down (no connection, 503,
+ * 429) are counted apart and retried. Every accepted image is checked:
+ * answered exactly once, in upload order, with the class `make evaluate`'s
+ * classifier gives the same image. Writes bench/soak.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { K49Classifier } from '../pipeline/core/inference';
 import { SOAK_RESULTS } from '../pipeline/core/paths';
+import { decodeForModel } from '../pipeline/core/preprocess';
 import { TaskResponse } from '../serve/schemas';
-import { freePort, metricValue, realSamplePng, scrapeMetrics, TestService, upload, waitFor } from './harness';
+import { freePort, type Proc, realSamplePng, TEST_MODEL, TestService, waitFor } from './harness';
+import { multipartBody } from './load';
+import { RedisServer } from './redis';
 
 export interface SoakOptions {
   duration?: number;
   /** The artifact to serve (default the test model, artifacts/latest). */
   model?: string;
-  /** /predict requests per second. */
-  rate?: number;
+  /** /predict requests per second, or 'N%': that share of the peak measured at the start. */
+  rate?: string;
   batchEverySeconds?: number;
   batchImages?: number;
+  store?: 'sqlite' | 'redis';
+  killWorkerEvery?: number;
+  restartApiEvery?: number;
+  restartRedisEvery?: number;
   out?: string;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+/** Distinct real images sent (their expected classes computed once). */
+const IMAGES = 200;
+/** How long a request refused while a process is down is retried before it counts as lost. */
+const RETRY_FOR_MS = 120_000;
+/** Seconds of closed-loop load (32 clients) that measure the peak a RATE of N% is a share of. */
+const PEAK_SECONDS = 10;
 
-/** Resident memory of a process (Linux /proc), in bytes. */
-function rssOf(pid: number | undefined): number {
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident memory of a process (Linux /proc), in MB. */
+function residentMb(pid: number | undefined): number {
   try {
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : NaN;
+    return kb ? Math.round(Number(kb) / 1024) : NaN;
   } catch {
     return NaN;
   }
 }
 
+/** Start, peak and end of a role's resident memory over the run (the role's current process at each sample). */
+function memorySummary(samples: number[]) {
+  const known = samples.filter((x) => Number.isFinite(x));
+  return { start_mb: known[0] ?? null, peak_mb: known.length ? Math.max(...known) : null, end_mb: known.at(-1) ?? null };
+}
+
+/** What happened to a request: answered, or refused while something was down (retried), or an unexpected answer. */
+type Outcome = { kind: 'answered'; res: Response; text: string } | { kind: 'refused'; why: string } | { kind: 'unexpected'; why: string };
+
+async function attempt(url: string, body: { body: Buffer; contentType: string }, ok: number): Promise<Outcome> {
+  try {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': body.contentType }, body: body.body });
+    const text = await res.text();
+    if (res.status === ok) return { kind: 'answered', res, text };
+    if (res.status === 503 || res.status === 429) return { kind: 'refused', why: `${res.status}` };
+    return { kind: 'unexpected', why: `${res.status} ${text.slice(0, 120)}` };
+  } catch (e) {
+    const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    // The API process is down (restarting) or closed the connection as it stopped.
+    if (['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code)) return { kind: 'refused', why: code };
+    return { kind: 'unexpected', why: code };
+  }
+}
+
 export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   const seconds = opts.duration ?? 180;
-  const rate = opts.rate ?? 20;
   const batchEvery = opts.batchEverySeconds ?? 10;
   const batchImages = opts.batchImages ?? 100;
-  const pngs = await Promise.all(Array.from({ length: 200 }, (_, i) => realSamplePng(i)));
+  const store = opts.store ?? 'sqlite';
+  if (opts.restartRedisEvery && store !== 'redis') throw new Error('RESTART_REDIS_EVERY needs STORE=redis');
 
+  // The images and the class `make evaluate`'s classifier gives each.
+  const pngs = await Promise.all(Array.from({ length: IMAGES }, (_, i) => realSamplePng(i)));
+  const classifier = await K49Classifier.load(opts.model ? path.resolve(opts.model) : TEST_MODEL);
+  const expected = (await classifier.classify(Buffer.concat(await Promise.all(pngs.map((p) => decodeForModel(p, { maxPixels: 1e8 })))))).classes;
+  classifier.dispose();
+  const predictBodies = pngs.map((png, i) => multipartBody('file', [{ name: `${i}.png`, bytes: png }]));
+
+  // The Redis server's process does not keep this one alive (RedisServer unrefs it): this does, until the end.
+  const keepAlive = setInterval(() => {}, 1000);
+  const redis = store === 'redis' ? await RedisServer.spawn() : null;
   const svc = new TestService(await freePort(), {
     ...(opts.model ? { MODEL: path.resolve(opts.model) } : {}),
+    ...(redis ? { QUEUE_URL: redis.url() } : {}),
     LOG_LEVEL: 'warn',
     MAX_BATCH_FILES: String(Math.max(1000, batchImages)),
   });
   await svc.startApi();
-  const worker = svc.startWorker({ LOG_LEVEL: 'info' });
-  await waitFor('the worker to be ready', async () => worker.logs().some((l) => l.msg === 'worker ready'), 60_000);
+  let worker: Proc = svc.startWorker({ LOG_LEVEL: 'warn' });
+
   const latencies: number[] = [];
-  const errors: string[] = [];
-  const tasks: { id: string; images: number }[] = [];
-  const memory: { t: number; api_rss_mb: number; worker_rss_mb: number }[] = [];
+  const refused: Record<string, number> = {};
+  const unexpected: string[] = [];
+  const predict = { sent: 0, answered: 0, lost: 0, wrong: 0, retried: 0 };
+  const tasks: { id: string; batch: number; first: number }[] = [];
+  let down = 0;
+
+  /** Sends until answered (retrying refusals for RETRY_FOR_MS); null when it never was. */
+  const send = async (url: () => string, body: { body: Buffer; contentType: string }, ok: number, what: string) => {
+    const deadline = Date.now() + RETRY_FOR_MS;
+    for (let tries = 0; ; tries++) {
+      const o = await attempt(url(), body, ok);
+      if (o.kind === 'answered') return { ...o, tries };
+      if (o.kind === 'unexpected') {
+        unexpected.push(`${what}: ${o.why}`);
+        return null;
+      }
+      refused[`${what} ${o.why}`] = (refused[`${what} ${o.why}`] ?? 0) + 1;
+      if (Date.now() > deadline) return null;
+      await sleep(200);
+    }
+  };
+
+  const predictOnce = async (i: number) => {
+    const k = i % IMAGES;
+    const t0 = performance.now();
+    const answer = await send(() => `${svc.url}/predict`, predictBodies[k]!, 200, '/predict');
+    if (!answer) {
+      predict.lost++;
+      return;
+    }
+    if (answer.tries > 0) predict.retried++;
+    else latencies.push(performance.now() - t0);
+    predict.answered++;
+    if ((JSON.parse(answer.text) as { class_id: number }).class_id !== expected[k]) predict.wrong++;
+  };
+  const batchOnce = async (b: number) => {
+    const first = (b * 37) % IMAGES;
+    const files = Array.from({ length: batchImages }, (_, i) => ({ name: `${b}-${i}.png`, bytes: pngs[(first + i) % IMAGES]! }));
+    const answer = await send(() => `${svc.url}/batch_predict`, multipartBody('files', files), 202, '/batch_predict');
+    if (answer) tasks.push({ id: (JSON.parse(answer.text) as { task_id: string }).task_id, batch: b, first });
+    else unexpected.push(`/batch_predict ${b}: never accepted`);
+  };
+
+  // The peak the rate is a share of: 32 clients back to back for PEAK_SECONDS.
+  let peak: number | null = null;
+  let rate = Number(opts.rate ?? 20);
+  const share = /^(\d+(?:\.\d+)?)%$/.exec(String(opts.rate ?? ''));
+  if (share) {
+    let done = 0;
+    const until = Date.now() + PEAK_SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, c) => {
+        for (let i = c; Date.now() < until; i += 32) {
+          await attempt(`${svc.url}/predict`, predictBodies[i % IMAGES]!, 200);
+          done++;
+        }
+      }),
+    );
+    peak = Math.round(done / PEAK_SECONDS);
+    rate = Math.max(1, Math.round((peak * Number(share[1])) / 100));
+    log(`soak: the peak /predict rate of this client is ${peak}/s; the soak sends ${share[1]}% of it, ${rate}/s`);
+  }
+  if (!Number.isFinite(rate) || rate <= 0) throw new Error(`RATE must be requests per second or a share of the peak like 50%; got '${opts.rate}'`);
+
+  const memory: { t: number; api_mb: number; worker_mb: number; redis_mb?: number }[] = [];
+  const sampleMemory = () =>
+    memory.push({
+      t: Math.round((Date.now() - started) / 1000),
+      api_mb: residentMb(svc.api?.child.pid),
+      worker_mb: residentMb(worker.child.pid),
+      ...(redis ? { redis_mb: residentMb(redis.pid) } : {}),
+    });
+  const faults = { worker_kills: 0, api_restarts: 0, redis_restarts: 0 };
   const inFlight = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
-  const started = Date.now();
-  let sent = 0;
 
-  const predictOnce = async (i: number) => {
-    const t0 = performance.now();
-    try {
-      const res = await upload(`${svc.url}/predict`, 'file', [{ name: `${i}.png`, bytes: pngs[i % pngs.length]! }]);
-      await res.arrayBuffer();
-      if (res.status !== 200) errors.push(`/predict ${res.status}`);
-      else latencies.push(performance.now() - t0);
-    } catch (e) {
-      errors.push(`/predict ${(e as Error).message}`);
-    }
-  };
-  const batchOnce = async (k: number) => {
-    try {
-      const files = Array.from({ length: batchImages }, (_, i) => ({ name: `${k}-${i}.png`, bytes: pngs[(k * 7 + i) % pngs.length]! }));
-      const res = await upload(`${svc.url}/batch_predict`, 'files', files);
-      const body = (await res.json()) as { task_id?: string };
-      if (res.status !== 202 || !body.task_id) errors.push(`/batch_predict ${res.status}`);
-      else tasks.push({ id: body.task_id, images: batchImages });
-    } catch (e) {
-      errors.push(`/batch_predict ${(e as Error).message}`);
-    }
-  };
-  const sampleMemory = async () => {
-    const api = metricValue(await scrapeMetrics(svc.url), 'k49_process_resident_memory_bytes');
-    memory.push({ t: Math.round((Date.now() - started) / 1000), api_rss_mb: mb(api), worker_rss_mb: mb(rssOf(worker.child.pid)) });
-  };
-
-  log(`soak: ${seconds} s, /predict at ${rate}/s, a ${batchImages}-image batch every ${batchEvery} s, loopback ${svc.url}`);
-  await sampleMemory();
-  const predictTimer = setInterval(() => track(predictOnce(sent++)), 1000 / rate);
-  let batches = 0;
-  const batchTimer = setInterval(() => track(batchOnce(batches++)), batchEvery * 1000);
-  const memoryTimer = setInterval(
-    () =>
-      track(
-        sampleMemory().then(() =>
-          log(
-            `  t=${memory.at(-1)!.t} s: API ${memory.at(-1)!.api_rss_mb} MB, worker ${memory.at(-1)!.worker_rss_mb} MB, ${latencies.length} answered, ${errors.length} errors`,
-          ),
-        ),
-      ),
-    10_000,
+  log(
+    `soak: ${seconds} s on ${store}, /predict at ${rate}/s, a ${batchImages}-image batch every ${batchEvery} s` +
+      `${opts.killWorkerEvery ? `, the worker killed every ${opts.killWorkerEvery} s` : ''}` +
+      `${opts.restartApiEvery ? `, the API restarted every ${opts.restartApiEvery} s` : ''}` +
+      `${opts.restartRedisEvery ? `, Redis restarted every ${opts.restartRedisEvery} s` : ''}`,
   );
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  clearInterval(predictTimer);
-  clearInterval(batchTimer);
-  clearInterval(memoryTimer);
-  await Promise.all([...inFlight]);
+  const started = Date.now();
+  sampleMemory();
+  const timers: NodeJS.Timeout[] = [];
+  // Open loop: every 10 ms, the requests due by now.
+  timers.push(
+    setInterval(() => {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      while (predict.sent < due) track(predictOnce(predict.sent++));
+    }, 10),
+  );
+  let batches = 0;
+  timers.push(setInterval(() => track(batchOnce(batches++)), batchEvery * 1000));
+  timers.push(
+    setInterval(() => {
+      sampleMemory();
+      const m = memory.at(-1)!;
+      log(
+        `  t=${m.t} s: ${predict.answered}/${predict.sent} answered, ${unexpected.length} unexpected errors; RSS API ${m.api_mb} MB, worker ${m.worker_mb} MB` +
+          `${m.redis_mb ? `, Redis ${m.redis_mb} MB` : ''}; faults ${JSON.stringify(faults)}`,
+      );
+    }, 10_000),
+  );
+  /** A fault every `every` seconds, one at a time. */
+  const schedule = (every: number | undefined, fault: () => Promise<void>) => {
+    if (!every) return;
+    timers.push(
+      setInterval(() => {
+        if (down > 0) return;
+        down++;
+        track(
+          fault()
+            .catch((e: Error) => void unexpected.push(`fault: ${e.message}`))
+            .finally(() => down--),
+        );
+      }, every * 1000),
+    );
+  };
+  schedule(opts.killWorkerEvery, async () => {
+    const dying = worker;
+    dying.child.kill('SIGKILL');
+    await dying.exited;
+    worker = svc.startWorker({ LOG_LEVEL: 'warn' });
+    faults.worker_kills++;
+  });
+  schedule(opts.restartApiEvery, async () => {
+    await svc.stopApi('SIGTERM');
+    await svc.startApi();
+    faults.api_restarts++;
+  });
+  schedule(opts.restartRedisEvery, async () => {
+    await redis!.stop();
+    await redis!.start();
+    faults.redis_restarts++;
+  });
 
-  // Every accepted image must end with a result.
-  let answered = 0;
+  await sleep(seconds * 1000);
+  for (const t of timers) clearInterval(t);
+  while (inFlight.size > 0) await Promise.all([...inFlight]);
+
+  // Every accepted batch image: one result each, in upload order, the expected class.
+  const batch = { accepted: tasks.length, images: tasks.length * batchImages, answered: 0, lost: 0, duplicated: 0, wrong: 0, out_of_order: 0 };
   for (const t of tasks) {
     const task = await waitFor(
       `task ${t.id}`,
       async () => {
         const body = TaskResponse.parse(await (await fetch(`${svc.url}/tasks/${t.id}`)).json());
-        return body.status === 'completed' ? body : null;
+        return body.status === 'completed' || body.status === 'failed' ? body : null;
       },
-      120_000,
+      300_000,
       200,
     );
-    answered += task.results.filter((r) => 'class_id' in r).length;
-    if (task.results.length !== t.images) errors.push(`task ${t.id}: ${task.results.length} results for ${t.images} images`);
+    batch.duplicated += Math.max(0, task.results.length - batchImages);
+    batch.lost += Math.max(0, batchImages - task.results.length);
+    task.results.slice(0, batchImages).forEach((r, i) => {
+      if (r.filename !== `${t.batch}-${i}.png`) batch.out_of_order++;
+      if (!('class_id' in r)) batch.lost++;
+      else {
+        batch.answered++;
+        if (r.class_id !== expected[(t.first + i) % IMAGES]) batch.wrong++;
+      }
+    });
   }
-  await sampleMemory();
-  const metrics = await scrapeMetrics(svc.url);
+  sampleMemory();
   await svc.stopAll();
+  await redis?.stop();
+  clearInterval(keepAlive);
 
   const sorted = [...latencies].sort((a, b) => a - b);
+  const byKind = (list: string[]) => {
+    const counts: Record<string, number> = {};
+    for (const e of list) counts[e.split(':')[0]!] = (counts[e.split(':')[0]!] ?? 0) + 1;
+    return counts;
+  };
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
-    command: `make soak (k49 soak --seconds ${seconds} --rate ${rate})`,
-    config: { seconds, predict_rate_per_s: rate, batch_every_s: batchEvery, batch_images: batchImages },
+    command:
+      `make soak DURATION=${seconds} STORE=${store} RATE=${opts.rate ?? rate}` +
+      `${opts.killWorkerEvery ? ` KILL_WORKER_EVERY=${opts.killWorkerEvery}` : ''}` +
+      `${opts.restartApiEvery ? ` RESTART_API_EVERY=${opts.restartApiEvery}` : ''}` +
+      `${opts.restartRedisEvery ? ` RESTART_REDIS_EVERY=${opts.restartRedisEvery}` : ''}`,
+    config: {
+      seconds,
+      store,
+      predict_rate_per_s: rate,
+      measured_peak_per_s: peak,
+      batch_every_s: batchEvery,
+      batch_images: batchImages,
+      kill_worker_every_s: opts.killWorkerEvery ?? null,
+      restart_api_every_s: opts.restartApiEvery ?? null,
+      restart_redis_every_s: opts.restartRedisEvery ?? null,
+    },
+    faults,
     predict: {
-      sent,
-      answered: latencies.length,
+      ...predict,
       p50_ms: Number(percentile(sorted, 50).toFixed(1)),
       p99_ms: Number(percentile(sorted, 99).toFixed(1)),
       max_ms: Number((sorted.at(-1) ?? NaN).toFixed(1)),
-      served_per_metrics: metricValue(metrics, 'k49_http_requests_total', { route: '/predict', status: '200' }),
     },
-    batches: { accepted: tasks.length, images: tasks.reduce((s, t) => s + t.images, 0), answered_with_prediction: answered },
-    errors: { count: errors.length, first: errors.slice(0, 10) },
-    memory,
+    batches: batch,
+    refused_while_down: refused,
+    errors: { count: unexpected.length, by_kind: byKind(unexpected), first: unexpected.slice(0, 10) },
+    memory: {
+      api: memorySummary(memory.map((m) => m.api_mb)),
+      worker: memorySummary(memory.map((m) => m.worker_mb)),
+      ...(redis ? { redis: memorySummary(memory.map((m) => m.redis_mb ?? NaN)) } : {}),
+      samples: memory,
+    },
   };
-  const out = path.resolve(opts.out ?? SOAK_RESULTS);
+  const out = path.resolve(opts.out ?? SOAK_RESULTS[store]);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  const first = memory[0]!,
-    last = memory.at(-1)!;
   log(
-    `soak done: ${result.predict.answered}/${sent} /predict answered, p50 ${result.predict.p50_ms} ms, p99 ${result.predict.p99_ms} ms; ` +
-      `${tasks.length} batches, ${answered}/${result.batches.images} images answered; ${errors.length} errors; ` +
-      `API RSS ${first.api_rss_mb} -> ${last.api_rss_mb} MB, worker ${first.worker_rss_mb} -> ${last.worker_rss_mb} MB. Written to ${out}`,
+    `soak done: /predict ${predict.answered}/${predict.sent} answered (${predict.lost} lost, ${predict.wrong} wrong, ${predict.retried} after a retry), ` +
+      `p50 ${result.predict.p50_ms} ms, p99 ${result.predict.p99_ms} ms; batches: ${batch.answered}/${batch.images} images answered, ${batch.lost} lost, ` +
+      `${batch.duplicated} duplicated, ${batch.wrong} wrong, ${batch.out_of_order} out of order; ${unexpected.length} unexpected errors; faults ${JSON.stringify(faults)}; ` +
+      `API RSS ${result.memory.api.start_mb} -> ${result.memory.api.end_mb} MB (peak ${result.memory.api.peak_mb}). Written to ${out}`,
   );
   return result;
+}
+
+/** Whether a soak run met its bar: nothing lost, duplicated, wrong or out of order, no unexpected error. */
+export function soakClean(r: Awaited<ReturnType<typeof runSoak>>): boolean {
+  const b = r.batches;
+  return r.predict.lost + r.predict.wrong + b.lost + b.duplicated + b.wrong + b.out_of_order + r.errors.count === 0;
 }

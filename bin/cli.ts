@@ -353,16 +353,37 @@ export function buildProgram(): Command {
 
   program
     .command('soak')
-    .description('bounded soak run on loopback: steady mixed /predict and /batch_predict traffic -> bench/soak.json')
-    .addOption(outOption('results file (default bench/soak.json)'))
+    .description(
+      'soak run on loopback: steady mixed /predict and /batch_predict traffic, with faults on a schedule, every accepted image checked -> bench/soak.json (bench/soak-redis.json)',
+    )
+    .addOption(outOption('results file (default bench/soak.json, or bench/soak-redis.json with STORE=redis)'))
     .addOption(modelOption())
     .addOption(durationOption(180))
-    .addOption(new Option('--rate <n>', '/predict requests per second').env('RATE').argParser(integer).default(20))
+    .addOption(
+      new Option('--rate <n>', "/predict requests per second, or a share of the peak the soak's client measures first, e.g. 50%").env('RATE').default('20'),
+    )
+    .addOption(new Option('--store <store>', 'task store').choices(['sqlite', 'redis']).env('STORE').default('sqlite'))
+    .addOption(
+      new Option('--kill-worker-every <s>', 'kill the worker (SIGKILL) every s seconds and start a new one').env('KILL_WORKER_EVERY').argParser(integer),
+    )
+    .addOption(new Option('--restart-api-every <s>', 'restart the API (SIGTERM, then start) every s seconds').env('RESTART_API_EVERY').argParser(integer))
+    .addOption(new Option('--restart-redis-every <s>', 'restart Redis every s seconds (STORE=redis)').env('RESTART_REDIS_EVERY').argParser(integer))
     .action(
-      action(async (opts: { out?: string; model?: string; duration: number; rate: number }) => {
-        const r = await (require('../bench/run') as typeof import('../bench/run')).runSoakAndReport(opts);
-        process.exit(r.errors.count === 0 ? 0 : 1);
-      }),
+      action(
+        async (opts: {
+          out?: string;
+          model?: string;
+          duration: number;
+          rate: string;
+          store: 'sqlite' | 'redis';
+          killWorkerEvery?: number;
+          restartApiEvery?: number;
+          restartRedisEvery?: number;
+        }) => {
+          const r = await (require('../bench/run') as typeof import('../bench/run')).runSoakAndReport(opts);
+          process.exit((require('../bench/soak') as typeof import('../bench/soak')).soakClean(r) ? 0 : 1);
+        },
+      ),
     );
   return program;
 }

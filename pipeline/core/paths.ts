@@ -39,7 +39,8 @@ export const DOCS_DIR = path.join(PROJECT_ROOT, 'docs');
 
 /** Benchmark results (`make bench`, `make soak`), from which the performance tables are written (bench/report.ts). */
 export const BENCH_RESULTS = path.join(PROJECT_ROOT, 'bench', 'results.json');
-export const SOAK_RESULTS = path.join(PROJECT_ROOT, 'bench', 'soak.json');
+/** `make soak`'s results, one file per task store. */
+export const SOAK_RESULTS = { sqlite: path.join(PROJECT_ROOT, 'bench', 'soak.json'), redis: path.join(PROJECT_ROOT, 'bench', 'soak-redis.json') };
 
 /** The web page's sources (bundled on first request). */
 export const UI_DIR = path.join(PROJECT_ROOT, 'serve', 'ui');
