@@ -198,3 +198,23 @@ export function processCpuSeconds(pid: number): { main: number; other: number } 
   }
   return { main: main / 100, other: other / 100 };
 }
+
+/** Resident memory of a process (Linux /proc), in MB; NaN once it has ended. */
+export function residentMb(pid: number | undefined): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The value at fraction `p` (0.5: the median) of an ascending array; NaN when it is empty. */
+export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : Number.NaN);
+
+/** The median of numbers in any order. */
+export const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );

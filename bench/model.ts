@@ -25,13 +25,12 @@ import { augmentBatch } from '../pipeline/train/augment';
 import { DEFAULT_TRAIN, loadTrainConfig, type TrainConfig } from '../pipeline/train/config';
 import { modelFor, trainEpoch } from '../pipeline/train/loop';
 import { buildModel } from '../pipeline/train/model';
+import { median, percentile } from './harness';
 
 function peakRssMb(): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
   return kb ? Number(kb) / 1024 : process.memoryUsage().rss / 2 ** 20;
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 /** The architectures whose training speed is reported: the training default, and the bundled model's. */
 const ARCHITECTURES: { name: string; config: () => TrainConfig }[] = [
@@ -57,8 +56,6 @@ async function trainingImages(rng: Random): Promise<MixedSplit> {
     sources: [{ dir: '.', name: 'bench', kind: 'real', weight: 1, images: n, class_counts: [], md5: {} }],
   };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * Full recipe and bare step measured in alternation (ROUNDS rounds of 16

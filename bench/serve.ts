@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { K49Classifier } from '../pipeline/core/inference';
 import { scanFonts } from '../pipeline/synth/fonts';
 import { renderPage } from '../pipeline/synth/pages';
-import { freePort, type MetricSample, metricValue, processCpuSeconds, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
+import { freePort, type MetricSample, median, metricValue, processCpuSeconds, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
 import { type LoadResult, loadUrl, multipartBody, predictRequest } from './load';
 import { batch256ImagesPerSecond } from './model';
 import { startPeer } from './peer';
@@ -88,8 +88,6 @@ async function benchPage(modelDir: string, log: (line: string) => void) {
 /** Rounds of /predict load at each concurrency (after a warm-up), alternating with the replaced system when it runs; the median round is the figure. */
 const PREDICT_ROUNDS = 3;
 const CONCURRENCIES = [1, 32];
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 /** Each figure of several runs at one concurrency as its median over the runs (errors and requests summed). */
 function medianOfRuns<T extends LoadResult>(runs: T[]) {

@@ -12,14 +12,14 @@
  * answered exactly once, in upload order, with the class `make evaluate`'s
  * classifier gives the same image. Writes bench/soak.json.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { K49Classifier } from '../pipeline/core/inference';
 import { SOAK_RESULTS } from '../pipeline/core/paths';
 import { decodeForModel } from '../pipeline/core/preprocess';
 import { TaskResponse } from '../serve/schemas';
-import { freePort, type Proc, realSamplePng, TEST_MODEL, TestService, waitFor } from './harness';
+import { freePort, type Proc, percentile, realSamplePng, residentMb, TEST_MODEL, TestService, waitFor } from './harness';
 import { multipartBody } from './load';
 import { RedisServer } from './redis';
 
@@ -45,18 +45,7 @@ const RETRY_FOR_MS = 120_000;
 /** Seconds of closed-loop load (32 clients) that measure the peak a RATE of N% is a share of. */
 const PEAK_SECONDS = 10;
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resident memory of a process (Linux /proc), in MB. */
-function residentMb(pid: number | undefined): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Start, peak and end of a role's resident memory over the run (the role's current process at each sample). */
 function memorySummary(samples: number[]) {
@@ -177,9 +166,9 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
   const sampleMemory = () =>
     memory.push({
       t: Math.round((Date.now() - started) / 1000),
-      api_mb: residentMb(svc.api?.child.pid),
-      worker_mb: residentMb(worker.child.pid),
-      ...(redis ? { redis_mb: residentMb(redis.pid) } : {}),
+      api_mb: Math.round(residentMb(svc.api?.child.pid)),
+      worker_mb: Math.round(residentMb(worker.child.pid)),
+      ...(redis ? { redis_mb: Math.round(residentMb(redis.pid)) } : {}),
     });
   const faults = { worker_kills: 0, api_restarts: 0, redis_restarts: 0 };
   const inFlight = new Set<Promise<void>>();
@@ -309,8 +298,8 @@ export async function runSoak(opts: SoakOptions = {}, log = console.error) {
     faults,
     predict: {
       ...predict,
-      p50_ms: Number(percentile(sorted, 50).toFixed(1)),
-      p99_ms: Number(percentile(sorted, 99).toFixed(1)),
+      p50_ms: Number(percentile(sorted, 0.5).toFixed(1)),
+      p99_ms: Number(percentile(sorted, 0.99).toFixed(1)),
       max_ms: Number((sorted.at(-1) ?? NaN).toFixed(1)),
     },
     batches: batch,

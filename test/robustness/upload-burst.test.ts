@@ -6,13 +6,11 @@
  * later.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { multipartBody } from '../../bench/load';
-import { freePort, metricValue, scrapeMetrics, TestService } from '../helpers/service';
+import { freePort, metricValue, residentMb, scrapeMetrics, TestService } from '../helpers/service';
 
 const UPLOADS = 12;
 const LIMIT = 256 * 1024 * 1024; // MAX_RECEIVING_BYTES's default
-const residentMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 describe('a burst of large uploads', function () {
   this.timeout(300000);
