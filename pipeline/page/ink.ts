@@ -4,6 +4,7 @@
  * erased, and the ink's connected pieces, dust and page edges left out.
  */
 import { interpolateGrid, selectInPlace } from '../core/preprocess/clean-page';
+import { floodFill, floodRegion } from '../core/preprocess/flood';
 
 /** Decoded page pixels, 4 bytes (RGBA) per pixel. */
 export interface PagePixels {
@@ -66,28 +67,14 @@ export function inkMask(dark: Float32Array, w: number, h: number): Uint8Array {
   const strength = new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) strength[i] = (dark[i]! - paper[i]!) / Math.max(64, 255 - paper[i]!);
   const mask = new Uint8Array(w * h);
-  const stack: number[] = [];
   for (let i = 0; i < w * h; i++) {
     if (strength[i]! <= INK_LEVEL || mask[i]) continue;
     mask[i] = 1;
-    stack.push(i);
-    while (stack.length > 0) {
-      const j = stack.pop()!;
-      const x = j % w,
-        y = (j - x) / w;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx,
-            ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-          const k = ny * w + nx;
-          if (!mask[k] && strength[k]! > FAINT_INK) {
-            mask[k] = 1;
-            stack.push(k);
-          }
-        }
-      }
-    }
+    floodFill(w, h, i, (k) => {
+      if (mask[k] || !(strength[k]! > FAINT_INK)) return false;
+      mask[k] = 1;
+      return true;
+    });
   }
   eraseLongLines(mask, w, h);
   return mask;
@@ -139,41 +126,22 @@ export interface InkPiece {
 export function inkPieces(mask: Uint8Array, w: number, h: number): InkPiece[] {
   const minArea = Math.max(4, (Math.max(w, h) * DUST) ** 2);
   const seen = new Uint8Array(w * h);
-  const stack: number[] = [];
   const found: InkPiece[] = [];
   for (let start = 0; start < w * h; start++) {
     if (!mask[start] || seen[start]) continue;
-    const pixels: number[] = [];
-    stack.push(start);
     seen[start] = 1;
-    let x0 = w,
-      x1 = -1,
-      y0 = h,
-      y1 = -1,
-      sx = 0;
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      pixels.push(i);
-      const x = i % w,
-        y = (i - x) / w;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-      sx += x;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx,
-            ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-          const j = ny * w + nx;
-          if (mask[j] && !seen[j]) {
-            seen[j] = 1;
-            stack.push(j);
-          }
-        }
-      }
-    }
+    const {
+      pixels,
+      x0,
+      x1,
+      y0,
+      y1,
+      sumX: sx,
+    } = floodRegion(w, h, start, (j) => {
+      if (!mask[j] || seen[j]) return false;
+      seen[j] = 1;
+      return true;
+    });
     // Page edges and the binding are long thin lines: a quarter of the page long and a few pixels thick.
     // (A whole column of flowing script joined into one piece is as long, but a character wide.)
     const tall = y1 - y0 + 1,

@@ -4,6 +4,7 @@
  * edges. cleanPage turns such a crop (ink bright) into ink on black before the
  * crop to the ink box, so paper texture and neighbours do not enlarge the box.
  */
+import { floodRegion } from './flood';
 
 /** Side of the cells over which the paper level is estimated, as a share of the shorter side. */
 const PAPER_CELL = 1 / 6;
@@ -133,35 +134,13 @@ function dropEdgeFragments(ink: Float32Array, width: number, height: number): vo
   const pieces: { area: number; depth: number; pixels: number[] }[] = [];
   for (let start = 0; start < ink.length; start++) {
     if (label[start] !== -1 || ink[start]! < 128) continue;
-    const pixels: number[] = [];
-    let x0 = width,
-      y0 = height,
-      x1 = -1,
-      y1 = -1;
-    const stack = [start];
-    label[start] = pieces.length;
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      pixels.push(i);
-      const x = i % width,
-        y = (i - x) / width;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx,
-            ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-          const j = ny * width + nx;
-          if (label[j] === -1 && ink[j]! >= 128) {
-            label[j] = pieces.length;
-            stack.push(j);
-          }
-        }
-      }
-    }
+    const piece = pieces.length;
+    label[start] = piece;
+    const { pixels, x0, x1, y0, y1 } = floodRegion(width, height, start, (j) => {
+      if (label[j] !== -1 || !(ink[j]! >= 128)) return false;
+      label[j] = piece;
+      return true;
+    });
     // How far the piece reaches into the crop from each edge it touches, as a share of the crop (1 = clear of the edges).
     const depths = [
       y0 === 0 ? (y1 + 1) / height : 1,
