@@ -242,6 +242,15 @@ function renderPerformanceSummary(r: BenchResults): string {
     lines.push(
       `| \`/batch_predict\` of ${b.images.toLocaleString('en')} images, one worker, end to end | ${b.end_to_end_images_per_second} img/s (${b.share_of_model_speed} of the model's own batch-256 speed) |`,
     );
+  const web = r.serve?.browser;
+  if (web) {
+    const where = `${web.browser}, ${web.backend === 'webgl' ? 'WebGL' : 'WebAssembly'}${'date' in web ? `, ${String(web.date).slice(0, 10)}` : ''}`;
+    lines.push(
+      `| in the browser (${where}): first load of the model and its runtime | ${(web.first_load.transfer_bytes / 1e6).toFixed(2)} MB |`,
+      `| in the browser: answer after a stroke's end, network cut | p50 ${web.strokes_offline.p50_ms} ms, p95 ${web.strokes_offline.p95_ms} ms (${web.strokes_offline.strokes} strokes) |`,
+      `| in the browser: ${web.parity.images} real-sample uploads against \`/predict\` | ${web.parity.same_class}/${web.parity.images} the same class, probabilities within ${web.parity.max_abs_diff.toExponential(1)} |`,
+    );
+  }
   const bundled = r.model?.training.find((t) => /2 convs per stage/.test(t.architecture));
   if (bundled) lines.push(`| training the bundled architecture (full recipe, batch ${bundled.batch_size}) | ${bundled.full_recipe_images_per_second} img/s |`);
   if (r.serve) lines.push(...renderPeer(r.serve), ...renderBatchCpu(r.serve, r.machine.cpus));

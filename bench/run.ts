@@ -11,10 +11,17 @@ import { resolveModelDir } from '../pipeline/core/artifacts';
 import { BENCH_RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
 import { benchModel } from './model';
 import { updateDocs } from './report';
-import { benchServing } from './serve';
+import { benchBrowser, benchServing } from './serve';
 import { runSoak, type SoakOptions } from './soak';
 
-export async function runBench(opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration?: number; peer?: boolean }) {
+export async function runBench(opts: {
+  out?: string;
+  model?: string;
+  compare?: string;
+  only?: 'model' | 'serve' | 'browser';
+  duration?: number;
+  peer?: boolean;
+}) {
   const out = path.resolve(opts.out ?? BENCH_RESULTS);
   let previous: Record<string, unknown> = {};
   try {
@@ -23,6 +30,7 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
     previous = {};
   }
   const modelDir = resolveModelDir(opts.model);
+  if (opts.only === 'browser') return runBrowserBench(out, previous, modelDir);
   const results: Record<string, unknown> = {
     ...previous,
     date: new Date().toISOString(),
@@ -49,6 +57,16 @@ export async function runBench(opts: { out?: string; model?: string; compare?: s
   };
   if (opts.only !== 'serve') results.model = await benchModel(modelDir, console.error, opts.compare ? resolveModelDir(opts.compare) : undefined);
   if (opts.only !== 'model') results.serve = await benchServing(modelDir, console.error, opts.duration ?? 10, opts.peer ?? false);
+  return writeResults(out, results);
+}
+
+/** `make bench ONLY=browser`: the in-browser measures alone, dated on their own, into the serving results already there. */
+async function runBrowserBench(out: string, previous: Record<string, unknown>, modelDir: string) {
+  const browser = { date: new Date().toISOString(), ...(await benchBrowser(modelDir, console.error)) };
+  return writeResults(out, { ...previous, serve: { ...(previous.serve as object), browser } });
+}
+
+function writeResults(out: string, results: Record<string, unknown>) {
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`benchmark results written to ${out}`);
   if (out === BENCH_RESULTS) {

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { K49Classifier } from '../pipeline/core/inference';
 import { scanFonts } from '../pipeline/synth/fonts';
 import { renderPage } from '../pipeline/synth/pages';
+import { measureInBrowser } from './browser';
 import { freePort, type MetricSample, median, metricValue, processCpuSeconds, realSample, realSamplePng, scrapeMetrics, TestService, waitFor } from './harness';
 import { type LoadResult, loadUrl, multipartBody, predictRequest } from './load';
 import { batch256ImagesPerSecond } from './model';
@@ -173,7 +174,19 @@ export async function benchServing(modelDir: string, log = console.error, second
   const { predict, peer } = await benchPredict(modelDir, seconds, peerWanted, log);
   const page = await benchPage(modelDir, log);
   const batch = await benchBatch(modelDir, log);
-  return { predict, peer, page, batch };
+  const browser = await benchBrowser(modelDir, log);
+  return { predict, peer, page, batch, browser };
+}
+
+/** In-browser recognition (bench/browser.ts) against this service: first-load transfer, equality with /predict, offline stroke answers. */
+export async function benchBrowser(modelDir: string, log: (line: string) => void) {
+  const svc = new TestService(await freePort(), { MODEL: modelDir, LOG_LEVEL: 'warn' });
+  await svc.startApi();
+  try {
+    return await measureInBrowser(svc.url, { images: 200, characters: 10 }, log);
+  } finally {
+    await svc.stopAll();
+  }
 }
 
 /**

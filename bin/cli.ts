@@ -310,7 +310,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--compare <dir>', 'another artifact (e.g. the model this one replaces): batch-1 latency of both, alternating in one run').env('COMPARE'),
     )
-    .addOption(new Option('--only <part>', 'run one part only').choices(['model', 'serve']).env('ONLY'))
+    .addOption(new Option('--only <part>', 'run one part only (browser: the in-browser part of serve)').choices(['model', 'serve', 'browser']).env('ONLY'))
     .addOption(
       new Option(
         '--peer',
@@ -319,7 +319,7 @@ export function buildProgram(): Command {
     )
     .addOption(durationOption(10))
     .action(
-      action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve'; duration: number; peer?: boolean }) => {
+      action(async (opts: { out?: string; model?: string; compare?: string; only?: 'model' | 'serve' | 'browser'; duration: number; peer?: boolean }) => {
         await (require('../bench/run') as typeof import('../bench/run')).runBench(opts);
         process.exit(0);
       }),

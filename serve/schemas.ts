@@ -197,6 +197,20 @@ export const HealthResponse = z
   })
   .openapi('Health');
 
+export const BrowserModelResponse = z
+  .object({
+    id: z.string().openapi({ description: 'changes whenever the served network does (a hot reload): the files below are versioned by it' }),
+    version: z.string().openapi({ description: "the served model's version, as /health reports it" }),
+    manifest: z.string().openapi({ description: 'URL of the layers (JSON; cached for good: immutable)' }),
+    weights: z.string().openapi({ description: 'URL of the weights (byte planes; cached for good: immutable)' }),
+    weights_bytes: z.number().int(),
+    mantissa_bits: z
+      .number()
+      .int()
+      .openapi({ description: "float32 mantissa bits kept per weight (of 23): the page's probabilities stay within 1e-4 of the server's" }),
+  })
+  .openapi('BrowserModel');
+
 export const PagesQuery = z.object({
   include_images: z
     .enum(['true', 'false', '1', '0'])
@@ -379,6 +393,22 @@ export function openApiDocument(version: string) {
     path: '/model',
     summary: "The served model's card (its MODEL_CARD.md, rendered): data, recipe, every measured figure",
     responses: { 200: { description: 'the model card', content: { 'text/html': { schema: z.string() } } }, ...errors([404, 503]) },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/model/browser.json',
+    summary: 'The served network for the web page to run itself (in-browser recognition): where its files are',
+    responses: { 200: { description: 'the current files', content: { 'application/json': { schema: BrowserModelResponse } } }, ...errors([503]) },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/model/{id}/{file}',
+    summary: "A file of the in-browser model (manifest.json or weights.bin) of /model/browser.json's id; 404 once the server serves another model",
+    request: { params: z.object({ id: z.string(), file: z.enum(['manifest.json', 'weights.bin']) }) },
+    responses: {
+      200: { description: 'the file (gzip when accepted)', content: { 'application/octet-stream': { schema: z.string() } } },
+      ...errors([404, 503]),
+    },
   });
   r.registerPath({
     method: 'get',

@@ -89,3 +89,16 @@ export function classMapCsv(): string {
   const lines = K49_CLASSES.map((c) => `${c.index},${c.codepoint},${c.char}`);
   return `${['index,codepoint,char', ...lines].join('\n')}\n`;
 }
+
+/** One candidate of an answer: the class, its character and its probability. */
+export interface Prediction {
+  class_id: number;
+  prediction: string;
+  confidence: number;
+}
+
+/** The k most probable classes of one image's 49 probabilities, best first (the one top-k of the system; its first is bestClasses'). */
+export function topK(probs: Float32Array, k: number): Prediction[] {
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
+  return order.slice(0, k).map((c) => ({ class_id: c, prediction: K49_CLASSES[c]!.char, confidence: probs[c]! }));
+}

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NUM_CLASSES } from './classes';
 import { type NdArray, NpzFormatError, readNpzArray, writeNpz } from './npz';
+import { IMAGE_SIZE, PIXELS } from './preprocess/fit';
 
-export const IMAGE_SIZE = 28;
-export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+export { IMAGE_SIZE, PIXELS };
 export type Split = 'train' | 'test';
 
 export interface LabelledImages {

@@ -14,14 +14,13 @@ import type * as TF from '@tensorflow/tfjs-node';
 import type * as ort from 'onnxruntime-node';
 import { checkArtifactCompatible, MODEL_SUBDIR } from './artifacts';
 import { inferenceSessionOptions, loadOnnxRuntime, loadTf, type Tf } from './backend';
-import { K49_CLASSES, NUM_CLASSES } from './classes';
+import { NUM_CLASSES } from './classes';
 import { IMAGE_SIZE, PIXELS } from './dataset';
-import { type Activation, buildOnnxModel, type FoldedLayer, ONNX_INPUT, ONNX_OUTPUT } from './onnx';
+import { type Activation, compileSteps, type FoldedLayer, runCompiled, type Step } from './folded';
+import { buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT } from './onnx';
 import { toModelInput } from './preprocess/fit';
 import { type GroupFigures, readEvalRecord, readTrainRecord } from './records';
 import { VERSION } from './version';
-
-export type Step = (tf: Tf, x: TF.Tensor) => TF.Tensor;
 
 interface LayerLike {
   getClassName(): string;
@@ -111,36 +110,9 @@ function foldLayers(tf: Tf, model: TF.LayersModel): FoldedLayer[] {
   return folded;
 }
 
-/** Folded layers as fused TensorFlow.js ops (conv + bias + ReLU as one op); the tensors it creates go to `owned` (to dispose). */
+/** The model's folded layers as fused TensorFlow.js ops (folded.ts); the tensors it creates go to `owned` (to dispose). */
 export function compileInference(tf: Tf, model: TF.LayersModel, owned: TF.Tensor[] = []): Step[] {
-  const keep = <T extends TF.Tensor>(t: T) => {
-    owned.push(t);
-    return t;
-  };
-  return foldLayers(tf, model).map((layer): Step => {
-    if (layer.kind === 'conv' || layer.kind === 'dense') {
-      const w = keep(tf.tensor(layer.kernel, layer.kernelShape));
-      const bias = keep(tf.tensor1d(layer.bias));
-      const activation = layer.activation === 'relu' ? 'relu' : 'linear';
-      const softmax = layer.activation === 'softmax';
-      if (layer.kind === 'conv') {
-        return (t, x) => t.fused.conv2d({ x: x as TF.Tensor4D, filter: w as TF.Tensor4D, strides: layer.strides, pad: layer.pad, bias, activation });
-      }
-      return (t, x) => {
-        const y = t.fused.matMul({ a: x as TF.Tensor2D, b: w as TF.Tensor2D, bias, activation });
-        return softmax ? t.softmax(y) : y;
-      };
-    }
-    if (layer.kind === 'maxpool') return (t, x) => t.maxPool(x as TF.Tensor4D, layer.pool, layer.strides, layer.pad);
-    if (layer.kind === 'flatten') return (t, x) => t.reshape(x, [x.shape[0]!, -1]);
-    return (t, x) => t.relu(x);
-  });
-}
-
-export interface Prediction {
-  class_id: number;
-  prediction: string;
-  confidence: number;
+  return compileSteps(tf, foldLayers(tf, model), owned);
 }
 
 export interface ModelInfo {
@@ -160,6 +132,8 @@ export class K49Classifier {
     private readonly session: ort.InferenceSession,
     readonly info: ModelInfo,
     readonly dir: string,
+    /** The network the session runs, as folded layers: what the web page runs (folded-transport.ts). */
+    readonly folded: FoldedLayer[],
   ) {}
 
   /** Frees the session (a hot reload retires the old model this way); the classifier is unusable afterwards. */
@@ -172,12 +146,13 @@ export class K49Classifier {
     const { tf } = loadTf();
     checkArtifactCompatible(dir);
     const model = await tf.loadLayersModel(`file://${path.join(dir, MODEL_SUBDIR, 'model.json')}`);
-    let graph: Uint8Array;
+    let folded: FoldedLayer[];
     try {
-      graph = buildOnnxModel(foldLayers(tf, model), IMAGE_SIZE, `k49 ${VERSION}`);
+      folded = foldLayers(tf, model);
     } finally {
       model.dispose();
     }
+    const graph = buildOnnxModel(folded, IMAGE_SIZE, `k49 ${VERSION}`);
     const session = await loadOnnxRuntime().InferenceSession.create(graph, inferenceSessionOptions());
     const train = readTrainRecord(dir);
     const own = readEvalRecord(dir);
@@ -188,7 +163,7 @@ export class K49Classifier {
         ? { data: own.data.name, images: own.data.images, accuracy: own.accuracy, balanced_accuracy: own.balanced_accuracy, groups: own.groups ?? null }
         : null,
     };
-    const classifier = new K49Classifier(session, info, dir);
+    const classifier = new K49Classifier(session, info, dir, folded);
     await classifier.warmUp();
     return classifier;
   }
@@ -215,18 +190,7 @@ export class K49Classifier {
 
 /** Class probabilities for N K49 images through compiled inference steps. */
 export function runSteps(tf: Tf, steps: Step[], images: Uint8Array): Float32Array {
-  const n = images.length / PIXELS;
-  // The output tensor leaves tidy() and is read outside it: tidy() walks whatever it returns, element by element for a typed array.
-  const out = tf.tidy(() => {
-    let x: TF.Tensor = tf.tensor4d(toModelInput(images), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
-    for (const step of steps) x = step(tf, x);
-    return x;
-  });
-  try {
-    return out.dataSync() as Float32Array;
-  } finally {
-    out.dispose();
-  }
+  return runCompiled(tf, steps, toModelInput(images), IMAGE_SIZE);
 }
 
 /** Best class and confidence of many images, `batch` images per call of `probabilities`. */
@@ -261,10 +225,4 @@ export function bestClasses(probs: Float32Array): { classes: Int32Array; confide
     confidences[i] = probs[row + best]!;
   }
   return { classes, confidences };
-}
-
-/** The k most probable classes of one image's 49 probabilities, best first (the one top-k of the system; its first is bestClasses'). */
-export function topK(probs: Float32Array, k: number): Prediction[] {
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
-  return order.slice(0, k).map((c) => ({ class_id: c, prediction: K49_CLASSES[c]!.char, confidence: probs[c]! }));
 }

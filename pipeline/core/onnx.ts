@@ -1,6 +1,6 @@
 /**
  * The inference graph as an ONNX model, built in memory from a trained
- * tfjs-layers model's folded layers (inference.ts: foldLayers), for ONNX
+ * tfjs-layers model's folded layers (folded.ts), for ONNX
  * Runtime (onnxruntime-node), which runs this small convolutional network at
  * batch 1 about three times faster than TensorFlow's eager ops
  * (docs/performance.md). Nothing is written to disk: the artifact stays the
@@ -12,31 +12,7 @@
  * before it is flattened, so the dense weights keep their order.
  */
 
-export type Activation = 'relu' | 'linear' | 'softmax';
-
-/** One step of the inference network, batch normalisation folded in and weights read out (NHWC, tfjs's layouts). */
-export type FoldedLayer =
-  | {
-      kind: 'conv';
-      /** [kh, kw, cin, cout] */
-      kernel: Float32Array;
-      kernelShape: number[];
-      bias: Float32Array;
-      strides: [number, number];
-      pad: 'same' | 'valid';
-      activation: Activation;
-    }
-  | {
-      kind: 'dense';
-      /** [in, out] */
-      kernel: Float32Array;
-      kernelShape: number[];
-      bias: Float32Array;
-      activation: Activation;
-    }
-  | { kind: 'maxpool'; pool: [number, number]; strides: [number, number]; pad: 'same' | 'valid' }
-  | { kind: 'relu' }
-  | { kind: 'flatten' };
+import type { FoldedLayer } from './folded';
 
 // ---- protobuf wire format: varints and length-delimited fields ----
 

@@ -5,9 +5,8 @@
  * classified in one model call, and the page's hiragana written out in
  * reading order. The API (POST /pages), `k49 read` and `k49 crops` use this.
  */
-import { classById, NUM_CLASSES } from '../core/classes';
+import { classById, NUM_CLASSES, topK } from '../core/classes';
 import { PIXELS } from '../core/dataset';
-import { topK } from '../core/inference';
 import { rgbaToK49 } from '../core/preprocess';
 import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE } from '../core/preprocess/decode';
 import { OTHER_BELOW } from './colours';

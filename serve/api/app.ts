@@ -11,6 +11,7 @@ import { rateLimit, uploadAdmission } from './admission';
 import { errorHandler } from './errors';
 import { apiKeyCheck, crossOrigin, requestLog, requestShape, unrouted } from './middleware';
 import { batchRoutes } from './routes/batch';
+import { browserModelRoutes } from './routes/browser-model';
 import type { Services } from './routes/common';
 import { feedbackRoutes } from './routes/feedback';
 import { pageRoutes } from './routes/pages';
@@ -34,6 +35,7 @@ export function createApp(services: Services, logger: Logger): Koa {
   app.use(uploadAdmission(services.config, services.metrics));
 
   statusRoutes(router, services);
+  browserModelRoutes(router, services);
   uiRoutes(router);
   predictRoutes(router, services);
   pageRoutes(router, services);

@@ -17,6 +17,7 @@
  * Its calls block the thread they run on, hence this thread.
  */
 import { Worker } from 'node:worker_threads';
+import type { FoldedManifest } from '../../pipeline/core/folded-transport';
 import type { ModelInfo } from '../../pipeline/core/inference';
 import { INFERENCE_THREAD_ENTRY } from '../../pipeline/core/paths';
 
@@ -25,7 +26,7 @@ export type ToThread =
   | { type: 'classify'; id: number; model: number; images: ArrayBuffer }
   | { type: 'unload'; model: number };
 export type FromThread =
-  | { type: 'loaded'; id: number; model: number; info: ModelInfo }
+  | { type: 'loaded'; id: number; model: number; info: ModelInfo; browser: { manifest: FoldedManifest; weights: ArrayBuffer } }
   | { type: 'probabilities'; id: number; probs: ArrayBuffer }
   | { type: 'error'; id: number; error: string };
 
@@ -110,6 +111,8 @@ export class ThreadedClassifier {
     private readonly model: number,
     readonly info: ModelInfo,
     readonly dir: string,
+    /** The same network for the web page to run (folded-transport.ts), encoded once on the thread. */
+    readonly browser: { manifest: FoldedManifest; weights: Uint8Array },
   ) {
     thread.onExit.add(this.exitListener);
   }
@@ -118,7 +121,8 @@ export class ThreadedClassifier {
   static async start(dir: string, warmUpBatchSizes: number[] = []): Promise<ThreadedClassifier> {
     const thread = InferenceThread.shared();
     const loaded = await thread.request<Extract<FromThread, { type: 'loaded' }>>({ type: 'load', dir, warmUpBatchSizes });
-    return new ThreadedClassifier(thread, loaded.model, loaded.info, dir);
+    const browser = { manifest: loaded.browser.manifest, weights: new Uint8Array(loaded.browser.weights) };
+    return new ThreadedClassifier(thread, loaded.model, loaded.info, dir, browser);
   }
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. The bytes are handed over: `images` is unusable afterwards. */

@@ -5,6 +5,7 @@
  * ways, never copied.
  */
 import { parentPort } from 'node:worker_threads';
+import { encodeFolded } from '../../pipeline/core/folded-transport';
 import { K49Classifier } from '../../pipeline/core/inference';
 import type { FromThread, ToThread } from './classifier';
 
@@ -24,7 +25,9 @@ async function handle(m: ToThread): Promise<void> {
       await classifier.warmUp(m.warmUpBatchSizes);
       const model = nextModel++;
       models.set(model, classifier);
-      port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info } satisfies FromThread);
+      const { manifest, weights } = encodeFolded(classifier.folded);
+      const browser = { manifest, weights: weights.buffer as ArrayBuffer };
+      port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info, browser } satisfies FromThread, [browser.weights]);
       return;
     }
     const classifier = models.get(m.model);

@@ -2,10 +2,13 @@
  * The web page's behaviour (plain TypeScript, bundled by esbuild when the
  * server starts): draw on a canvas or upload/paste/drop an image, and see the
  * prediction, the top-5 candidates and the 28x28 image the model saw; or send
- * a batch and follow it to a results table with CSV/JSON download.
+ * a batch and follow it to a results table with CSV/JSON download. Drawings
+ * (and uploads, when asked) are recognised in the page itself once the served
+ * network has loaded (in-browser.ts), the server answering otherwise.
  */
-import { K49_CLASSES } from '../../pipeline/core/classes';
+import { K49_CLASSES, topK } from '../../pipeline/core/classes';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
+import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
 import { confidenceColour } from '../../pipeline/page/colours';
 import type {
   BatchAccepted,
@@ -18,6 +21,7 @@ import type {
   TaskResult,
 } from '../schemas';
 import { DATA_NAMES, format, type Lang, TEXT } from './i18n';
+import type { Backend, InBrowserModel } from './in-browser';
 
 const LOW_CONFIDENCE = 0.5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -39,7 +43,9 @@ function applyLanguage(): void {
   });
   $('lang-toggle').textContent = TEXT[lang].switchTo!;
   renderModelLine();
+  renderInBrowserLine();
   if (shownPrediction) showPrediction(shownPrediction);
+  renderSource();
   renderThanks();
   renderBatchLines();
   if (batchResults.length) renderBatchTable(batchResults);
@@ -152,6 +158,8 @@ function showError(message: string | null): void {
 /** A new action or a failure takes the previous answer off the screen. */
 function clearResult(): void {
   shownPrediction = null;
+  shownSource = null;
+  delete $('result-body').dataset.answer;
   thanksFor = null;
   renderThanks();
   $('result-body').hidden = true;
@@ -183,10 +191,43 @@ function showPrediction(p: PredictResponse): void {
   );
 }
 
+/** Who answered what is on screen, for the note under it (and the page's tests, in data-answer). */
+type Source = { where: 'server' } | { where: 'page'; backend: Backend } | { where: 'server-fallback'; why: string };
+let shownSource: { source: Source; ms: number } | null = null;
+function renderSource(): void {
+  const el = $('answer-source');
+  if (!shownSource) {
+    el.textContent = '';
+    return;
+  }
+  const { source, ms } = shownSource;
+  const time = ms.toFixed(0);
+  el.textContent =
+    source.where === 'page'
+      ? t('answeredHere', { backend: source.backend === 'webgl' ? 'WebGL' : 'WebAssembly', ms: time })
+      : source.where === 'server'
+        ? t('answeredServer', { ms: time })
+        : t('answeredServerInstead', { why: source.why, ms: time });
+}
+/** Shows an answer and records it on the result (data-answer: its source, class, time, and the page's probabilities). */
+function showAnswer(p: PredictResponse, source: Source, ms: number, probabilities?: Float32Array): void {
+  showPrediction(p);
+  shownSource = { source, ms };
+  renderSource();
+  $('result-body').dataset.answer = JSON.stringify({
+    source: source.where,
+    backend: source.where === 'page' ? source.backend : null,
+    class_id: p.class_id,
+    ms,
+    probabilities: probabilities ? Array.from(probabilities) : null,
+  });
+}
+
 /** The image behind the answer on screen, so that "Wrong?" can send it with the correction. */
 let answeredInput: { image: Blob; name: string } | null = null;
 let latestRequest = 0;
-async function recognise(image: Blob, name: string): Promise<void> {
+/** Asks the server (POST /predict); `since` is when the user acted (the answer's time counts from it). */
+async function recognise(image: Blob, name: string, since = performance.now(), source: Source = { where: 'server' }): Promise<void> {
   const id = ++latestRequest;
   const form = new FormData();
   form.append('file', image, name);
@@ -201,13 +242,107 @@ async function recognise(image: Blob, name: string): Promise<void> {
       answeredInput = { image, name };
       thanksFor = null;
       renderThanks();
-      showPrediction(body as PredictResponse);
+      showAnswer(body as PredictResponse, source, performance.now() - since);
     }
   } catch (e) {
     if (id === latestRequest) {
       clearResult();
       showError((e as Error).message);
     }
+  }
+}
+
+// ---------------------------------------------------------------- in-browser recognition (in-browser.ts, its own bundle)
+type InBrowserModule = typeof import('./in-browser');
+let inBrowser: InBrowserModel | null = null;
+/** Loading, ready, or why this browser cannot run the model (the server then answers, and the page says so). */
+let inBrowserState: { kind: 'loading' } | { kind: 'ready' } | { kind: 'failed'; reason: string } = { kind: 'loading' };
+function renderInBrowserLine(): void {
+  const el = $('in-browser');
+  el.textContent =
+    inBrowserState.kind === 'loading'
+      ? t('inBrowserLoading')
+      : inBrowserState.kind === 'ready' && inBrowser
+        ? t('inBrowserReady', { backend: inBrowser.backend === 'webgl' ? 'WebGL' : 'WebAssembly' }) + (reopensOffline ? '' : ` ${t('noReopenOffline')}`)
+        : t('inBrowserFailed', { reason: inBrowserState.kind === 'failed' ? inBrowserState.reason : '' });
+  el.dataset.state = inBrowserState.kind;
+  if (inBrowser) el.dataset.modelId = inBrowser.id;
+}
+let inBrowserModule: Promise<InBrowserModule> | null = null;
+function inBrowserCode(): Promise<InBrowserModule> {
+  inBrowserModule ??= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = '/ui/in-browser.js';
+    script.onload = () => resolve((window as unknown as { K49InBrowser: InBrowserModule }).K49InBrowser);
+    script.onerror = () => reject(new Error('the in-browser recognizer could not be loaded'));
+    document.head.append(script);
+  });
+  return inBrowserModule;
+}
+/** ?backend=webgl or ?backend=wasm in the page's address forces one (to compare them); by default the page picks. */
+const preferredBackend = new URLSearchParams(location.search).get('backend') as Backend | null;
+async function loadInBrowser(): Promise<void> {
+  try {
+    const model = await (await inBrowserCode()).loadInBrowserModel(preferredBackend ?? undefined);
+    inBrowser?.dispose();
+    inBrowser = model;
+    inBrowserState = { kind: 'ready' };
+    if ('serviceWorker' in navigator) void keepForOffline();
+  } catch (e) {
+    if (!inBrowser) inBrowserState = { kind: 'failed', reason: (e as Error).message };
+  }
+  renderInBrowserLine();
+}
+/** A hot reload on the server gives the network a new id: the page asks every minute while online, and when it comes back online, and loads the new one. */
+const MODEL_CHECK_MS = 60_000;
+async function checkModel(): Promise<void> {
+  if (!inBrowser || !navigator.onLine) return;
+  const current = await (await inBrowserCode()).currentModel().catch(() => null); // unreachable: keep the network the page has
+  if (current && current.id !== inBrowser.id) await loadInBrowser();
+}
+window.setInterval(() => void checkModel(), MODEL_CHECK_MS);
+window.addEventListener('online', () => void checkModel());
+
+/** The 28x28 image the network saw, as the data URL the server's answer carries. */
+function imageDataUrl(image: Uint8Array): string {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 28;
+  const data = new ImageData(28, 28);
+  image.forEach((v, i) => {
+    data.data.set([v, v, v, 255], 4 * i);
+  });
+  canvas.getContext('2d')!.putImageData(data, 0, 0);
+  return canvas.toDataURL('image/png');
+}
+/** Recognises RGBA pixels in this page; `since` is when the user acted. */
+function recogniseHere(model: InBrowserModel, pixels: ImageData, since: number, input: () => Promise<Blob | null>, name: string): void {
+  ++latestRequest; // a server answer still on its way is older than this one
+  try {
+    const { image, probabilities } = model.recognise(pixels.data, pixels.width, pixels.height);
+    const top = topK(probabilities, 5);
+    const answer: PredictResponse = {
+      prediction: top[0]!.prediction,
+      class_id: top[0]!.class_id,
+      confidence: top[0]!.confidence,
+      top_k: top,
+      model_version: model.version,
+      time_ms: 0,
+      prediction_id: top[0]!.class_id,
+      character: top[0]!.prediction,
+      model_input_png: imageDataUrl(image),
+    };
+    thanksFor = null;
+    renderThanks();
+    showAnswer(answer, { where: 'page', backend: model.backend }, performance.now() - since, probabilities);
+    answeredInput = null;
+    const seq = actionSeq;
+    // Kept for "Wrong?": the same image the server would have been sent.
+    void input().then((blob) => {
+      if (blob && seq === actionSeq) answeredInput = { image: blob, name };
+    });
+  } catch (e) {
+    clearResult();
+    showError((e as Error).message);
   }
 }
 
@@ -281,7 +416,8 @@ $('wrong').addEventListener('click', () => {
 // ---------------------------------------------------------------- drawing (pointer events: mouse, touch, pen)
 type Stroke = { width: number; points: [number, number][] };
 const pad = $<HTMLCanvasElement>('pad');
-const ctx = pad.getContext('2d')!;
+// Read back after every stroke (in-browser recognition): kept in memory rather than on the GPU.
+const ctx = pad.getContext('2d', { willReadFrequently: true })!;
 const strokes: Stroke[] = [];
 let current: Stroke | null = null;
 let debounce: number | undefined;
@@ -308,11 +444,21 @@ function toCanvas(e: PointerEvent): [number, number] {
   const r = pad.getBoundingClientRect();
   return [((e.clientX - r.left) / r.width) * pad.width, ((e.clientY - r.top) / r.height) * pad.height];
 }
-function scheduleRecognition(): void {
+/** After a stroke (or an undo): answered at once in this page when it runs the model, else by the server after a pause in writing. */
+function scheduleRecognition(since = performance.now()): void {
   window.clearTimeout(debounce);
   if (strokes.length === 0) return;
   const mine = ++actionSeq;
-  debounce = window.setTimeout(() => pad.toBlob((b) => b && mine === actionSeq && recognise(b, 'drawing.png'), 'image/png'), 250);
+  if (inBrowser) {
+    const snapshot = () => new Promise<Blob | null>((r) => pad.toBlob(r, 'image/png'));
+    recogniseHere(inBrowser, ctx.getImageData(0, 0, pad.width, pad.height), since, snapshot, 'drawing.png');
+    return;
+  }
+  const why = inBrowserState.kind === 'failed' ? inBrowserState.reason : t('inBrowserLoading');
+  debounce = window.setTimeout(
+    () => pad.toBlob((b) => b && mine === actionSeq && recognise(b, 'drawing.png', since, { where: 'server-fallback', why }), 'image/png'),
+    250,
+  );
 }
 pad.addEventListener('pointerdown', (e) => {
   pad.setPointerCapture(e.pointerId);
@@ -325,10 +471,10 @@ pad.addEventListener('pointermove', (e) => {
   for (const ev of e.getCoalescedEvents?.() ?? [e]) current.points.push(toCanvas(ev));
   redraw();
 });
-const endStroke = () => {
+const endStroke = (e: PointerEvent) => {
   if (!current) return;
   current = null;
-  scheduleRecognition();
+  scheduleRecognition(e.timeStamp);
 };
 pad.addEventListener('pointerup', endStroke);
 pad.addEventListener('pointercancel', endStroke);
@@ -351,7 +497,41 @@ document.addEventListener('keydown', (e) => {
 });
 
 // ---------------------------------------------------------------- upload: picker, drag and drop, paste
+/** An uploaded image as RGBA pixels, decoded by the browser as it is (no colour management: the server does none). */
+async function filePixels(file: File): Promise<ImageData> {
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = document.createElement('canvas');
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  const c = canvas.getContext('2d', { willReadFrequently: true })!;
+  c.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return c.getImageData(0, 0, canvas.width, canvas.height);
+}
+/** Uploads are answered by the server unless the user picked "in this page" (and the page runs the model). */
+async function recogniseFile(file: File, since: number): Promise<void> {
+  const here = $<HTMLInputElement>('upload-here').checked;
+  if (!here) return recognise(file, file.name, since);
+  if (!inBrowser) {
+    const why = inBrowserState.kind === 'failed' ? inBrowserState.reason : t('inBrowserLoading');
+    return recognise(file, file.name, since, { where: 'server-fallback', why });
+  }
+  const model = inBrowser;
+  const seq = actionSeq;
+  let pixels: ImageData;
+  try {
+    pixels = await filePixels(file);
+  } catch {
+    return recognise(file, file.name, since, { where: 'server-fallback', why: t('cannotDecodeHere', { type: file.type || file.name }) });
+  }
+  // The server's decoder shrinks larger images first (sharp's filter, which the page does not have): the server answers them, to stay its equal.
+  if (pixels.width > WORK_MAX_SIDE || pixels.height > WORK_MAX_SIDE) {
+    return recognise(file, file.name, since, { where: 'server-fallback', why: t('tooLargeHere', { max: WORK_MAX_SIDE }) });
+  }
+  if (seq === actionSeq) recogniseHere(model, pixels, since, async () => file, file.name);
+}
 function useFile(file: File): void {
+  const since = performance.now();
   window.clearTimeout(debounce);
   actionSeq++;
   clearResult();
@@ -366,7 +546,7 @@ function useFile(file: File): void {
     preview.alt = file.name;
     preview.src = URL.createObjectURL(file);
   }
-  void recognise(file, file.name);
+  void recogniseFile(file, since);
 }
 $<HTMLInputElement>('file').addEventListener('change', (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
@@ -555,6 +735,26 @@ $('batch-send').addEventListener('click', async () => {
 
 applyLanguage();
 void refreshHealth();
+void loadInBrowser();
+// A page opened once opens again offline (offline-worker.ts). Browsers run service workers on HTTPS and localhost only;
+// elsewhere the page still answers offline while it stays open, and its line says that reopening it needs the network.
+let reopensOffline = false;
+/** Once the worker controls the page and the model has loaded: what the page loaded before, for the worker to keep. */
+async function keepForOffline(): Promise<void> {
+  const sw = navigator.serviceWorker;
+  await sw.ready;
+  if (!sw.controller) await new Promise((r) => sw.addEventListener('controllerchange', r, { once: true }));
+  sw.controller?.postMessage({ page: location.href, files: performance.getEntriesByType('resource').map((e) => e.name) });
+}
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker
+    .register('/ui/offline-worker.js', { scope: '/' })
+    .then(() => {
+      reopensOffline = true;
+    })
+    .catch(() => {})
+    .finally(renderInBrowserLine);
+}
 
 // ---------------------------------------------------------------- page: a whole page read (POST /pages), its boxes over it
 let pageFile: File | null = null;

@@ -3,9 +3,9 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../../pipeline/core/backend';
-import { NUM_CLASSES } from '../../pipeline/core/classes';
+import { NUM_CLASSES, topK } from '../../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
-import { compileInference, K49Classifier, topK } from '../../pipeline/core/inference';
+import { compileInference, K49Classifier } from '../../pipeline/core/inference';
 import { computeMetrics } from '../../pipeline/core/metrics';
 import { REPORTS_DIR } from '../../pipeline/core/paths';
 import { readEvalRecord } from '../../pipeline/core/records';

@@ -6,6 +6,7 @@
  */
 import { decode as decodeBmp } from 'bmp-ts';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import { WORK_MAX_SIDE } from './pixels';
 import { decodeSmallPng } from './png';
 
 /** Raster formats accepted, recognised by their magic bytes before any decoding. */
@@ -35,8 +36,6 @@ export interface DecodeLimits {
   maxPixels: number;
 }
 
-/** Work size for large inputs: glyph detail above this is lost at 28 px anyway. */
-const WORK_MAX_SIDE = 512;
 /** Work size of a page scan (the page reader): a page's characters keep 60-150 px at this size. */
 export const PAGE_MAX_SIDE = 2400;
 

@@ -4,7 +4,9 @@
  * scaling. Real K49 images have their glyph's longer side at the full 28 px
  * almost always (see `make eda`), so fitting is close to the identity on them.
  */
-import { IMAGE_SIZE, PIXELS } from '../dataset';
+/** K49's image side and pixel count (dataset.ts re-exports them for the data code). */
+export const IMAGE_SIZE = 28;
+export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 
 /** Preprocessing parameters, stored in every artifact so serving matches training. */
 export const PREPROCESS = Object.freeze({

@@ -2,8 +2,7 @@
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { z } from 'zod';
-import { classByChar, classById } from '../../../pipeline/core/classes';
-import { topK } from '../../../pipeline/core/inference';
+import { classByChar, classById, topK } from '../../../pipeline/core/classes';
 import { feedbackStats } from '../../queue/feedback';
 import type { NewFeedback } from '../../queue/store';
 import { type FeedbackAccepted, FeedbackFields } from '../../schemas';

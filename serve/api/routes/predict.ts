@@ -2,8 +2,8 @@
 import type Router from '@koa/router';
 import sharp from 'sharp';
 import type { z } from 'zod';
+import { topK } from '../../../pipeline/core/classes';
 import { IMAGE_SIZE } from '../../../pipeline/core/dataset';
-import { topK } from '../../../pipeline/core/inference';
 import { PredictQuery, type PredictResponse } from '../../schemas';
 import { modelInput, parseOr400, requireFile, type Services } from './common';
 
