@@ -7,9 +7,9 @@
  * network has loaded (in-browser.ts), the server answering otherwise.
  */
 import { K49_CLASSES, topK } from '../../pipeline/core/classes';
-// The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
 import { confidenceColour } from '../../pipeline/page/colours';
+// The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import type {
   BatchAccepted,
   ErrorResponse,

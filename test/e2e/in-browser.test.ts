@@ -62,6 +62,15 @@ describe('recognition in the browser', function () {
     assert.ok(r.first_load.files.some((f) => f.file.endsWith('/weights.bin')));
   });
 
+  it('on WebGL too (?backend=webgl; SwiftShader here): 20 uploads and a drawing equal POST /predict', async () => {
+    const r = await measureInBrowser(svc.url, { images: 20, characters: 1, backend: 'webgl' }, () => {});
+    assert.equal(r.backend, 'webgl');
+    assert.equal(r.parity.same_class, 20);
+    assert.ok(r.parity.max_abs_diff <= 1e-3, `uploads within 1e-3: ${r.parity.max_abs_diff}`);
+    assert.equal(r.drawing_parity.same_class, r.drawing_parity.strokes);
+    assert.ok(r.drawing_parity.max_abs_diff <= 1e-3, `drawing within 1e-3: ${r.drawing_parity.max_abs_diff}`);
+  });
+
   it("the model's files: gzip, cached for good under the network's id; /model/browser.json is asked each time", async () => {
     const where = await current();
     const res = await fetch(`${svc.url}${where.weights}`);
