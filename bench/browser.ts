@@ -7,7 +7,7 @@
  * stroke's end the draw tab shows its answer. `make bench` writes it to
  * bench/results.json (the README's figures); the browser test asserts on it.
  */
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { percentile, realSamplePng, upload } from './harness';
 
 /** Headless, and quiet on the network: without the background-networking flags Chromium keeps calling hosts this machine cannot reach. */
@@ -52,12 +52,37 @@ function strokesOf(k: number): [number, number][][] {
   ];
 }
 
+/** What the page records of the answer on screen (data-answer on #result-body). */
 interface PageAnswer {
   source: string;
   backend: string | null;
   class_id: number;
   ms: number;
   probabilities: number[] | null;
+}
+
+/** The answer the page shows next (the caller cleared the previous one, or the page did). */
+export async function pageAnswer(page: Page): Promise<PageAnswer> {
+  const shown = await page.waitForFunction(() => document.getElementById('result-body')?.dataset.answer ?? false, null, { timeout: 30_000 });
+  return JSON.parse((await shown.jsonValue()) as string) as PageAnswer;
+}
+
+/** One stroke across the draw pad through `points` (fractions of its width and height). */
+export async function strokeOnPad(page: Page, points: [number, number][]): Promise<void> {
+  const box = (await page.locator('#pad').boundingBox())!;
+  const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
+  await page.mouse.move(...at(...points[0]!));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(...p), { steps: 6 });
+  await page.mouse.up();
+}
+
+/** POST /predict?top_k=49's answer: every class's probability. */
+type ServerAnswer = { class_id: number; top_k: { class_id: number; confidence: number }[] };
+
+/** The largest difference between the page's 49 probabilities and the server's. */
+function largestDifference(probabilities: number[], server: ServerAnswer): number {
+  return Math.max(...server.top_k.map((c) => Math.abs(probabilities[c.class_id]! - c.confidence)));
 }
 
 /** `backend` forces the page's backend (?backend=); by default the page picks as it does for its users. */
@@ -74,8 +99,10 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`${url}/${opts.backend ? `?backend=${opts.backend}` : ''}`);
     await page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('in-browser')?.dataset.state ?? ''), null, { timeout: 120_000 });
-    const line = (await page.textContent('#in-browser')) ?? '';
-    if ((await page.getAttribute('#in-browser', 'data-state')) !== 'ready') throw new Error(`the page could not run the model: ${line}`);
+    if ((await page.getAttribute('#in-browser', 'data-state')) !== 'ready') {
+      throw new Error(`the page could not run the model: ${await page.textContent('#in-browser')}`);
+    }
+    const backend = (await page.getAttribute('#in-browser', 'data-backend')) as 'webgl' | 'wasm';
 
     // First load: every response for in-browser recognition, as transferred (compressed, with headers).
     const files = (
@@ -85,13 +112,6 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
       .map((f) => ({ file: new URL(f.url).pathname, bytes: f.bytes }));
     const transferBytes = files.reduce((a, f) => a + f.bytes, 0);
 
-    const answer = async () =>
-      JSON.parse(
-        (await (
-          await page.waitForFunction(() => document.getElementById('result-body')?.dataset.answer ?? false, null, { timeout: 30_000 })
-        ).jsonValue()) as string,
-      ) as PageAnswer;
-
     // Uploads recognised in this page against the server's answer for the same bytes.
     await page.click('#tab-upload');
     await page.check('#upload-here');
@@ -99,18 +119,14 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
     for (let i = 0; i < images; i++) {
       const png = await realSamplePng(i);
       await page.setInputFiles('#file', { name: `real-${i}.png`, mimeType: 'image/png', buffer: png });
-      const here = await answer();
-      const server = (await (await upload(`${url}/predict?top_k=49`, 'file', [{ name: `real-${i}.png`, bytes: png }])).json()) as {
-        class_id: number;
-        top_k: { class_id: number; confidence: number }[];
-      };
+      const here = await pageAnswer(page);
+      const server = (await (await upload(`${url}/predict?top_k=49`, 'file', [{ name: `real-${i}.png`, bytes: png }])).json()) as ServerAnswer;
       if (here.source !== 'page' || !here.probabilities) {
         parity.not_in_page++;
         continue;
       }
       if (here.class_id === server.class_id) parity.same_class++;
-      let worst = 0;
-      for (const c of server.top_k) worst = Math.max(worst, Math.abs(here.probabilities[c.class_id]! - c.confidence));
+      const worst = largestDifference(here.probabilities, server);
       parity.max_abs_diff = Math.max(parity.max_abs_diff, worst);
       if (worst > 1e-3) parity.over_1e3++;
     }
@@ -118,15 +134,10 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
     // Drawing: online first, each stroke's answer against the server's for the pad's own PNG; then with the network
     // cut, every stroke's end answered in the page, timed from the stroke's end to the answer on screen.
     await page.click('#tab-draw');
-    const box = (await page.locator('#pad').boundingBox())!;
-    const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
     const draw = async (points: [number, number][]) => {
       await page.evaluate(() => delete document.getElementById('result-body')!.dataset.answer);
-      await page.mouse.move(...at(...points[0]!));
-      await page.mouse.down();
-      for (const p of points.slice(1)) await page.mouse.move(...at(...p), { steps: 6 });
-      await page.mouse.up();
-      return answer();
+      await strokeOnPad(page, points);
+      return pageAnswer(page);
     };
     const drawing = { strokes: 0, same_class: 0, max_abs_diff: 0 };
     await page.click('#clear');
@@ -137,14 +148,12 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
         const png = await new Promise<Blob>((r) => pad.toBlob((b) => r(b!), 'image/png'));
         const form = new FormData();
         form.append('file', png, 'drawing.png');
-        return (await (await fetch('/predict?top_k=49', { method: 'POST', body: form })).json()) as {
-          class_id: number;
-          top_k: { class_id: number; confidence: number }[];
-        };
+        return (await (await fetch('/predict?top_k=49', { method: 'POST', body: form })).json()) as ServerAnswer;
       });
       drawing.strokes++;
       if (here.source === 'page' && here.class_id === server.class_id) drawing.same_class++;
-      for (const c of server.top_k) drawing.max_abs_diff = Math.max(drawing.max_abs_diff, Math.abs((here.probabilities?.[c.class_id] ?? 1) - c.confidence));
+      // An answer that is not the page's counts as the largest difference there is.
+      drawing.max_abs_diff = Math.max(drawing.max_abs_diff, here.probabilities ? largestDifference(here.probabilities, server) : 1);
     }
     await context.setOffline(true);
     const strokeMs: number[] = [];
@@ -161,7 +170,7 @@ export async function measureInBrowser(url: string, opts: { images?: number; cha
     const sorted = [...strokeMs].sort((a, b) => a - b);
     const result = {
       browser: `Chromium ${browser.version()} (headless)`,
-      backend: line.includes('WebGL') ? 'webgl' : 'wasm',
+      backend,
       first_load: { transfer_bytes: transferBytes, files },
       parity,
       drawing_parity: drawing,

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DOCS_DIR, LATEST, PROJECT_ROOT, README, BENCH_RESULTS as RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
 import { readEvalRecord } from '../pipeline/core/records';
+import { BACKEND_NAMES } from '../serve/ui/i18n';
 import type { benchModel } from './model';
 import type { benchServing } from './serve';
 import type { runSoak } from './soak';
@@ -244,7 +245,7 @@ function renderPerformanceSummary(r: BenchResults): string {
     );
   const web = r.serve?.browser;
   if (web) {
-    const where = `${web.browser}, ${web.backend === 'webgl' ? 'WebGL' : 'WebAssembly'}${'date' in web ? `, ${String(web.date).slice(0, 10)}` : ''}`;
+    const where = `${web.browser}, ${BACKEND_NAMES[web.backend]}${'date' in web ? `, ${String(web.date).slice(0, 10)}` : ''}`;
     lines.push(
       `| in the browser (${where}): first load of the model and its runtime | ${(web.first_load.transfer_bytes / 1e6).toFixed(2)} MB |`,
       `| in the browser: answer after a stroke's end, network cut | p50 ${web.strokes_offline.p50_ms} ms, p95 ${web.strokes_offline.p95_ms} ms (${web.strokes_offline.strokes} strokes) |`,

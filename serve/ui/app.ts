@@ -7,6 +7,7 @@
  * network has loaded (in-browser.ts), the server answering otherwise.
  */
 import { K49_CLASSES, topK } from '../../pipeline/core/classes';
+import { IMAGE_SIZE } from '../../pipeline/core/preprocess/fit';
 import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
 import { confidenceColour } from '../../pipeline/page/colours';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
@@ -20,7 +21,7 @@ import type {
   TaskResponse as Task,
   TaskResult,
 } from '../schemas';
-import { DATA_NAMES, format, type Lang, TEXT } from './i18n';
+import { BACKEND_NAMES, DATA_NAMES, format, type Lang, TEXT } from './i18n';
 import type { Backend, InBrowserModel } from './in-browser';
 
 const LOW_CONFIDENCE = 0.5;
@@ -204,7 +205,7 @@ function renderSource(): void {
   const time = ms.toFixed(0);
   el.textContent =
     source.where === 'page'
-      ? t('answeredHere', { backend: source.backend === 'webgl' ? 'WebGL' : 'WebAssembly', ms: time })
+      ? t('answeredHere', { backend: BACKEND_NAMES[source.backend], ms: time })
       : source.where === 'server'
         ? t('answeredServer', { ms: time })
         : t('answeredServerInstead', { why: source.why, ms: time });
@@ -263,10 +264,17 @@ function renderInBrowserLine(): void {
     inBrowserState.kind === 'loading'
       ? t('inBrowserLoading')
       : inBrowserState.kind === 'ready' && inBrowser
-        ? t('inBrowserReady', { backend: inBrowser.backend === 'webgl' ? 'WebGL' : 'WebAssembly' }) + (reopensOffline ? '' : ` ${t('noReopenOffline')}`)
+        ? t('inBrowserReady', { backend: BACKEND_NAMES[inBrowser.backend] }) + (reopensOffline ? '' : ` ${t('noReopenOffline')}`)
         : t('inBrowserFailed', { reason: inBrowserState.kind === 'failed' ? inBrowserState.reason : '' });
   el.dataset.state = inBrowserState.kind;
-  if (inBrowser) el.dataset.modelId = inBrowser.id;
+  if (inBrowser) {
+    el.dataset.modelId = inBrowser.id;
+    el.dataset.backend = inBrowser.backend;
+  }
+}
+/** Why the page is not answering itself (still loading, or the reason it cannot), for the server's answer to say. */
+function whyNotHere(): string {
+  return inBrowserState.kind === 'failed' ? inBrowserState.reason : t('inBrowserLoading');
 }
 let inBrowserModule: Promise<InBrowserModule> | null = null;
 function inBrowserCode(): Promise<InBrowserModule> {
@@ -306,8 +314,8 @@ window.addEventListener('online', () => void checkModel());
 /** The 28x28 image the network saw, as the data URL the server's answer carries. */
 function imageDataUrl(image: Uint8Array): string {
   const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 28;
-  const data = new ImageData(28, 28);
+  canvas.width = canvas.height = IMAGE_SIZE;
+  const data = new ImageData(IMAGE_SIZE, IMAGE_SIZE);
   image.forEach((v, i) => {
     data.data.set([v, v, v, 255], 4 * i);
   });
@@ -454,7 +462,7 @@ function scheduleRecognition(since = performance.now()): void {
     recogniseHere(inBrowser, ctx.getImageData(0, 0, pad.width, pad.height), since, snapshot, 'drawing.png');
     return;
   }
-  const why = inBrowserState.kind === 'failed' ? inBrowserState.reason : t('inBrowserLoading');
+  const why = whyNotHere();
   debounce = window.setTimeout(
     () => pad.toBlob((b) => b && mine === actionSeq && recognise(b, 'drawing.png', since, { where: 'server-fallback', why }), 'image/png'),
     250,
@@ -513,8 +521,7 @@ async function recogniseFile(file: File, since: number): Promise<void> {
   const here = $<HTMLInputElement>('upload-here').checked;
   if (!here) return recognise(file, file.name, since);
   if (!inBrowser) {
-    const why = inBrowserState.kind === 'failed' ? inBrowserState.reason : t('inBrowserLoading');
-    return recognise(file, file.name, since, { where: 'server-fallback', why });
+    return recognise(file, file.name, since, { where: 'server-fallback', why: whyNotHere() });
   }
   const model = inBrowser;
   const seq = actionSeq;

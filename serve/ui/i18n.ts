@@ -1,6 +1,9 @@
 /** Interface text in English and Japanese. */
 export type Lang = 'en' | 'ja';
 
+/** The in-browser backends as people name them (the same in both languages); the page and the README's figures use these. */
+export const BACKEND_NAMES = { webgl: 'WebGL', wasm: 'WebAssembly' } as const;
+
 export const TEXT: Record<Lang, Record<string, string>> = {
   en: {
     title: 'Kuzushiji hiragana recognition',

@@ -16,18 +16,17 @@ import { measureInBrowser } from '../../bench/browser';
 import { pointLink } from '../../pipeline/core/artifacts';
 import { ARTIFACTS_DIR } from '../../pipeline/core/paths';
 import { BrowserModelResponse } from '../../serve/schemas';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, pageAnswer, strokeOnPad } from '../helpers/browser';
 import { tempDir } from '../helpers/paths';
 import { freePort, TEST_MODEL, TestService, waitFor } from '../helpers/service';
 
 /** One stroke across the draw pad; the answer the page then records (its source, class, time). */
 async function drawStroke(page: Page): Promise<{ source: string }> {
-  const box = (await page.locator('#pad').boundingBox())!;
-  await page.mouse.move(box.x + 0.3 * box.width, box.y + 0.3 * box.height);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 0.7 * box.width, box.y + 0.6 * box.height, { steps: 8 });
-  await page.mouse.up();
-  return JSON.parse((await (await page.waitForFunction(() => document.getElementById('result-body')?.dataset.answer ?? false)).jsonValue()) as string);
+  await strokeOnPad(page, [
+    [0.3, 0.3],
+    [0.7, 0.6],
+  ]);
+  return pageAnswer(page);
 }
 
 /** Another trained network (its weights differ from the test model's): what a hot reload brings. */

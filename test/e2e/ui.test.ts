@@ -13,7 +13,7 @@ import { scanFonts } from '../../pipeline/synth/fonts';
 import { renderPage } from '../../pipeline/synth/pages';
 import type { HealthResponse, PageResponse } from '../../serve/schemas';
 import { DATA_NAMES, TEXT } from '../../serve/ui/i18n';
-import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
+import { CHROMIUM_ARGS, strokeOnPad, TEST_OUTPUT } from '../helpers/browser';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
@@ -90,14 +90,7 @@ describe('web UI in a browser', function () {
   });
 
   it('drawing strokes gives a prediction and five candidates', async () => {
-    const box = (await page.locator('#pad').boundingBox())!;
-    const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
-    const stroke = async (points: [number, number][]) => {
-      await page.mouse.move(...at(...points[0]!));
-      await page.mouse.down();
-      for (const p of points.slice(1)) await page.mouse.move(...at(...p), { steps: 6 });
-      await page.mouse.up();
-    };
+    const stroke = (points: [number, number][]) => strokeOnPad(page, points);
     await stroke([
       [0.3, 0.25],
       [0.7, 0.3],
