@@ -7,8 +7,20 @@
  * pays for compression twice.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Context } from 'koa';
+
+const files = new Map<string, Buffer>();
+/** A file of the installed service (the page's HTML and CSS, WebAssembly), read on first use and kept, like the bundles. */
+export function fileBody(file: string): Buffer {
+  let body = files.get(file);
+  if (!body) {
+    body = readFileSync(file);
+    files.set(file, body);
+  }
+  return body;
+}
 
 const gzipped = new WeakMap<Buffer, Buffer>();
 const etags = new WeakMap<Buffer, string>();

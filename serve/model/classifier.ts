@@ -24,13 +24,21 @@ import { INFERENCE_THREAD_ENTRY } from '../../pipeline/core/paths';
 export type ToThread =
   | { type: 'load'; id: number; dir: string; warmUpBatchSizes: number[] }
   | { type: 'classify'; id: number; model: number; images: ArrayBuffer }
+  | { type: 'browser-files'; id: number; model: number }
   | { type: 'unload'; model: number };
 export type FromThread =
-  | { type: 'loaded'; id: number; model: number; info: ModelInfo; browser: { manifest: FoldedManifest; weights: ArrayBuffer } }
+  | { type: 'loaded'; id: number; model: number; info: ModelInfo }
   | { type: 'probabilities'; id: number; probs: ArrayBuffer }
+  | { type: 'browser-files'; id: number; manifest: FoldedManifest; weights: ArrayBuffer }
   | { type: 'error'; id: number; error: string };
 
-type Reply = Extract<FromThread, { type: 'loaded' } | { type: 'probabilities' }>;
+/** The served network as the web page downloads it. */
+export interface BrowserNetwork {
+  manifest: FoldedManifest;
+  weights: Uint8Array;
+}
+
+type Reply = Exclude<FromThread, { type: 'error' }>;
 /** A request as the caller writes it: the thread's request id is added on sending. */
 type Request = Extract<ToThread, { id: number }> extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
@@ -100,6 +108,7 @@ class InferenceThread {
 
 export class ThreadedClassifier {
   private disposed = false;
+  private browser: Promise<BrowserNetwork> | null = null;
   /** Told when the thread ends while this model is in use (not after dispose()): the holder then loads the model afresh. */
   onUnexpectedExit: (reason: string) => void = () => {};
   private readonly exitListener = (reason: string) => {
@@ -111,8 +120,6 @@ export class ThreadedClassifier {
     private readonly model: number,
     readonly info: ModelInfo,
     readonly dir: string,
-    /** The same network for the web page to run (folded-transport.ts), encoded once on the thread. */
-    readonly browser: { manifest: FoldedManifest; weights: Uint8Array },
   ) {
     thread.onExit.add(this.exitListener);
   }
@@ -121,8 +128,24 @@ export class ThreadedClassifier {
   static async start(dir: string, warmUpBatchSizes: number[] = []): Promise<ThreadedClassifier> {
     const thread = InferenceThread.shared();
     const loaded = await thread.request<Extract<FromThread, { type: 'loaded' }>>({ type: 'load', dir, warmUpBatchSizes });
-    const browser = { manifest: loaded.browser.manifest, weights: new Uint8Array(loaded.browser.weights) };
-    return new ThreadedClassifier(thread, loaded.model, loaded.info, dir, browser);
+    return new ThreadedClassifier(thread, loaded.model, loaded.info, dir);
+  }
+
+  /**
+   * The same network for the web page to run (folded-transport.ts), encoded on
+   * the thread when first asked (only the API serves it, never the queue worker)
+   * and kept for the model's life.
+   */
+  browserNetwork(): Promise<BrowserNetwork> {
+    if (this.disposed) return Promise.reject(new Error(`model ${this.info.version} was disposed`));
+    this.browser ??= this.thread
+      .request<Extract<FromThread, { type: 'browser-files' }>>({ type: 'browser-files', model: this.model })
+      .then((m) => ({ manifest: m.manifest, weights: new Uint8Array(m.weights) }));
+    // A failed encoding is not kept: the next request tries again.
+    this.browser.catch(() => {
+      this.browser = null;
+    });
+    return this.browser;
   }
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. The bytes are handed over: `images` is unusable afterwards. */

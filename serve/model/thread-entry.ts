@@ -25,13 +25,17 @@ async function handle(m: ToThread): Promise<void> {
       await classifier.warmUp(m.warmUpBatchSizes);
       const model = nextModel++;
       models.set(model, classifier);
-      const { manifest, weights } = encodeFolded(classifier.folded);
-      const browser = { manifest, weights: weights.buffer as ArrayBuffer };
-      port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info, browser } satisfies FromThread, [browser.weights]);
+      port.postMessage({ type: 'loaded', id: m.id, model, info: classifier.info } satisfies FromThread);
       return;
     }
     const classifier = models.get(m.model);
     if (!classifier) throw new Error(`model ${m.model} is not loaded on the inference thread (disposed?)`);
+    if (m.type === 'browser-files') {
+      const { manifest, weights } = encodeFolded(classifier.folded);
+      const buffer = weights.buffer as ArrayBuffer;
+      port.postMessage({ type: 'browser-files', id: m.id, manifest, weights: buffer } satisfies FromThread, [buffer]);
+      return;
+    }
     // A copy of the native result: its memory belongs to ONNX Runtime and cannot be handed over.
     const probs = Float32Array.from(await classifier.probabilities(new Uint8Array(m.images)));
     port.postMessage({ type: 'probabilities', id: m.id, probs: probs.buffer } satisfies FromThread, [probs.buffer]);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { confidenceColour } from '../../pipeline/page/colours';
@@ -57,6 +58,33 @@ describe('web UI in a browser', function () {
     assert.equal(await page.getAttribute('#model-info', 'title'), health.model.version);
     assert.match((await page.textContent('#model-trained')) ?? '', /^Learnt from .*images\)\.$/);
     assert.equal(await page.getAttribute('a[href="/docs"]', 'href'), '/docs');
+  });
+
+  it("the page's HTML, CSS and scripts: gzip, an ETag, and a revalidation of an unchanged file is a 304", async () => {
+    for (const [url, accept] of [
+      ['/', 'text/html'],
+      ['/ui/style.css', 'text/css'],
+      ['/ui/app.js', '*/*'],
+    ] as const) {
+      const first = await fetch(`${svc.url}${url}`, { headers: { Accept: accept, 'Accept-Encoding': 'gzip' } });
+      assert.equal(first.status, 200, url);
+      assert.equal(first.headers.get('content-encoding'), 'gzip', url);
+      assert.equal(first.headers.get('cache-control'), 'no-cache', url);
+      const etag = first.headers.get('etag');
+      assert.ok(etag, `${url} has an ETag`);
+      // node:http, not fetch: fetch adds Cache-Control: no-cache to a conditional request, which asks for the full body.
+      const again = await new Promise<number>((resolve, reject) =>
+        get(`${svc.url}${url}`, { headers: { Accept: accept, 'If-None-Match': etag } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject),
+      );
+      assert.equal(again, 304, url);
+    }
+    // Not a browser: the same address answers the service's status as JSON, and caches know the answer depends on Accept.
+    const api = await fetch(`${svc.url}/`, { headers: { Accept: 'application/json' } });
+    assert.equal(((await api.json()) as { status: string }).status, 'ok');
+    assert.match((await fetch(`${svc.url}/`, { headers: { Accept: 'text/html' } })).headers.get('vary') ?? '', /(^|,\s*)Accept(,|$)/);
   });
 
   it('says in words what the model was trained on and how often it is right on real images, with a link to its card at /model', async () => {

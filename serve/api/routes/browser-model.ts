@@ -17,16 +17,18 @@ interface BrowserFiles {
   id: string;
   manifest: Buffer;
   weights: Buffer;
+  mantissaBits: number;
 }
 const filesOf = new WeakMap<ThreadedClassifier, BrowserFiles>();
 
-function browserFiles(classifier: ThreadedClassifier): BrowserFiles {
+async function browserFiles(classifier: ThreadedClassifier): Promise<BrowserFiles> {
   let files = filesOf.get(classifier);
   if (!files) {
-    const manifest = Buffer.from(JSON.stringify(classifier.browser.manifest));
-    const weights = Buffer.from(classifier.browser.weights.buffer, classifier.browser.weights.byteOffset, classifier.browser.weights.byteLength);
+    const network = await classifier.browserNetwork();
+    const manifest = Buffer.from(JSON.stringify(network.manifest));
+    const weights = Buffer.from(network.weights.buffer, network.weights.byteOffset, network.weights.byteLength);
     const id = createHash('sha256').update(manifest).update(weights).digest('hex').slice(0, 16);
-    files = { id, manifest, weights };
+    files = { id, manifest, weights, mantissaBits: network.manifest.mantissaBits };
     filesOf.set(classifier, files);
   }
   return files;
@@ -36,15 +38,15 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function browserModelRoutes(router: Router, s: Services): void {
   router.get('/model/browser.json', async (ctx) => {
-    const body = await s.models.use(({ classifier }): z.infer<typeof BrowserModelResponse> => {
-      const files = browserFiles(classifier);
+    const body = await s.models.use(async ({ classifier }): Promise<z.infer<typeof BrowserModelResponse>> => {
+      const files = await browserFiles(classifier);
       return {
         id: files.id,
         version: classifier.info.version,
         manifest: `/model/${files.id}/manifest.json`,
         weights: `/model/${files.id}/weights.bin`,
         weights_bytes: files.weights.length,
-        mantissa_bits: classifier.browser.manifest.mantissaBits,
+        mantissa_bits: files.mantissaBits,
       };
     });
     // Asked again on every page load and model check: it is what tells the page of a hot reload.

@@ -7,6 +7,7 @@ import { UI_DIR } from '../../../pipeline/core/paths';
 import { VERSION } from '../../../pipeline/core/version';
 import { openApiDocument } from '../../schemas';
 import { ApiError } from '../errors';
+import { fileBody, sendStatic } from '../static-body';
 import type { Services } from './common';
 
 const SWAGGER_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -40,9 +41,9 @@ export function statusRoutes(router: Router, s: Services): void {
   const openapi = openApiDocument(VERSION);
 
   router.get('/', async (ctx) => {
+    ctx.vary('Accept');
     if ((ctx.get('Accept') || '').includes('text/html')) {
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = readFileSync(path.join(UI_DIR, 'index.html'));
+      sendStatic(ctx, fileBody(path.join(UI_DIR, 'index.html')), 'text/html; charset=utf-8', 'no-cache');
     } else {
       ctx.body = { status: 'ok', version: VERSION };
     }
@@ -112,8 +113,6 @@ export function statusRoutes(router: Router, s: Services): void {
   router.get('/docs/:file', async (ctx) => {
     const type = SWAGGER_FILES[ctx.params.file ?? ''];
     if (!type) throw new ApiError(404, `no such documentation asset: ${ctx.params.file}`);
-    ctx.type = type;
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.body = readFileSync(path.join(SWAGGER_DIR, ctx.params.file!));
+    sendStatic(ctx, fileBody(path.join(SWAGGER_DIR, ctx.params.file!)), type, 'public, max-age=86400');
   });
 }

@@ -8,13 +8,12 @@
  * TensorFlow.js's WebAssembly files come from its npm package, for browsers
  * without WebGL.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { buildSync } from 'esbuild';
 import { UI_DIR } from '../../../pipeline/core/paths';
 import { ApiError } from '../errors';
-import { sendStatic } from '../static-body';
+import { fileBody, sendStatic } from '../static-body';
 
 const bundles = new Map<string, Buffer>();
 /** `globalName`: where an IIFE bundle puts its exports (the in-browser recognizer's, for the page). */
@@ -41,7 +40,6 @@ function bundle(entry: string, globalName?: string): Buffer {
 /** TensorFlow.js's WebAssembly builds (plain, SIMD, threaded SIMD): the page asks for the one its browser runs. */
 const WASM_FILES = new Set(['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']);
 const WASM_DIR = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-const wasmFiles = new Map<string, Buffer>();
 
 const JS = 'application/javascript; charset=utf-8';
 /** Revalidated on each load (a new server may bring new code); the model's files are what is cached for good. */
@@ -58,15 +56,7 @@ export function uiRoutes(router: Router): void {
   router.get('/ui/wasm/:file', async (ctx) => {
     const file = ctx.params.file ?? '';
     if (!WASM_FILES.has(file)) throw new ApiError(404, `no such WebAssembly file: ${file}`);
-    let bytes = wasmFiles.get(file);
-    if (!bytes) {
-      bytes = readFileSync(path.join(WASM_DIR, file));
-      wasmFiles.set(file, bytes);
-    }
-    sendStatic(ctx, bytes, 'application/wasm', 'public, max-age=86400');
+    sendStatic(ctx, fileBody(path.join(WASM_DIR, file)), 'application/wasm', 'public, max-age=86400');
   });
-  router.get('/ui/style.css', async (ctx) => {
-    ctx.type = 'text/css; charset=utf-8';
-    ctx.body = readFileSync(path.join(UI_DIR, 'style.css'));
-  });
+  router.get('/ui/style.css', async (ctx) => sendStatic(ctx, fileBody(path.join(UI_DIR, 'style.css')), 'text/css; charset=utf-8', REVALIDATE));
 }
