@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 K49 := node bin/k49.js
 # Set-up is for a purpose (scripts/setup.sh): serving needs no fonts, training and notebooks do.
-SERVE_COMMANDS := data evaluate read crops run serve worker feedback bench docs load soak
+SERVE_COMMANDS := data evaluate read crops pseudo-label run serve worker feedback bench docs load soak
 TRAIN_COMMANDS := synth eda train notebooks lab
 COMMANDS := $(SERVE_COMMANDS) $(TRAIN_COMMANDS)
 

@@ -166,10 +166,10 @@ export function renderModelFigures(): string {
   ];
   if (g) {
     rows.push(
-      `| mean recall, the ${g.real_training_images.classes.length} classes with real training images | ${fixed(g.real_training_images.mean_recall)}${interval(g.real_training_images.ci95)} |`,
+      `| mean recall, the ${g.real_training_images.classes.length} classes with real training images labelled by people | ${fixed(g.real_training_images.mean_recall)}${interval(g.real_training_images.ci95)} |`,
     );
     rows.push(
-      `| mean recall, the ${g.no_real_training_images.classes.length} classes trained on rendered fonts only | ${fixed(g.no_real_training_images.mean_recall)}${interval(g.no_real_training_images.ci95)} |`,
+      `| mean recall, the other ${g.no_real_training_images.classes.length} classes | ${fixed(g.no_real_training_images.mean_recall)}${interval(g.no_real_training_images.ci95)} |`,
     );
   }
   return rows.join('\n');

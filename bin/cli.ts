@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { OFFICIAL_DATA_DIR, PROJECT_ROOT, SCRIPTS_DIR, SYNTH_DATA_DIR } from '../pipeline/core/paths';
+import { KMNIST_REAL_DIR, OFFICIAL_DATA_DIR, PAGE_CROPS_DIR, PROJECT_ROOT, SCRIPTS_DIR, SYNTH_DATA_DIR } from '../pipeline/core/paths';
 import { VERSION } from '../pipeline/core/version';
 
 const integer = (v: string) => {
@@ -236,6 +236,26 @@ export function buildProgram(): Command {
       action(async (opts: { pages: string; data: string; model?: string }) => {
         const { cutCrops } = require('../pipeline/page/crops') as typeof import('../pipeline/page/crops');
         await cutCrops(opts);
+      }),
+    );
+
+  program
+    .command('pseudo-label')
+    .description(
+      'label a crop set (k49 crops) with a teacher adapted to real ink: the crops its views agree on, class-balanced, as a real training source (pipeline/data/pseudo-labels.ts)',
+    )
+    .addOption(new Option('--crops <dir>', 'the crop set').env('CROPS').default(PAGE_CROPS_DIR))
+    .addOption(
+      new Option('--adapt <dirs>', "real labelled K49-format sets whose images, with the crops', set the teacher's batch-norm statistics (comma-separated)")
+        .env('ADAPT')
+        .default(KMNIST_REAL_DIR),
+    )
+    .addOption(dataOption('where the pseudo-labelled set goes').makeOptionMandatory())
+    .addOption(modelOption('the teacher (default artifacts/latest)'))
+    .action(
+      action(async (opts: { crops: string; adapt: string; data: string; model?: string }) => {
+        const { makePseudoLabels } = require('../pipeline/data/pseudo-labels') as typeof import('../pipeline/data/pseudo-labels');
+        await makePseudoLabels({ model: opts.model, crops: opts.crops, adapt: opts.adapt.split(','), out: opts.data });
       }),
     );
 

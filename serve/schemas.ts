@@ -182,7 +182,7 @@ export const HealthResponse = z
             balanced_accuracy: z.number(),
             groups: EvaluationGroups.nullable().openapi({
               description:
-                'mean recall over the classes that had real training images and over the others (null: the model does not record its training sources)',
+                'mean recall over the classes that had real training images labelled by people and over the others (null: the model does not record its training sources)',
             }),
           })
           .nullable()

@@ -150,8 +150,8 @@ export interface GroupFigure {
 }
 
 /**
- * Mean recall over the classes that had real training images and over the
- * others: on a sample where a few classes hold most images and many hold
+ * Mean recall over the classes that had real training images labelled by
+ * people and over the others: on a sample where a few classes hold most images and many hold
  * 1-6, the balanced accuracy alone hides which group a model is good at.
  */
 export function groupFigures(m: Metrics, withReal: Set<number>): { real_training_images: GroupFigure; no_real_training_images: GroupFigure } {

@@ -22,6 +22,10 @@ export const EDA_DIR = path.join(ARTIFACTS_DIR, 'eda');
 const DATA_DIR = path.join(PROJECT_ROOT, 'data');
 export const OFFICIAL_DATA_DIR = path.join(DATA_DIR, 'k49');
 export const SYNTH_DATA_DIR = path.join(DATA_DIR, 'synth');
+/** Characters cut from the real pages of book 200010454 (`k49 crops`), committed, leak-checked. */
+export const PAGE_CROPS_DIR = path.join(DATA_DIR, 'page-crops-200010454');
+/** Those crops that `k49 pseudo-label` chose and labelled, committed: a real training source of the bundled model. */
+export const PSEUDO_LABELS_DIR = path.join(DATA_DIR, 'pseudo-labels-200010454');
 
 /** Data beside the project (not in the repository): the real K49 test sample and real training images. */
 export const SHARED_DATA_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');

@@ -13,7 +13,8 @@ import type { GroupFigure, Metrics } from './metrics';
 const TRAIN_RECORD = 'train.json';
 const EVAL_RECORD = 'metrics.json';
 
-export type SourceKind = 'synthetic' | 'real';
+/** Rendered from fonts; real images labelled by people; real images labelled by a model (`k49 pseudo-label`). */
+export type SourceKind = 'synthetic' | 'real' | 'pseudo-labelled';
 
 /** What the training record keeps of each data source. */
 export interface SourceRecord {
@@ -113,7 +114,10 @@ export function readEvalRecords(artifactDir: string): { where: string; record: E
   return found;
 }
 
-/** Class ids that had real (not synthetic) training images, from an artifact's source records. */
+/**
+ * Class ids that had real training images labelled by people, from an artifact's source records: the group
+ * the figures call "with real training images". Pseudo-labelled real images do not count: their labels are a model's.
+ */
 export function classesWithRealImages(sources: SourceRecord[]): Set<number> {
   const out = new Set<number>();
   for (const s of sources)

@@ -34,9 +34,13 @@ export function parseSources(spec: string): SourceSpec[] {
   });
 }
 
-/** `k49 synth` writes synth.json beside the files it renders; any other K49-format directory holds real images. */
+/**
+ * `k49 synth` writes synth.json beside the files it renders, `k49 pseudo-label` pseudo-labels.json beside the
+ * crops it labelled; any other K49-format directory holds real images labelled by people.
+ */
 function sourceKind(dir: string): SourceKind {
-  return existsSync(path.join(dir, 'synth.json')) ? 'synthetic' : 'real';
+  if (existsSync(path.join(dir, 'synth.json'))) return 'synthetic';
+  return existsSync(path.join(dir, 'pseudo-labels.json')) ? 'pseudo-labelled' : 'real';
 }
 
 export interface MixedSplit extends LabelledImages {

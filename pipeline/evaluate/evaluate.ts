@@ -180,8 +180,8 @@ export async function evaluate(opts: EvaluateOptions) {
       g.mean_recall === null
         ? 'none present'
         : `${g.mean_recall.toFixed(4)} over ${g.classes.length} classes${g.ci95 ? ` (95% bootstrap interval ${g.ci95[0].toFixed(3)}-${g.ci95[1].toFixed(3)})` : ''}`;
-    log(`mean recall, classes with real training images     ${line(groups.real_training_images)}`);
-    log(`mean recall, classes without real training images  ${line(groups.no_real_training_images)}`);
+    log(`mean recall, classes with labelled real training images     ${line(groups.real_training_images)}`);
+    log(`mean recall, classes without labelled real training images  ${line(groups.no_real_training_images)}`);
   }
   log(
     `reports in ${projectRelative(outDir)}: metrics.json classification_report.txt confusion_matrix.{png,html} confused_pairs.json misclassified.png predictions.json`,

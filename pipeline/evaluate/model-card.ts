@@ -20,18 +20,25 @@ function describeCommit(commit: string | null): string {
     : `git commit ${sha}, with changes not yet committed in the working tree at the time (\`config.json\` holds the configuration used)`;
 }
 
-/** Each training source, and per class whether real (not synthetic) images were among its training data. */
+/** Each training source, and per class whether real images labelled by people, or by a model only, were among its training data. */
 function sourceLines(sources: SourceRecord[] | undefined): string[] {
   if (!sources) return ['- Training sources: not recorded (trained before several sources could be mixed); real images per class unknown.'];
   const real = classesWithRealImages(sources);
-  const chars = (inReal: boolean) =>
-    K49_CLASSES.filter((c) => real.has(c.index) === inReal)
+  const pseudo = new Set<number>();
+  for (const s of sources.filter((x) => x.kind === 'pseudo-labelled'))
+    s.class_counts.forEach((n, c) => {
+      if (n > 0 && !real.has(c)) pseudo.add(c);
+    });
+  const chars = (member: (c: number) => boolean) =>
+    K49_CLASSES.filter((c) => member(c.index))
       .map((c) => c.char)
       .join(' ');
+  const synthOnly = (c: number) => !real.has(c) && !pseudo.has(c);
   return [
     ...sources.map((s) => `- Source \`${s.dir}\`: ${s.kind}, ${s.images.toLocaleString('en')} images, sampling weight ${s.weight}.`),
-    `- Classes with real training images (${real.size}): ${chars(true) || 'none'}.`,
-    `- Classes trained on synthetic images only (${K49_CLASSES.length - real.size}): ${chars(false) || 'none'}.`,
+    `- Classes with real training images labelled by people (${real.size}): ${chars((c) => real.has(c)) || 'none'}.`,
+    ...(pseudo.size > 0 ? [`- Classes whose real training images were labelled by a model only (${pseudo.size}): ${chars((c) => pseudo.has(c))}.`] : []),
+    `- Classes trained on synthetic images only (${K49_CLASSES.filter((c) => synthOnly(c.index)).length}): ${chars(synthOnly) || 'none'}.`,
   ];
 }
 
@@ -48,7 +55,7 @@ function groupLines(evals: { record: EvalRecord }[]): string[] {
     .filter(({ record }) => record.groups)
     .map(
       ({ record: m }) =>
-        `- On ${evaluatedOn(m)}: mean recall ${fig(m.groups!.real_training_images)} over the classes with real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`,
+        `- On ${evaluatedOn(m)}: mean recall ${fig(m.groups!.real_training_images)} over the classes with labelled real training images, ${fig(m.groups!.no_real_training_images)} over the others; accuracy ${m.accuracy.toFixed(4)}.`,
     )
     .flatMap((l, i) => (i === 0 ? ['', l] : [l]));
 }

@@ -36,7 +36,7 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     modelName: 'Model of {date}',
     modelRight: '{pct} % right on {evaluated}',
     modelNotEvaluated: 'not evaluated on real images yet',
-    modelGroups: '; {real} on the {nreal} characters it learnt from real handwriting, {others} on the other {nothers}',
+    modelGroups: '; {real} on the {nreal} characters it learnt from labelled real handwriting, {others} on the other {nothers}',
     modelTrained: 'Learnt from {trained}.',
     modelCard: 'Model card',
     inBrowserLoading: 'Loading the model into this page…',
@@ -116,7 +116,7 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     modelName: '{date} のモデル',
     modelRight: '{evaluated}での正解率 {pct} %',
     modelNotEvaluated: '実画像での評価はまだありません',
-    modelGroups: '、実際の手書きから学んだ {nreal} 字は {real}、その他の {nothers} 字は {others}',
+    modelGroups: '、ラベル付きの実際の手書きから学んだ {nreal} 字は {real}、その他の {nothers} 字は {others}',
     modelTrained: '学習データ: {trained}',
     modelCard: 'モデルカード',
     inBrowserLoading: 'このページにモデルを読み込んでいます…',
@@ -182,6 +182,7 @@ export const DATA_NAMES: Record<Lang, Record<string, string>> = {
     'real-sample': 'real K49 test images',
     k49: 'real K49 images',
     'kmnist-real': 'real Kuzushiji-MNIST images',
+    'pseudo-labels-200010454': 'characters cut from real manuscript pages, labelled by the model',
   },
   ja: {
     synth: 'フォントから合成した画像',
@@ -190,6 +191,7 @@ export const DATA_NAMES: Record<Lang, Record<string, string>> = {
     'real-sample': '実際の K49 テスト画像',
     k49: '実際の K49 画像',
     'kmnist-real': '実際の Kuzushiji-MNIST 画像',
+    'pseudo-labels-200010454': '実際の写本から切り出し、モデルがラベルを付けた文字',
   },
 };
 

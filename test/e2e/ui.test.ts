@@ -102,7 +102,7 @@ describe('web UI in a browser', function () {
     const pct = (v: number | null) => `${(100 * v!).toFixed(0)} %`;
     assert.ok(
       info.includes(
-        `; ${pct(e.groups.real_training_images.mean_recall)} on the ${e.groups.real_training_images.classes.length} characters it learnt from real handwriting, ${pct(e.groups.no_real_training_images.mean_recall)} on the other ${e.groups.no_real_training_images.classes.length}`,
+        `; ${pct(e.groups.real_training_images.mean_recall)} on the ${e.groups.real_training_images.classes.length} characters it learnt from labelled real handwriting, ${pct(e.groups.no_real_training_images.mean_recall)} on the other ${e.groups.no_real_training_images.classes.length}`,
       ),
       info,
     );
@@ -267,7 +267,7 @@ describe('web UI in a browser', function () {
       new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\([\\d,]+ 枚\\)`),
     );
     assert.match(info, /^20\d\d年\d{1,2}月\d{1,2}日 のモデル · /);
-    assert.match(info, /実際の手書きから学んだ \d+ 字は \d+ %、その他の \d+ 字は \d+ %/);
+    assert.match(info, /ラベル付きの実際の手書きから学んだ \d+ 字は \d+ %、その他の \d+ 字は \d+ %/);
     assert.match(info, /実際の K49 テスト画像/);
     assert.equal(await page.textContent('#model-card-link'), 'モデルカード');
     assert.match((await page.textContent('#batch-status')) ?? '', /完了: \d+ 件/);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classById } from '../../pipeline/core/classes';
 import type { GroupFigure } from '../../pipeline/core/metrics';
+import { PSEUDO_LABELS_DIR } from '../../pipeline/core/paths';
 import { Random } from '../../pipeline/core/random';
 import { classesWithRealImages, type SourceRecord } from '../../pipeline/core/records';
 import { loadSources, parseSources } from '../../pipeline/data/sources';
@@ -95,17 +96,18 @@ describe('training data from several sources', function () {
     for (const p of perClass) assert.ok(Math.abs(p - 0.25) < 0.01, `class shares ${perClass.join(' ')}`);
   });
 
-  it('a model trained on synthetic + real records its sources; make evaluate reports both groups and its card names them', async () => {
+  it('a model trained on synthetic + real + pseudo-labelled records its sources; make evaluate reports both groups (labelled by people or not) and its card names them', async () => {
     const out = path.join(tempDir('k49-art-'), 'mixed');
     const config = mergeTrainConfig(DEFAULT_TRAIN, { epochs: 1, maxTrainImages: 1500, model: { widths: [8, 16, 16], denseUnits: 32 }, batchSize: 64 });
-    await train({ data: `${synth},${KMNIST_REAL_DIR}:2`, out, config, progress: false, log: () => {} });
+    await train({ data: `${synth},${KMNIST_REAL_DIR}:2,${PSEUDO_LABELS_DIR}`, out, config, progress: false, log: () => {} });
     const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8')) as { data: { name: string; sources: SourceRecord[] } };
-    assert.equal(record.data.name, `${path.basename(synth)}+kmnist-real`);
+    assert.equal(record.data.name, `${path.basename(synth)}+kmnist-real+pseudo-labels-200010454`);
     assert.deepEqual(
       record.data.sources.map((s) => [s.kind, s.weight]),
       [
         ['synthetic', 1],
         ['real', 2],
+        ['pseudo-labelled', 1],
       ],
     );
 
@@ -128,13 +130,19 @@ describe('training data from several sources', function () {
     for (const g of [metrics.groups.real_training_images, metrics.groups.no_real_training_images])
       assert.ok(g.ci95[0] <= g.mean_recall && g.mean_recall <= g.ci95[1], JSON.stringify(g));
     assert.ok(
-      lines.some((l) => /mean recall, classes with real training images +\d\.\d{4} over 10 classes \(95% bootstrap interval \d\.\d{3}-\d\.\d{3}\)/.test(l)),
+      lines.some((l) =>
+        /mean recall, classes with labelled real training images +\d\.\d{4} over 10 classes \(95% bootstrap interval \d\.\d{3}-\d\.\d{3}\)/.test(l),
+      ),
       lines.join('\n'),
     );
     assert.ok(lines.some((l) => /^accuracy/.test(l)));
     const card = readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8');
-    assert.match(card, new RegExp(`Classes with real training images \\(10\\): ${KMNIST_CLASSES.map((c) => classById(c).char).join(' ')}\\.`));
-    assert.match(card, /Classes trained on synthetic images only \(39\)/);
-    assert.match(card, /over the classes with real training images/);
+    assert.match(
+      card,
+      new RegExp(`Classes with real training images labelled by people \\(10\\): ${KMNIST_CLASSES.map((c) => classById(c).char).join(' ')}\\.`),
+    );
+    assert.match(card, /Classes whose real training images were labelled by a model only \(38\)/);
+    assert.match(card, /Classes trained on synthetic images only \(1\): ゝ\./);
+    assert.match(card, /over the classes with labelled real training images/);
   });
 });
