@@ -264,7 +264,7 @@ describe('web UI in a browser', function () {
     const info = (await page.textContent('#model-info')) ?? '';
     assert.match(
       (await page.textContent('#model-trained')) ?? '',
-      new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\([\\d,]+ 枚\\)`),
+      new RegExp(`学習データ: ${DATA_NAMES.ja['synth-npm']} \\+ 実際の Kuzushiji-MNIST 画像 \\+ ${DATA_NAMES.ja['pseudo-labels-200010454']} \\([\\d,]+ 枚\\)`),
     );
     assert.match(info, /^20\d\d年\d{1,2}月\d{1,2}日 のモデル · /);
     assert.match(info, /ラベル付きの実際の手書きから学んだ \d+ 字は \d+ %、その他の \d+ 字は \d+ %/);
