@@ -86,3 +86,17 @@ export function classCounts(labels: Uint8Array): number[] {
   for (const l of labels) counts[l]!++;
   return counts;
 }
+
+/** The images (N*784 bytes) moved by (dx, dy) pixels, what moves out dropped and zeros (no ink) moved in. */
+export function shiftImages(images: Uint8Array, dx: number, dy: number): Uint8Array {
+  if (dx === 0 && dy === 0) return images;
+  const out = new Uint8Array(images.length);
+  for (let base = 0; base < images.length; base += PIXELS) {
+    for (let y = Math.max(0, dy); y < Math.min(IMAGE_SIZE, IMAGE_SIZE + dy); y++) {
+      for (let x = Math.max(0, dx); x < Math.min(IMAGE_SIZE, IMAGE_SIZE + dx); x++) {
+        out[base + y * IMAGE_SIZE + x] = images[base + (y - dy) * IMAGE_SIZE + (x - dx)]!;
+      }
+    }
+  }
+  return out;
+}

@@ -119,9 +119,14 @@ export function readEvalRecords(artifactDir: string): { where: string; record: E
  * the figures call "with real training images". Pseudo-labelled real images do not count: their labels are a model's.
  */
 export function classesWithRealImages(sources: SourceRecord[]): Set<number> {
+  return classesOfKind(sources, 'real');
+}
+
+/** Class ids that had training images in a source of `kind`. */
+export function classesOfKind(sources: SourceRecord[], kind: SourceKind): Set<number> {
   const out = new Set<number>();
   for (const s of sources)
-    if (s.kind === 'real')
+    if (s.kind === kind)
       s.class_counts.forEach((n, c) => {
         if (n > 0) out.add(c);
       });

@@ -7,7 +7,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../core/backend';
-import { PIXELS } from '../core/dataset';
+import { PIXELS, shiftImages } from '../core/dataset';
 
 export const LEAK_CORRELATION = 0.85;
 
@@ -19,18 +19,6 @@ function normalisedRows(tf: ReturnType<typeof loadTf>['tf'], images: Uint8Array)
     const centred = tf.sub(x, tf.mean(x, 1, true));
     return tf.div(centred, tf.maximum(tf.norm(centred, 'euclidean', 1, true), 1e-6)) as TF.Tensor2D;
   });
-}
-
-/** The images (N*784 bytes) moved by (dx, dy) pixels, what moves out dropped and zeros moved in. */
-function shifted(images: Uint8Array, dx: number, dy: number): Uint8Array {
-  if (dx === 0 && dy === 0) return images;
-  const out = new Uint8Array(images.length);
-  for (let base = 0; base < images.length; base += PIXELS) {
-    for (let y = Math.max(0, dy); y < Math.min(28, 28 + dy); y++) {
-      for (let x = Math.max(0, dx); x < Math.min(28, 28 + dx); x++) out[base + y * 28 + x] = images[base + (y - dy) * 28 + (x - dx)]!;
-    }
-  }
-  return out;
 }
 
 /** Shifts tried: the same stroke cut again may be framed a pixel off. */
@@ -49,7 +37,7 @@ export function maxCorrelations(images: Uint8Array, reference: Uint8Array, chunk
   try {
     for (const dy of SHIFTS) {
       for (const dx of SHIFTS) {
-        const moved = shifted(images, dx, dy);
+        const moved = shiftImages(images, dx, dy);
         for (let start = 0; start < n; start += chunk) {
           const end = Math.min(n, start + chunk);
           const best = tf.tidy(() => tf.max(tf.matMul(normalisedRows(tf, moved.subarray(start * PIXELS, end * PIXELS)), ref, false, true), 1));

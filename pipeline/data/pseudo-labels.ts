@@ -7,9 +7,9 @@
  *    Trained on mostly rendered images, its statistics are the fonts'; real ink's make its answers
  *    on real crops better (the fold figures in docs/experiments.md). Only the labelling uses it.
  * 2. Each crop is read three times: as cut and shifted one pixel each way diagonally; a crop is a
- *    candidate for class c when all three answers are c and the first is at least MIN_CONFIDENCE sure.
- * 3. Class-balanced choice: per class the more confident half of its candidates, at least
- *    FLOOR_PER_CLASS (or all there are), at most CAP_PER_CLASS, so that the classes the teacher
+ *    candidate for class c when all three answers are c and the first is at least `minConfidence` sure.
+ * 3. Class-balanced choice: per class the more confident half of its candidates (`keepShare`),
+ *    at least `floorPerClass` (or all there are), at most `capPerClass`, so that the classes the teacher
  *    already reads well do not fill the set, and the ones it reads worst still get real ink.
  *    ゝ is left out: the teacher gives it to stroke fragments.
  *
@@ -23,8 +23,8 @@ import { MODEL_SUBDIR, resolveModelDir, writeJson } from '../core/artifacts';
 import { loadTf, type Tf } from '../core/backend';
 import { md5File } from '../core/checksum';
 import { classByChar, classById, NUM_CLASSES } from '../core/classes';
-import { IMAGE_SIZE, type LabelledImages, loadSplit, PIXELS, saveSplit } from '../core/dataset';
-import { bestClasses, compileInference, runSteps } from '../core/inference';
+import { IMAGE_SIZE, loadSplit, PIXELS, saveSplit, shiftImages } from '../core/dataset';
+import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { projectRelative } from '../core/paths';
 import { toModelInput } from '../core/preprocess/fit';
 import { readTrainRecord } from '../core/records';
@@ -40,19 +40,6 @@ export const PSEUDO_LABEL_RULE = {
   ] as const,
   leftOut: ['ゝ'],
 };
-
-/** Images shifted by (dx, dy) pixels, the uncovered border black (no ink). */
-export function shiftImages(images: Uint8Array, dx: number, dy: number): Uint8Array {
-  const out = new Uint8Array(images.length);
-  for (let n = 0; n < images.length / PIXELS; n++) {
-    for (let y = Math.max(0, dy); y < Math.min(IMAGE_SIZE, IMAGE_SIZE + dy); y++) {
-      const to = n * PIXELS + y * IMAGE_SIZE;
-      const from = n * PIXELS + (y - dy) * IMAGE_SIZE;
-      for (let x = Math.max(0, dx); x < Math.min(IMAGE_SIZE, IMAGE_SIZE + dx); x++) out[to + x] = images[from + x - dx]!;
-    }
-  }
-  return out;
-}
 
 const CHUNK = 1024;
 
@@ -122,16 +109,6 @@ export function choosePseudoLabels(
   });
 }
 
-function concat(parts: LabelledImages[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.count, 0) * PIXELS);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p.images.subarray(0, p.count * PIXELS), at);
-    at += p.count * PIXELS;
-  }
-  return out;
-}
-
 export async function makePseudoLabels(opts: { model?: string; crops: string; adapt: string[]; out: string; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => console.log(l));
   const { tf } = loadTf();
@@ -141,19 +118,13 @@ export async function makePseudoLabels(opts: { model?: string; crops: string; ad
   const model = await tf.loadLayersModel(`file://${path.join(teacherDir, MODEL_SUBDIR, 'model.json')}`);
   const owned: TF.Tensor[] = [];
   try {
-    const layers = adaptBatchNorm(tf, model, concat([crops, ...adaptSets]));
+    const layers = adaptBatchNorm(tf, model, Buffer.concat([crops, ...adaptSets].map((s) => s.images)));
     log(
       `teacher ${readTrainRecord(teacherDir).version}: ${layers} batch-norm layers adapted to ${crops.count} crops + ${adaptSets.map((s, i) => `${s.count} of ${projectRelative(opts.adapt[i]!)}`).join(', ')}`,
     );
     const steps = compileInference(tf, model, owned);
-    const read = (images: Uint8Array) => {
-      const probs = new Float32Array((images.length / PIXELS) * NUM_CLASSES);
-      for (let start = 0; start < images.length; start += CHUNK * PIXELS) {
-        probs.set(runSteps(tf, steps, images.subarray(start, start + CHUNK * PIXELS)), (start / PIXELS) * NUM_CLASSES);
-      }
-      return bestClasses(probs);
-    };
-    const views = [read(crops.images), ...PSEUDO_LABEL_RULE.shifts.map(([dx, dy]) => read(shiftImages(crops.images, dx, dy)))];
+    const read = (images: Uint8Array) => classifyInBatches((part) => runSteps(tf, steps, part), images, CHUNK);
+    const views = await Promise.all([crops.images, ...PSEUDO_LABEL_RULE.shifts.map(([dx, dy]) => shiftImages(crops.images, dx, dy))].map(read));
     const perClass = choosePseudoLabels(views);
     const chosen = perClass.flat();
     const images = new Uint8Array(chosen.length * PIXELS);

@@ -7,7 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K49_CLASSES } from '../core/classes';
 import { BOOTSTRAP_RESAMPLES, type GroupFigure } from '../core/metrics';
-import { classesWithRealImages, type EvalRecord, readEvalRecords, readTrainRecord, type SourceRecord } from '../core/records';
+import { classesOfKind, classesWithRealImages, type EvalRecord, readEvalRecords, readTrainRecord, type SourceRecord } from '../core/records';
 import { readTrainConfig } from '../train/config';
 import { describeArchitecture } from '../train/model';
 
@@ -24,11 +24,7 @@ function describeCommit(commit: string | null): string {
 function sourceLines(sources: SourceRecord[] | undefined): string[] {
   if (!sources) return ['- Training sources: not recorded (trained before several sources could be mixed); real images per class unknown.'];
   const real = classesWithRealImages(sources);
-  const pseudo = new Set<number>();
-  for (const s of sources.filter((x) => x.kind === 'pseudo-labelled'))
-    s.class_counts.forEach((n, c) => {
-      if (n > 0 && !real.has(c)) pseudo.add(c);
-    });
+  const pseudo = new Set([...classesOfKind(sources, 'pseudo-labelled')].filter((c) => !real.has(c)));
   const chars = (member: (c: number) => boolean) =>
     K49_CLASSES.filter((c) => member(c.index))
       .map((c) => c.char)

@@ -108,7 +108,6 @@ class InferenceThread {
 
 export class ThreadedClassifier {
   private disposed = false;
-  private browser: Promise<BrowserNetwork> | null = null;
   /** Told when the thread ends while this model is in use (not after dispose()): the holder then loads the model afresh. */
   onUnexpectedExit: (reason: string) => void = () => {};
   private readonly exitListener = (reason: string) => {
@@ -133,19 +132,13 @@ export class ThreadedClassifier {
 
   /**
    * The same network for the web page to run (folded-transport.ts), encoded on
-   * the thread when first asked (only the API serves it, never the queue worker)
-   * and kept for the model's life.
+   * the thread at each call: only the API asks, once per model (its route keeps
+   * the files), and the queue worker never does.
    */
-  browserNetwork(): Promise<BrowserNetwork> {
-    if (this.disposed) return Promise.reject(new Error(`model ${this.info.version} was disposed`));
-    this.browser ??= this.thread
-      .request<Extract<FromThread, { type: 'browser-files' }>>({ type: 'browser-files', model: this.model })
-      .then((m) => ({ manifest: m.manifest, weights: new Uint8Array(m.weights) }));
-    // A failed encoding is not kept: the next request tries again.
-    this.browser.catch(() => {
-      this.browser = null;
-    });
-    return this.browser;
+  async browserNetwork(): Promise<BrowserNetwork> {
+    if (this.disposed) throw new Error(`model ${this.info.version} was disposed`);
+    const m = await this.thread.request<Extract<FromThread, { type: 'browser-files' }>>({ type: 'browser-files', model: this.model });
+    return { manifest: m.manifest, weights: new Uint8Array(m.weights) };
   }
 
   /** Class probabilities for N K49 images (N*784 bytes): N*49 floats. The bytes are handed over: `images` is unusable afterwards. */

@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTf } from '../../pipeline/core/backend';
 import { classByChar, NUM_CLASSES } from '../../pipeline/core/classes';
-import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
+import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
 import { PAGE_CROPS_DIR, PSEUDO_LABELS_DIR } from '../../pipeline/core/paths';
 import { toModelInput } from '../../pipeline/core/preprocess/fit';
-import { adaptBatchNorm, choosePseudoLabels, PSEUDO_LABEL_RULE, shiftImages } from '../../pipeline/data/pseudo-labels';
+import { adaptBatchNorm, choosePseudoLabels, PSEUDO_LABEL_RULE } from '../../pipeline/data/pseudo-labels';
 
 /** Views of n crops: every crop's class and confidence, the same class in every view unless told. */
 function views(classes: number[], confidences: number[], disagree: number[] = []) {

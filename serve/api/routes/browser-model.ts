@@ -19,17 +19,24 @@ interface BrowserFiles {
   weights: Buffer;
   mantissaBits: number;
 }
-const filesOf = new WeakMap<ThreadedClassifier, BrowserFiles>();
+/** Per served model, its files once encoded; requests that come while they are encoded wait for the same ones. */
+const filesOf = new WeakMap<ThreadedClassifier, Promise<BrowserFiles>>();
 
-async function browserFiles(classifier: ThreadedClassifier): Promise<BrowserFiles> {
+async function encodeFiles(classifier: ThreadedClassifier): Promise<BrowserFiles> {
+  const network = await classifier.browserNetwork();
+  const manifest = Buffer.from(JSON.stringify(network.manifest));
+  const weights = Buffer.from(network.weights.buffer, network.weights.byteOffset, network.weights.byteLength);
+  const id = createHash('sha256').update(manifest).update(weights).digest('hex').slice(0, 16);
+  return { id, manifest, weights, mantissaBits: network.manifest.mantissaBits };
+}
+
+function browserFiles(classifier: ThreadedClassifier): Promise<BrowserFiles> {
   let files = filesOf.get(classifier);
   if (!files) {
-    const network = await classifier.browserNetwork();
-    const manifest = Buffer.from(JSON.stringify(network.manifest));
-    const weights = Buffer.from(network.weights.buffer, network.weights.byteOffset, network.weights.byteLength);
-    const id = createHash('sha256').update(manifest).update(weights).digest('hex').slice(0, 16);
-    files = { id, manifest, weights, mantissaBits: network.manifest.mantissaBits };
+    files = encodeFiles(classifier);
     filesOf.set(classifier, files);
+    // A failed encoding is not kept: the next request tries again.
+    files.catch(() => filesOf.delete(classifier));
   }
   return files;
 }
