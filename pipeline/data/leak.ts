@@ -24,15 +24,28 @@ function normalisedRows(tf: ReturnType<typeof loadTf>['tf'], images: Uint8Array)
 /** Shifts tried: the same stroke cut again may be framed a pixel off. */
 const SHIFTS = [-1, 0, 1];
 
+/** The nearest reference image of an image: its index, the correlation, and the shift (dx, dy) of the image that gave it. */
+export interface BestMatch {
+  correlation: number;
+  index: number;
+  dx: number;
+  dy: number;
+}
+
 /**
  * For each image of `images` (N*784 bytes), its highest correlation with any image of `reference`, over
  * the image moved by up to a pixel each way: a test image cut again from its page is rarely framed to
  * the pixel as K49 framed it.
  */
 export function maxCorrelations(images: Uint8Array, reference: Uint8Array, chunk = 2048): Float32Array {
+  return Float32Array.from(bestMatches(images, reference, chunk), (m) => m.correlation);
+}
+
+/** maxCorrelations with the reference image and the shift that gave each image's highest correlation. */
+export function bestMatches(images: Uint8Array, reference: Uint8Array, chunk = 2048): BestMatch[] {
   const { tf } = loadTf();
   const n = images.length / PIXELS;
-  const out = new Float32Array(n).fill(-1);
+  const out: BestMatch[] = Array.from({ length: n }, () => ({ correlation: -1, index: -1, dx: 0, dy: 0 }));
   const ref = normalisedRows(tf, reference);
   try {
     for (const dy of SHIFTS) {
@@ -40,10 +53,17 @@ export function maxCorrelations(images: Uint8Array, reference: Uint8Array, chunk
         const moved = shiftImages(images, dx, dy);
         for (let start = 0; start < n; start += chunk) {
           const end = Math.min(n, start + chunk);
-          const best = tf.tidy(() => tf.max(tf.matMul(normalisedRows(tf, moved.subarray(start * PIXELS, end * PIXELS)), ref, false, true), 1));
-          const values = best.dataSync() as Float32Array;
-          for (let i = 0; i < values.length; i++) out[start + i] = Math.max(out[start + i]!, values[i]!);
-          best.dispose();
+          const [best, at] = tf.tidy(() => {
+            const correlations = tf.matMul(normalisedRows(tf, moved.subarray(start * PIXELS, end * PIXELS)), ref, false, true);
+            return [tf.max(correlations, 1), tf.argMax(correlations, 1)];
+          });
+          const values = best!.dataSync() as Float32Array;
+          const indices = at!.dataSync() as Int32Array;
+          for (let i = 0; i < values.length; i++) {
+            const m = out[start + i]!;
+            if (values[i]! > m.correlation) Object.assign(m, { correlation: values[i]!, index: indices[i]!, dx, dy });
+          }
+          tf.dispose([best!, at!]);
         }
       }
     }
