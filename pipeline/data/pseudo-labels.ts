@@ -16,10 +16,10 @@
  * Written: the chosen crops in K49 format (k49-train-imgs.npz, k49-train-labels.npz), which crop of
  * the crop set each one is, and pseudo-labels.json (teacher, sources, rule, counts per class).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs-node';
-import { MODEL_SUBDIR, resolveModelDir, writeJson } from '../core/artifacts';
+import { MODEL_SUBDIR, readJson, resolveModelDir, writeJson } from '../core/artifacts';
 import { loadTf, type Tf } from '../core/backend';
 import { md5File } from '../core/checksum';
 import { classByChar, classById, NUM_CLASSES } from '../core/classes';
@@ -28,6 +28,7 @@ import { classifyInBatches, compileInference, runSteps } from '../core/inference
 import { projectRelative } from '../core/paths';
 import { toModelInput } from '../core/preprocess/fit';
 import { readTrainRecord } from '../core/records';
+import { PSEUDO_LABELS_RECORD } from './sources';
 
 export const PSEUDO_LABEL_RULE = {
   minConfidence: 0.3,
@@ -109,10 +110,28 @@ export function choosePseudoLabels(
   });
 }
 
+/**
+ * A folder that already holds another teacher's pseudo-labels (the committed set is the bundled model's
+ * training input) is not overwritten: without MODEL=, the teacher is artifacts/latest, which after a
+ * round is the student, not the teacher that made the set.
+ */
+function refuseOtherTeachersSet(out: string, teacher: string, model: string | undefined): void {
+  const record = path.join(out, PSEUDO_LABELS_RECORD);
+  if (!existsSync(record)) return;
+  const made = readJson<{ teacher: string }>(record).teacher;
+  if (made === teacher) return;
+  throw new Error(
+    `${projectRelative(out)} holds the pseudo-labels of teacher ${made}; this run's teacher is ${teacher}` +
+      `${model ? '' : ' (artifacts/latest: no MODEL= given)'}. To remake that set pass MODEL=artifacts/${made}; ` +
+      'for a new set give another DATA= folder (or delete this one first).',
+  );
+}
+
 export async function makePseudoLabels(opts: { model?: string; crops: string; adapt: string[]; out: string; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => console.log(l));
   const { tf } = loadTf();
   const teacherDir = resolveModelDir(opts.model);
+  refuseOtherTeachersSet(opts.out, readTrainRecord(teacherDir).version, opts.model);
   const crops = await loadSplit(opts.crops, 'train');
   const adaptSets = await Promise.all(opts.adapt.map((dir) => loadSplit(dir, 'train')));
   const model = await tf.loadLayersModel(`file://${path.join(teacherDir, MODEL_SUBDIR, 'model.json')}`);
@@ -140,7 +159,7 @@ export async function makePseudoLabels(opts: { model?: string; crops: string; ad
       ...chosen.map((i) => `${i},${views[0]!.classes[i]},${classById(views[0]!.classes[i]!).char},${views[0]!.confidences[i]!.toFixed(4)}`),
     ];
     await fs.writeFile(path.join(opts.out, 'pseudo-labels.csv'), `${lines.join('\n')}\n`);
-    await writeJson(path.join(opts.out, 'pseudo-labels.json'), {
+    await writeJson(path.join(opts.out, PSEUDO_LABELS_RECORD), {
       teacher: readTrainRecord(teacherDir).version,
       crops: { dir: projectRelative(opts.crops), images: crops.count, md5: await md5File(path.join(opts.crops, 'k49-train-imgs.npz')) },
       batch_norm_adapted_on: [opts.crops, ...opts.adapt].map(projectRelative),

@@ -34,13 +34,16 @@ export function parseSources(spec: string): SourceSpec[] {
   });
 }
 
+/** What `k49 pseudo-label` writes beside the crops it labelled (teacher, rule, counts). */
+export const PSEUDO_LABELS_RECORD = 'pseudo-labels.json';
+
 /**
- * `k49 synth` writes synth.json beside the files it renders, `k49 pseudo-label` pseudo-labels.json beside the
+ * `k49 synth` writes synth.json beside the files it renders, `k49 pseudo-label` PSEUDO_LABELS_RECORD beside the
  * crops it labelled; any other K49-format directory holds real images labelled by people.
  */
 function sourceKind(dir: string): SourceKind {
   if (existsSync(path.join(dir, 'synth.json'))) return 'synthetic';
-  return existsSync(path.join(dir, 'pseudo-labels.json')) ? 'pseudo-labelled' : 'real';
+  return existsSync(path.join(dir, PSEUDO_LABELS_RECORD)) ? 'pseudo-labelled' : 'real';
 }
 
 export interface MixedSplit extends LabelledImages {

@@ -3,14 +3,16 @@
  * choice, batch-norm statistics adapted layer by layer, and the committed set (only leak-checked crops).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTf } from '../../pipeline/core/backend';
 import { classByChar, NUM_CLASSES } from '../../pipeline/core/classes';
 import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
 import { PAGE_CROPS_DIR, PSEUDO_LABELS_DIR } from '../../pipeline/core/paths';
 import { toModelInput } from '../../pipeline/core/preprocess/fit';
-import { adaptBatchNorm, choosePseudoLabels, PSEUDO_LABEL_RULE } from '../../pipeline/data/pseudo-labels';
+import { adaptBatchNorm, choosePseudoLabels, makePseudoLabels, PSEUDO_LABEL_RULE } from '../../pipeline/data/pseudo-labels';
+import { PSEUDO_LABELS_RECORD } from '../../pipeline/data/sources';
+import { tempDir } from '../helpers/paths';
 
 /** Views of n crops: every crop's class and confidence, the same class in every view unless told. */
 function views(classes: number[], confidences: number[], disagree: number[] = []) {
@@ -115,12 +117,29 @@ describe('pseudo-labels of real page crops', function () {
     }
   });
 
+  it("refuses to overwrite another teacher's set, and says how to remake it or where else to write", async () => {
+    const out = tempDir();
+    const record = JSON.stringify({ teacher: 'k49net-an-earlier-teacher' });
+    writeFileSync(path.join(out, PSEUDO_LABELS_RECORD), record);
+    await assert.rejects(
+      makePseudoLabels({ crops: PAGE_CROPS_DIR, adapt: [], out, log: () => {} }),
+      (e: Error) =>
+        /holds the pseudo-labels of teacher k49net-an-earlier-teacher; this run's teacher is k49net-\S+ \(artifacts\/latest: no MODEL= given\)/.test(
+          e.message,
+        ) &&
+        e.message.includes('pass MODEL=artifacts/k49net-an-earlier-teacher') &&
+        e.message.includes('another DATA= folder'),
+    );
+    assert.deepEqual(readdirSync(out), [PSEUDO_LABELS_RECORD]);
+    assert.equal(readFileSync(path.join(out, PSEUDO_LABELS_RECORD), 'utf8'), record);
+  });
+
   it('the committed pseudo-labelled set holds only crops of the leak-checked crop set, as its records say', async function () {
     if (!existsSync(path.join(PSEUDO_LABELS_DIR, 'k49-train-imgs.npz'))) this.skip();
     const [set, crops] = await Promise.all([loadSplit(PSEUDO_LABELS_DIR, 'train'), loadSplit(PAGE_CROPS_DIR, 'train')]);
     const rows = readFileSync(path.join(PSEUDO_LABELS_DIR, 'pseudo-labels.csv'), 'utf8').trim().split('\n').slice(1);
     assert.equal(rows.length, set.count);
-    const record = JSON.parse(readFileSync(path.join(PSEUDO_LABELS_DIR, 'pseudo-labels.json'), 'utf8')) as {
+    const record = JSON.parse(readFileSync(path.join(PSEUDO_LABELS_DIR, PSEUDO_LABELS_RECORD), 'utf8')) as {
       images: number;
       per_class: Record<string, number>;
     };
