@@ -131,7 +131,8 @@ export async function makePseudoLabels(opts: { model?: string; crops: string; ad
   const log = opts.log ?? ((l: string) => console.log(l));
   const { tf } = loadTf();
   const teacherDir = resolveModelDir(opts.model);
-  refuseOtherTeachersSet(opts.out, readTrainRecord(teacherDir).version, opts.model);
+  const teacher = readTrainRecord(teacherDir).version;
+  refuseOtherTeachersSet(opts.out, teacher, opts.model);
   const crops = await loadSplit(opts.crops, 'train');
   const adaptSets = await Promise.all(opts.adapt.map((dir) => loadSplit(dir, 'train')));
   const model = await tf.loadLayersModel(`file://${path.join(teacherDir, MODEL_SUBDIR, 'model.json')}`);
@@ -139,7 +140,7 @@ export async function makePseudoLabels(opts: { model?: string; crops: string; ad
   try {
     const layers = adaptBatchNorm(tf, model, Buffer.concat([crops, ...adaptSets].map((s) => s.images)));
     log(
-      `teacher ${readTrainRecord(teacherDir).version}: ${layers} batch-norm layers adapted to ${crops.count} crops + ${adaptSets.map((s, i) => `${s.count} of ${projectRelative(opts.adapt[i]!)}`).join(', ')}`,
+      `teacher ${teacher}: ${layers} batch-norm layers adapted to ${crops.count} crops + ${adaptSets.map((s, i) => `${s.count} of ${projectRelative(opts.adapt[i]!)}`).join(', ')}`,
     );
     const steps = compileInference(tf, model, owned);
     const read = (images: Uint8Array) => classifyInBatches((part) => runSteps(tf, steps, part), images, CHUNK);
@@ -160,7 +161,7 @@ export async function makePseudoLabels(opts: { model?: string; crops: string; ad
     ];
     await fs.writeFile(path.join(opts.out, 'pseudo-labels.csv'), `${lines.join('\n')}\n`);
     await writeJson(path.join(opts.out, PSEUDO_LABELS_RECORD), {
-      teacher: readTrainRecord(teacherDir).version,
+      teacher,
       crops: { dir: projectRelative(opts.crops), images: crops.count, md5: await md5File(path.join(opts.crops, 'k49-train-imgs.npz')) },
       batch_norm_adapted_on: [opts.crops, ...opts.adapt].map(projectRelative),
       rule: PSEUDO_LABEL_RULE,
