@@ -15,7 +15,7 @@ import { K49Classifier } from '../core/inference';
 import { projectRelative, REAL_SAMPLE_DIR } from '../core/paths';
 import { LEAK_CORRELATION, maxCorrelations } from '../data/leak';
 import { cutPage } from './cut';
-import { characterImages, decodePage } from './read';
+import { characterImages, decodePage, inScanPixels } from './read';
 
 const SCAN = /\.(jpe?g|png|tiff?|webp)$/i;
 
@@ -42,7 +42,8 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
     const cut = cutPage(page);
     const images = characterImages(page, cut);
     const { classes, confidences } = await model.classify(images);
-    cut.characters.forEach((ch, k) => {
+    // The record gives each box in pixels of the page scan (the images were cropped from the shrunk page).
+    inScanPixels(cut, page).characters.forEach((ch, k) => {
       if (images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0)) return;
       rows.push({ page: file, box: ch.box, column: ch.column, index: ch.index, label: classes[k]!, confidence: confidences[k]! });
       parts.push(images.slice(k * PIXELS, (k + 1) * PIXELS));

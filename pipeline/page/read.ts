@@ -64,9 +64,35 @@ export function pageAnswer(result: ReadPageResult): Omit<ReadPageResult, 'images
   return answer;
 }
 
+/** A decoded page: its pixels, at most PAGE_MAX_SIDE a side, and the size of the upright scan they were shrunk from. */
+export type DecodedPage = PagePixels & { sourceWidth: number; sourceHeight: number };
+
 /** Decodes a page for reading: RGBA at most PAGE_MAX_SIDE a side, EXIF orientation applied. */
-export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<PagePixels> {
+export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<DecodedPage> {
   return decodeRgba(bytes, limits, PAGE_MAX_SIDE);
+}
+
+/**
+ * A cut of the shrunk page in pixels of the scan as sent (and its character size with it): a reader
+ * draws or compares the boxes on their own image, whatever size the cutter worked at.
+ */
+export function inScanPixels(cut: CutPage, page: DecodedPage): CutPage {
+  const sx = page.sourceWidth / page.width,
+    sy = page.sourceHeight / page.height;
+  if (sx === 1 && sy === 1) return cut;
+  const span = (start: number, length: number, s: number) => [Math.round(start * s), Math.round((start + length) * s) - Math.round(start * s)] as const;
+  return {
+    columns: cut.columns.map((c) => {
+      const [x, width] = span(c.x, c.width, sx);
+      return { x, width };
+    }),
+    characters: cut.characters.map((ch) => {
+      const [x, w] = span(ch.box[0], ch.box[2], sx),
+        [y, h] = span(ch.box[1], ch.box[3], sy);
+      return { ...ch, box: [x, y, w, h] };
+    }),
+    characterSize: Math.round(cut.characterSize * sy),
+  };
 }
 
 /** Each found character cropped from the page with a margin, through the one preprocessing: N*784 bytes. */
@@ -94,8 +120,11 @@ export interface CutCharacters extends CutPage {
   images: Uint8Array;
 }
 
-/** Cuts a decoded page and crops its characters, refusing a page with no writing or with more characters than the limit. */
-export function cutCharacters(page: PagePixels, limits: Pick<PageLimits, 'maxCharacters'>): CutCharacters {
+/**
+ * Cuts a decoded page and crops its characters, refusing a page with no writing or with more characters
+ * than the limit; the boxes come back in pixels of the scan as sent.
+ */
+export function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCharacters'>): CutCharacters {
   const cut = cutPage(page);
   if (cut.characters.length === 0)
     throw new PageReadError('no_ink', 'no writing was found on this page: it looks blank (send a scan or photo of a page with characters)');
@@ -105,7 +134,7 @@ export function cutCharacters(page: PagePixels, limits: Pick<PageLimits, 'maxCha
       `the page holds ${cut.characters.length} characters, over the limit of ${limits.maxCharacters} per page (MAX_PAGE_CHARACTERS): send a part of the page, or raise MAX_PAGE_CHARACTERS where the server runs`,
     );
   }
-  return { ...cut, width: page.width, height: page.height, images: characterImages(page, cut) };
+  return { ...inScanPixels(cut, page), width: page.sourceWidth, height: page.sourceHeight, images: characterImages(page, cut) };
 }
 
 /**
@@ -146,7 +175,7 @@ export async function readCharacters(cut: CutCharacters, probabilities: (images:
 
 /** Reads a decoded page in this thread: cut, crop, classify, and the text in reading order. */
 export async function readPage(
-  page: PagePixels,
+  page: DecodedPage,
   probabilities: (images: Uint8Array) => Promise<Float32Array>,
   limits: Pick<PageLimits, 'maxCharacters'>,
 ): Promise<ReadPageResult> {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { NUM_CLASSES } from '../../pipeline/core/classes';
+import { PAGE_MAX_SIDE } from '../../pipeline/core/preprocess/decode';
 import { scorePage } from '../../pipeline/page/score';
 import { scanFonts } from '../../pipeline/synth/fonts';
 import { renderPage } from '../../pipeline/synth/pages';
@@ -64,6 +65,24 @@ describe('reading a page (POST /pages)', function () {
     assert.ok(Math.abs(turned.characters.length - upright.characters.length) <= 3, `${turned.characters.length} against ${upright.characters.length}`);
     assert.ok(turned.characters.every((ch) => /^data:image\/png;base64,/.test(ch.model_input_png ?? '')));
     assert.ok(upright.characters.every((ch) => ch.model_input_png === undefined));
+  });
+
+  it('gives the boxes of a scan larger than the size it reads pages at (PAGE_MAX_SIDE) in pixels of that scan', async () => {
+    // A 2,400 x 3,400 scan (as real page scans are) is read at 1,694 x 2,400; the boxes must still fit the scan as sent.
+    const scale = 2;
+    const large = await sharp(page.png)
+      .resize(page.width * scale, page.height * scale)
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    assert.ok(page.height * scale > PAGE_MAX_SIDE);
+    const r = await post(large, 'page.jpg');
+    assert.equal(r.status, 200, await r.clone().text());
+    const answer = PageResponse.parse(await r.json());
+    assert.deepEqual([answer.width, answer.height], [page.width * scale, page.height * scale]);
+    const truth = page.characters.map((t) => ({ ...t, box: t.box.map((v) => v * scale) as [number, number, number, number] }));
+    const s = scorePage(truth, answer.characters);
+    assert.ok(s.recall >= 0.95 && s.precision >= 0.9, JSON.stringify({ recall: s.recall, precision: s.precision }));
+    for (const c of answer.columns) assert.ok(c.x >= 0 && c.x + c.width <= answer.width);
   });
 
   it('refuses what it cannot read, each with its status and what to do: not an image 415, no writing 400, too many characters or pixels 413, no file 400', async () => {

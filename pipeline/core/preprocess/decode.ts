@@ -48,6 +48,9 @@ export interface RgbaImage {
   data: Uint8Array;
   width: number;
   height: number;
+  /** The upright image's own size, before it was shrunk to `maxSide` (the same as width and height when it was not): a page's boxes are given in its pixels. */
+  sourceWidth: number;
+  sourceHeight: number;
 }
 
 /**
@@ -87,7 +90,16 @@ export async function decodeWithSharp(bytes: Buffer, format: string, limits: Dec
     throw new ImageDecodeError('corrupt', `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
   }
   if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
-  return { data: raw.data, width: raw.info.width, height: raw.info.height };
+  const { width, height } = raw.info;
+  // Only an image that reaches maxSide may have been shrunk: its own size is then read from its header.
+  const source = Math.max(width, height) >= maxSide ? await uprightSize(bytes, format) : { width, height };
+  return { data: raw.data, width, height, sourceWidth: source.width, sourceHeight: source.height };
+}
+
+/** The size of an image as shown (EXIF orientation applied), from its header. */
+async function uprightSize(bytes: Buffer, format: string): Promise<{ width: number; height: number }> {
+  if (format === 'bmp') return { width: bytes.readInt32LE(18), height: Math.abs(bytes.readInt32LE(22)) };
+  return (await sharp(bytes, { pages: 1 }).metadata()).autoOrient;
 }
 
 /** PNG chunks that would make sharp's decoding differ from a plain one: a colour profile (converted to sRGB), an EXIF orientation. */
@@ -113,7 +125,8 @@ export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage |
     if (type === 'IDAT' || type === 'IEND') break;
     at += 12 + bytes.readUInt32BE(at);
   }
-  return decodeSmallPng(bytes);
+  const image = decodeSmallPng(bytes);
+  return image && { ...image, sourceWidth: image.width, sourceHeight: image.height };
 }
 
 function tooLarge(limits: DecodeLimits): ImageDecodeError {
