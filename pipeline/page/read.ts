@@ -11,6 +11,7 @@ import { rgbaToK49 } from '../core/preprocess';
 import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE } from '../core/preprocess/decode';
 import { OTHER_BELOW } from './colours';
 import { type Column, type CutPage, cutPage, type PagePixels } from './cut';
+import { pageText } from './text';
 
 /** The page reader's limits: the decoder's, and how many characters a page may hold. */
 export interface PageLimits extends DecodeLimits {
@@ -55,8 +56,6 @@ export interface ReadPageResult {
 const MARK = 0.3;
 /** Margin around each character's box when it is cropped, as a share of the box's longer side (as the real crops users make). */
 const CROP_MARGIN = 0.06;
-/** Stands for a character that is not read as hiragana in `text`. */
-const NOT_HIRAGANA = '〓';
 
 /** What a reader of the page is told (the API's and `k49 read --json`'s answer): the result without the images. */
 export function pageAnswer(result: ReadPageResult): Omit<ReadPageResult, 'images'> {
@@ -162,15 +161,7 @@ export async function readCharacters(cut: CutCharacters, probabilities: (images:
       kind: blank || isMark || best.confidence < OTHER_BELOW ? 'other' : 'hiragana',
     };
   });
-  const text = cut.columns
-    .map((_, c) =>
-      characters
-        .filter((ch) => ch.column === c)
-        .map((ch) => (ch.kind === 'hiragana' ? ch.character : NOT_HIRAGANA))
-        .join(''),
-    )
-    .join('\n');
-  return { width: cut.width, height: cut.height, columns: cut.columns, characters, text, images };
+  return { width: cut.width, height: cut.height, columns: cut.columns, characters, text: pageText(cut.columns.length, characters), images };
 }
 
 /** Reads a decoded page in this thread: cut, crop, classify, and the text in reading order. */

@@ -9,7 +9,8 @@
 import { K49_CLASSES, topK } from '../../pipeline/core/classes';
 import { IMAGE_SIZE } from '../../pipeline/core/preprocess/fit';
 import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
-import { confidenceColour } from '../../pipeline/page/colours';
+import { CORRECTED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
+import { NOT_HIRAGANA, pageText } from '../../pipeline/page/text';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import type {
   BatchAccepted,
@@ -767,6 +768,8 @@ if ('serviceWorker' in navigator) {
 let pageFile: File | null = null;
 let pageAnswer: PageResponse | null = null;
 let pageSelected: number | null = null;
+/** The user's corrections of this page's characters (index -> character): the boxes, the detail and the text follow them. */
+const pageCorrections = new Map<number, string>();
 let pageStatus: [string, Record<string, string | number>] | null = null;
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -778,6 +781,8 @@ async function readPageFile(file: File): Promise<void> {
   pageFile = file;
   pageAnswer = null;
   pageSelected = null;
+  pageCorrections.clear();
+  $('page-copied').hidden = true;
   $('page-view').hidden = true;
   $('page-error').hidden = true;
   pageStatus = ['pageReading', { name: file.name }];
@@ -801,9 +806,23 @@ async function readPageFile(file: File): Promise<void> {
   renderPage();
 }
 
+/** The page's characters as the user now reads them: the model's answers with the user's corrections in their place. */
+function pageCharacters(answer: PageResponse) {
+  return answer.characters.map((ch, k) => {
+    const corrected = pageCorrections.get(k);
+    return corrected === undefined ? { ...ch, corrected: false } : { ...ch, character: corrected, kind: 'hiragana' as const, corrected: true };
+  });
+}
+
+/** The page's text with the user's corrections. */
+function correctedPageText(answer: PageResponse): string {
+  return pageText(answer.columns.length, pageCharacters(answer));
+}
+
 function renderPage(): void {
   const answer = pageAnswer;
   if (!answer || !pageFile) return;
+  const characters = pageCharacters(answer);
   $('page-view').hidden = false;
   const img = $<HTMLImageElement>('page-image');
   if (!img.src || img.dataset.file !== pageFile.name) {
@@ -816,14 +835,14 @@ function renderPage(): void {
   svg.setAttribute('preserveAspectRatio', 'none');
   const stroke = Math.max(2, Math.round(Math.max(answer.width, answer.height) / 400));
   svg.replaceChildren(
-    ...answer.characters.map((ch, k) => {
+    ...characters.map((ch, k) => {
       const r = document.createElementNS(SVG, 'rect');
       const [x, y, w, h] = ch.box;
       r.setAttribute('x', String(x));
       r.setAttribute('y', String(y));
       r.setAttribute('width', String(w));
       r.setAttribute('height', String(h));
-      r.setAttribute('stroke', confidenceColour(ch));
+      r.setAttribute('stroke', ch.corrected ? CORRECTED_COLOUR : confidenceColour(ch));
       r.setAttribute('stroke-width', String(k === pageSelected ? 3 * stroke : stroke));
       r.setAttribute('class', 'page-box');
       r.setAttribute('tabindex', '0');
@@ -831,7 +850,12 @@ function renderPage(): void {
       r.setAttribute('data-index', String(k));
       r.setAttribute(
         'aria-label',
-        t('pageBox', { c: ch.column + 1, i: ch.index + 1, char: ch.kind === 'hiragana' ? ch.character : '〓', p: `${(ch.confidence * 100).toFixed(0)}%` }),
+        t('pageBox', {
+          c: ch.column + 1,
+          i: ch.index + 1,
+          char: ch.kind === 'hiragana' ? ch.character : NOT_HIRAGANA,
+          p: `${(ch.confidence * 100).toFixed(0)}%`,
+        }),
       );
       r.addEventListener('click', () => selectPageCharacter(k));
       r.addEventListener('keydown', (e) => {
@@ -843,7 +867,8 @@ function renderPage(): void {
       return r;
     }),
   );
-  $('page-text').textContent = answer.text;
+  $('page-text').textContent = correctedPageText(answer);
+  $('page-copied').hidden = true; // said of the text as it was
   renderPageDetail();
 }
 
@@ -854,10 +879,13 @@ function selectPageCharacter(k: number): void {
 }
 
 function renderPageDetail(): void {
-  const ch = pageSelected === null ? null : pageAnswer?.characters[pageSelected];
+  const ch = pageSelected === null || !pageAnswer ? null : pageCharacters(pageAnswer)[pageSelected];
   $('page-detail').hidden = !ch;
   if (!ch) return;
   $('page-char').textContent = ch.character;
+  const note = $('page-corrected');
+  note.hidden = !ch.corrected;
+  note.textContent = ch.corrected ? t('pageCorrected', { char: ch.character, model: ch.top_k[0]!.prediction }) : '';
   if (ch.model_input_png) $<HTMLImageElement>('page-seen').src = ch.model_input_png;
   $('page-candidates').replaceChildren(
     ...ch.top_k.map((c) => {
@@ -891,17 +919,41 @@ async function pageCrop(ch: PageResponse['characters'][number], file: File): Pro
 $('page-wrong').addEventListener('click', async () => {
   const k = pageSelected;
   const ch = k === null ? null : pageAnswer?.characters[k];
-  if (!ch || !pageFile) return;
+  if (k === null || !ch || !pageFile) return;
   const name = `${pageFile.name} #${ch.column + 1}-${ch.index + 1}`;
   openPicker({
     image: await pageCrop(ch, pageFile),
     name,
     done: (char) => {
+      if (pageAnswer?.characters[k] !== ch) return; // another page was read meanwhile
+      pageCorrections.set(k, char);
+      renderPage();
       const thanks = $('page-thanks');
       thanks.textContent = t('thanks', { char });
       thanks.hidden = false;
     },
   });
+});
+$('page-copy').addEventListener('click', async () => {
+  if (!pageAnswer) return;
+  const note = $('page-copied');
+  // The clipboard is there on HTTPS and localhost only: elsewhere the text is selected for the user to copy.
+  try {
+    await navigator.clipboard.writeText(correctedPageText(pageAnswer));
+    note.textContent = t('pageCopied');
+  } catch {
+    getSelection()?.selectAllChildren($('page-text'));
+    note.textContent = t('pageCopySelect');
+  }
+  note.hidden = false;
+});
+$('page-download').addEventListener('click', () => {
+  if (!pageAnswer || !pageFile) return;
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([`${correctedPageText(pageAnswer)}\n`], { type: 'text/plain;charset=utf-8' }));
+  link.download = `${pageFile.name.replace(/\.[^.]*$/, '')}.txt`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 });
 $<HTMLInputElement>('page-file').addEventListener('change', (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];

@@ -82,7 +82,12 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     pageReading: 'Reading {name}…',
     pageDone: '{n} characters in {c} columns; {h} read as hiragana ({ms} ms).',
     pageText: 'Text',
-    pageLegend: 'Boxes: green sure, amber less sure, grey not read as hiragana (〓). Click one to see it.',
+    pageLegend: 'Boxes: green sure, amber less sure, grey not read as hiragana (〓), blue corrected by you (the text follows). Click one to see it.',
+    pageCorrected: 'You corrected it to {char}; the model read {model}:',
+    pageCopy: 'Copy the text',
+    pageDownload: 'Download it (.txt)',
+    pageCopied: 'Copied, with your corrections.',
+    pageCopySelect: 'This browser does not let the page copy here: the text is selected, press Ctrl+C (⌘C).',
     pageBox: 'Column {c}, character {i}: {char}, {p}',
   },
   ja: {
@@ -162,7 +167,13 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     pageReading: '{name} を読んでいます…',
     pageDone: '{c} 行に {n} 文字。ひらがなとして読んだのは {h} 文字（{ms} ms）。',
     pageText: '本文',
-    pageLegend: '枠の色：緑は確か、黄は不確か、灰色はひらがなとして読めない文字（〓）。枠をクリックすると詳細を表示します。',
+    pageLegend:
+      '枠の色：緑は確か、黄は不確か、灰色はひらがなとして読めない文字（〓）、青はあなたが訂正した文字（本文に反映）。枠をクリックすると詳細を表示します。',
+    pageCorrected: 'あなたが {char} に訂正しました。モデルの読み：',
+    pageCopy: '本文をコピー',
+    pageDownload: 'ダウンロード（.txt）',
+    pageCopied: '訂正を含めてコピーしました。',
+    pageCopySelect: 'このブラウザではここからコピーできません。本文を選択したので Ctrl+C（⌘C）を押してください。',
     pageBox: '{c} 行目の {i} 文字目：{char}、{p}',
   },
 };

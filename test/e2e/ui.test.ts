@@ -5,11 +5,12 @@
  * leaving localhost. Screenshots go to test-output/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { confidenceColour } from '../../pipeline/page/colours';
+import { CORRECTED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
+import { pageText } from '../../pipeline/page/text';
 import { scanFonts } from '../../pipeline/synth/fonts';
 import { renderPage } from '../../pipeline/synth/pages';
 import type { HealthResponse, PageResponse } from '../../serve/schemas';
@@ -326,6 +327,23 @@ describe('web UI in a browser', function () {
     await page.waitForSelector('#page-thanks:not([hidden])');
     const after = ((await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number }).feedback;
     assert.equal(after, before + 1);
+    // The correction takes the model's place: the box turns blue, the detail and the text read あ there.
+    const corrected = answer.characters.map((ch, k) => (k === 3 ? { ...ch, character: 'あ', kind: 'hiragana' as const } : ch));
+    const text = pageText(answer.columns.length, corrected);
+    assert.notEqual(text, answer.text);
+    assert.equal(await page.getAttribute('#page-boxes rect[data-index="3"]', 'stroke'), CORRECTED_COLOUR);
+    assert.equal(await page.textContent('#page-char'), 'あ');
+    assert.equal(await page.textContent('#page-corrected'), `You corrected it to あ; the model read ${answer.characters[3]!.character}:`);
+    assert.equal(await page.textContent('#page-text'), text);
+    // Copy and download give that text.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
+    await page.click('#page-copy');
+    await page.waitForSelector('#page-copied:not([hidden])');
+    assert.equal(await page.textContent('#page-copied'), TEXT.en.pageCopied);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), text);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#page-download')]);
+    assert.equal(download.suggestedFilename(), 'page.txt');
+    assert.equal(readFileSync((await download.path())!, 'utf8'), `${text}\n`);
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-page.png'), fullPage: true });
   });
 
