@@ -82,7 +82,7 @@ export function inkMask(dark: Float32Array, w: number, h: number): Uint8Array {
 
 /**
  * Frames and rules, not writing: runs of ink straight to the pixel longer than a tenth of the page's side,
- * and runs that stay within a band of 5 work pixels (about a sixth of a character: a frame a little askew
+ * and runs that stay within a band of 5 work pixels (a tenth to a quarter of a character: a frame a little askew
  * on the scanner, or thick with a ragged edge), gaps of up to 3 pixels (worn wood, faint printing) aside,
  * longer than a fifth of it. No character fills such a band along a fifth of the page.
  */

@@ -64,6 +64,9 @@ const DEFAULT_LAYOUT: PageLayout = {
   seed: 'page',
 };
 
+/** The ink of the writing and of the frame: a dark brown-black. */
+const INK = 'rgb(40, 34, 28)';
+
 /** Common kanji of classical texts (their outlines come from the same fonts as the kana). */
 const KANJI = '人日月年心思見言物事時世中上下山花春秋夜君御給申侍';
 
@@ -94,7 +97,7 @@ export function renderPage(fonts: readonly FontSpec[], layout: Partial<PageLayou
     paper.data[4 * i + 3] = 255;
   }
   ctx.putImageData(paper, 0, 0);
-  ctx.fillStyle = 'rgb(40, 34, 28)';
+  ctx.fillStyle = INK;
 
   const margin = Math.round(0.08 * L.width);
   const pitch = (L.width - 2 * margin) / Math.max(1, L.columns);
@@ -147,7 +150,7 @@ function drawFrame(ctx: SKRSContext2D, L: PageLayout, margin: number, pitch: num
   ctx.translate(L.width / 2, L.height / 2);
   ctx.rotate((frame.tilt * Math.PI) / 180);
   ctx.translate(-L.width / 2, -L.height / 2);
-  ctx.strokeStyle = 'rgb(40, 34, 28)';
+  ctx.strokeStyle = INK;
   ctx.lineWidth = frame.stroke;
   ctx.strokeRect(left, top, right - left, bottom - top);
   if (frame.rules) {
