@@ -239,8 +239,12 @@ const PageCharacter = z
 
 export const PageResponse = z
   .object({
-    width: z.number().int(),
+    width: z.number().int().openapi({ description: 'the page as sent (EXIF orientation applied), in pixels: the boxes are in these' }),
     height: z.number().int(),
+    skew: z.number().openapi({
+      description: 'degrees the page lay askew, clockwise (a photo held a little turned): it was turned upright before it was cut; 0 when it was cut as it is',
+      example: 0,
+    }),
     columns: z.array(z.object({ x: z.number().int(), width: z.number().int() })).openapi({ description: 'the columns of writing, right to left' }),
     characters: z.array(PageCharacter).openapi({ description: 'in reading order: columns right to left, each from the top' }),
     text: z.string().openapi({

@@ -24,7 +24,7 @@ export async function readPageFile(
   }
   const hiragana = result.characters.filter((c) => c.kind === 'hiragana').length;
   console.log(
-    `${file}: ${result.width} x ${result.height} px, ${result.columns.length} columns, ${result.characters.length} characters found, ${hiragana} read as hiragana (〓: not read as hiragana)`,
+    `${file}: ${result.width} x ${result.height} px${result.skew ? `, ${Math.abs(result.skew)} degrees askew (read turned upright)` : ''}, ${result.columns.length} columns, ${result.characters.length} characters found, ${hiragana} read as hiragana (〓: not read as hiragana)`,
   );
   console.log(result.text);
   if (opts.picture) console.log(`boxes drawn in ${opts.picture}`);

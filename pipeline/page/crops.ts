@@ -14,8 +14,7 @@ import { loadSplit, PIXELS, saveSplit } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
 import { projectRelative, REAL_SAMPLE_DIR } from '../core/paths';
 import { LEAK_CORRELATION, maxCorrelations } from '../data/leak';
-import { cutPage } from './cut';
-import { characterImages, decodePage, inScanPixels } from './read';
+import { decodePage, findCharacters } from './read';
 
 const SCAN = /\.(jpe?g|png|tiff?|webp)$/i;
 
@@ -39,11 +38,10 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   const parts: Uint8Array[] = [];
   for (const file of files) {
     const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
-    const cut = cutPage(page);
-    const images = characterImages(page, cut);
+    // Cut as the page reader cuts (turned upright if askew); boxes in pixels of the page scan.
+    const { cut, images } = await findCharacters(page);
     const { classes, confidences } = await model.classify(images);
-    // The record gives each box in pixels of the page scan (the images were cropped from the shrunk page).
-    inScanPixels(cut, page).characters.forEach((ch, k) => {
+    cut.characters.forEach((ch, k) => {
       if (images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0)) return;
       rows.push({ page: file, box: ch.box, column: ch.column, index: ch.index, label: classes[k]!, confidence: confidences[k]! });
       parts.push(images.slice(k * PIXELS, (k + 1) * PIXELS));

@@ -128,10 +128,23 @@ function characterHeight(runLengths: number[], width: number): number {
   return Math.max(width, Math.min(median, MAX_HEIGHT_RATIO * width));
 }
 
-/** The characters of a page: columns right to left, characters top to bottom, boxes in page pixels. */
-export function cutPage(page: PagePixels): CutPage {
+/** A page's ink at the cutter's work size (ink.ts): the mask, its size, and the page-to-work scale. */
+export interface PageInk {
+  mask: Uint8Array;
+  w: number;
+  h: number;
+  scale: number;
+}
+
+export function pageInk(page: PagePixels): PageInk {
   const { dark, w, h, scale } = workDarkness(page);
-  const pieces = inkPieces(inkMask(dark, w, h), w, h);
+  return { mask: inkMask(dark, w, h), w, h, scale };
+}
+
+/** The characters of a page: columns right to left, characters top to bottom, boxes in page pixels. */
+export function cutPage(page: PagePixels, ink: PageInk = pageInk(page)): CutPage {
+  const { mask, w, h, scale } = ink;
+  const pieces = inkPieces(mask, w, h);
   const { centres, pitch } = columnCentres(pieces, w);
   const owner = assignColumns(pieces, centres, pitch);
   const members: InkPiece[][] = centres.map(() => []);

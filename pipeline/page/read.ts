@@ -10,7 +10,8 @@ import { PIXELS } from '../core/dataset';
 import { rgbaToK49 } from '../core/preprocess';
 import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE } from '../core/preprocess/decode';
 import { OTHER_BELOW } from './colours';
-import { type Column, type CutPage, cutPage, type PagePixels } from './cut';
+import { type Column, type CutPage, cutPage, type PagePixels, pageInk } from './cut';
+import { estimateSkew, turnUpright } from './skew';
 import { pageText } from './text';
 
 /** The page reader's limits: the decoder's, and how many characters a page may hold. */
@@ -44,6 +45,8 @@ export interface PageCharacter {
 export interface ReadPageResult {
   width: number;
   height: number;
+  /** Degrees the page lay askew (clockwise) and was turned back before cutting; 0 if it was cut as it is. */
+  skew: number;
   columns: Column[];
   characters: PageCharacter[];
   /** The hiragana in reading order, a column per line, 〓 for what is not read as hiragana. */
@@ -75,7 +78,7 @@ export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<D
  * A cut of the shrunk page in pixels of the scan as sent (and its character size with it): a reader
  * draws or compares the boxes on their own image, whatever size the cutter worked at.
  */
-export function inScanPixels(cut: CutPage, page: DecodedPage): CutPage {
+function inScanPixels(cut: CutPage, page: DecodedPage): CutPage {
   const sx = page.sourceWidth / page.width,
     sy = page.sourceHeight / page.height;
   if (sx === 1 && sy === 1) return cut;
@@ -95,7 +98,7 @@ export function inScanPixels(cut: CutPage, page: DecodedPage): CutPage {
 }
 
 /** Each found character cropped from the page with a margin, through the one preprocessing: N*784 bytes. */
-export function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
+function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
   const images = new Uint8Array(cut.characters.length * PIXELS);
   cut.characters.forEach((ch, k) => {
     const [x, y, w, h] = ch.box;
@@ -115,16 +118,38 @@ export function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
 export interface CutCharacters extends CutPage {
   width: number;
   height: number;
+  /** Degrees the page lay askew (clockwise) and was turned back before cutting; 0 if it was cut as it is. */
+  skew: number;
   /** The K49 image of each character (N*784 bytes). */
   images: Uint8Array;
 }
 
+/** A page turned less than this (degrees) is cut as it is: scans are square to within it, and the cutter's columns allow for it. */
+const MIN_SKEW = 1.5;
+
 /**
- * Cuts a decoded page and crops its characters, refusing a page with no writing or with more characters
- * than the limit; the boxes come back in pixels of the scan as sent.
+ * The characters of a decoded page and their K49 images; a page that lies askew (a photo held a little
+ * turned) is turned upright first, so its columns stand straight and its characters upright for the model.
+ * Boxes are in pixels of the scan as sent; `skew` is how far it was turned (degrees, clockwise; 0 if not).
  */
-export function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCharacters'>): CutCharacters {
-  const cut = cutPage(page);
+export async function findCharacters(page: DecodedPage): Promise<{ cut: CutPage; images: Uint8Array; skew: number }> {
+  const ink = pageInk(page);
+  const skew = estimateSkew(ink.mask, ink.w, ink.h);
+  if (Math.abs(skew) < MIN_SKEW) {
+    const cut = cutPage(page, ink);
+    return { cut: inScanPixels(cut, page), images: characterImages(page, cut), skew: 0 };
+  }
+  const upright = await turnUpright(page, skew);
+  const cut = cutPage(upright.page);
+  return { cut: inScanPixels(upright.back(cut), page), images: characterImages(upright.page, cut), skew };
+}
+
+/**
+ * Cuts a decoded page and crops its characters (findCharacters), refusing a page with no writing or with
+ * more characters than the limit; the boxes come back in pixels of the scan as sent.
+ */
+export async function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCharacters'>): Promise<CutCharacters> {
+  const { cut, images, skew } = await findCharacters(page);
   if (cut.characters.length === 0)
     throw new PageReadError('no_ink', 'no writing was found on this page: it looks blank (send a scan or photo of a page with characters)');
   if (cut.characters.length > limits.maxCharacters) {
@@ -133,7 +158,7 @@ export function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCh
       `the page holds ${cut.characters.length} characters, over the limit of ${limits.maxCharacters} per page (MAX_PAGE_CHARACTERS): send a part of the page, or raise MAX_PAGE_CHARACTERS where the server runs`,
     );
   }
-  return { ...inScanPixels(cut, page), width: page.sourceWidth, height: page.sourceHeight, images: characterImages(page, cut) };
+  return { ...cut, width: page.sourceWidth, height: page.sourceHeight, skew, images };
 }
 
 /**
@@ -161,7 +186,7 @@ export async function readCharacters(cut: CutCharacters, probabilities: (images:
       kind: blank || isMark || best.confidence < OTHER_BELOW ? 'other' : 'hiragana',
     };
   });
-  return { width: cut.width, height: cut.height, columns: cut.columns, characters, text: pageText(cut.columns.length, characters), images };
+  return { width: cut.width, height: cut.height, skew: cut.skew, columns: cut.columns, characters, text: pageText(cut.columns.length, characters), images };
 }
 
 /** Reads a decoded page in this thread: cut, crop, classify, and the text in reading order. */
@@ -170,5 +195,5 @@ export async function readPage(
   probabilities: (images: Uint8Array) => Promise<Float32Array>,
   limits: Pick<PageLimits, 'maxCharacters'>,
 ): Promise<ReadPageResult> {
-  return readCharacters(cutCharacters(page, limits), probabilities);
+  return readCharacters(await cutCharacters(page, limits), probabilities);
 }

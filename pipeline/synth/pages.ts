@@ -6,6 +6,7 @@
  * looks like to the cutter, with the truth beside it.
  */
 import { createCanvas, Path2D, type SKRSContext2D } from '@napi-rs/canvas';
+import sharp from 'sharp';
 import { Random } from '../core/random';
 import { type FontSpec, type GlyphSource, glyphOutline, glyphSources, openFontFor } from './fonts';
 
@@ -164,4 +165,28 @@ function drawFrame(ctx: SKRSContext2D, L: PageLayout, margin: number, pitch: num
     }
   }
   ctx.restore();
+}
+
+/**
+ * A rendered page turned clockwise by `degrees` (a photo held askew), on a canvas grown to hold it, with its
+ * truth boxes turned too (each the box around the turned box's corners). Worked out here apart from the
+ * reader's own turning (pipeline/page/skew.ts), so that the tests compare two derivations.
+ */
+export async function turnRenderedPage(page: RenderedPage, degrees: number): Promise<RenderedPage> {
+  const { data, info } = await sharp(page.png).rotate(degrees, { background: '#d8ccae' }).png().toBuffer({ resolveWithObject: true });
+  const a = (degrees * Math.PI) / 180;
+  const turn = (x: number, y: number): [number, number] => {
+    const dx = x - page.width / 2,
+      dy = y - page.height / 2;
+    return [info.width / 2 + dx * Math.cos(a) - dy * Math.sin(a), info.height / 2 + dx * Math.sin(a) + dy * Math.cos(a)];
+  };
+  const characters = page.characters.map((ch) => {
+    const [x, y, w, h] = ch.box;
+    const corners = [turn(x, y), turn(x + w, y), turn(x, y + h), turn(x + w, y + h)];
+    const x0 = Math.min(...corners.map((c) => c[0])),
+      y0 = Math.min(...corners.map((c) => c[1]));
+    const box = [x0, y0, Math.max(...corners.map((c) => c[0])) - x0, Math.max(...corners.map((c) => c[1])) - y0].map(Math.round);
+    return { ...ch, box: box as PageCharacter['box'] };
+  });
+  return { png: data, width: info.width, height: info.height, characters };
 }

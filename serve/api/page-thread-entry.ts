@@ -8,7 +8,7 @@ parentPort!.on('message', async (m: ToPageThread) => {
   let reply: FromPageThread;
   try {
     const page = await decodePage(Buffer.from(m.bytes), { maxPixels: m.maxPixels });
-    reply = { id: m.id, cut: cutCharacters(page, { maxCharacters: m.maxCharacters }) };
+    reply = { id: m.id, cut: await cutCharacters(page, { maxCharacters: m.maxCharacters }) };
   } catch (e) {
     const error =
       e instanceof ImageDecodeError

@@ -774,7 +774,8 @@ let pageStatus: [string, Record<string, string | number>] | null = null;
 const SVG = 'http://www.w3.org/2000/svg';
 
 function renderPageStatus(): void {
-  $('page-status').textContent = pageStatus ? t(...pageStatus) : '';
+  const turned = pageStatus?.[0] === 'pageDone' && pageAnswer?.skew ? ` ${t('pageTurned', { deg: Math.abs(pageAnswer.skew) })}` : '';
+  $('page-status').textContent = pageStatus ? t(...pageStatus) + turned : '';
 }
 
 async function readPageFile(file: File): Promise<void> {

@@ -81,6 +81,7 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     pageHint: 'A photo or scan of a page of vertical writing: each character is found and read, columns right to left.',
     pageReading: 'Reading {name}…',
     pageDone: '{n} characters in {c} columns; {h} read as hiragana ({ms} ms).',
+    pageTurned: 'The page lay {deg}° askew and was read turned upright.',
     pageText: 'Text',
     pageLegend: 'Boxes: green sure, amber less sure, grey not read as hiragana (〓), blue corrected by you (the text follows). Click one to see it.',
     pageCorrected: 'You corrected it to {char}; the model read {model}:',
@@ -166,6 +167,7 @@ export const TEXT: Record<Lang, Record<string, string>> = {
     pageHint: '縦書きのページの写真やスキャン。一文字ずつ見つけて読みます（右の行から）。',
     pageReading: '{name} を読んでいます…',
     pageDone: '{c} 行に {n} 文字。ひらがなとして読んだのは {h} 文字（{ms} ms）。',
+    pageTurned: 'ページが {deg}° 傾いていたので、まっすぐに直して読みました。',
     pageText: '本文',
     pageLegend:
       '枠の色：緑は確か、黄は不確か、灰色はひらがなとして読めない文字（〓）、青はあなたが訂正した文字（本文に反映）。枠をクリックすると詳細を表示します。',

@@ -9,7 +9,7 @@ import { NUM_CLASSES } from '../../pipeline/core/classes';
 import { PAGE_MAX_SIDE } from '../../pipeline/core/preprocess/decode';
 import { scorePage } from '../../pipeline/page/score';
 import { scanFonts } from '../../pipeline/synth/fonts';
-import { renderPage } from '../../pipeline/synth/pages';
+import { renderPage, turnRenderedPage } from '../../pipeline/synth/pages';
 import { PageResponse } from '../../serve/schemas';
 import { freePort, TestService, upload } from '../helpers/service';
 
@@ -83,6 +83,20 @@ describe('reading a page (POST /pages)', function () {
     const s = scorePage(truth, answer.characters);
     assert.ok(s.recall >= 0.95 && s.precision >= 0.9, JSON.stringify({ recall: s.recall, precision: s.precision }));
     for (const c of answer.columns) assert.ok(c.x >= 0 && c.x + c.width <= answer.width);
+  });
+
+  it('reads a photo held askew turned upright, says how far it was turned, and gives the boxes on the photo as sent', async () => {
+    const turned = await turnRenderedPage(page, -4);
+    const photo = await sharp(turned.png).jpeg({ quality: 90 }).toBuffer();
+    const r = await post(photo, 'photo.jpg');
+    assert.equal(r.status, 200, await r.clone().text());
+    const answer = PageResponse.parse(await r.json());
+    assert.deepEqual([answer.width, answer.height], [turned.width, turned.height]);
+    assert.ok(Math.abs(answer.skew + 4) <= 0.5, `skew ${answer.skew}`);
+    const s = scorePage(turned.characters, answer.characters);
+    assert.ok(s.recall >= 0.9 && s.precision >= 0.9 && s.columnsInOrder === s.columns, JSON.stringify({ recall: s.recall, precision: s.precision }));
+    const straight = PageResponse.parse(await (await post(page.png)).json());
+    assert.equal(straight.skew, 0);
   });
 
   it('refuses what it cannot read, each with its status and what to do: not an image 415, no writing 400, too many characters or pixels 413, no file 400', async () => {
