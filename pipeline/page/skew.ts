@@ -66,7 +66,7 @@ export function estimateSkew(mask: Uint8Array, w: number, h: number): number {
  * turned back, boxed; each column spans its characters.
  */
 export async function turnUpright(page: PagePixels, skew: number): Promise<{ page: PagePixels; back: (cut: CutPage) => CutPage }> {
-  const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 4 } })
+  const { data, info: upright } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 4 } })
     .rotate(-skew, { background: '#ffffff' })
     .raw()
     .toBuffer({ resolveWithObject: true });
@@ -75,8 +75,8 @@ export async function turnUpright(page: PagePixels, skew: number): Promise<{ pag
     sin = Math.sin(a);
   // Turning back about the centres (sharp turns about the centre and grows the canvas to hold the page).
   const toPage = (x: number, y: number): [number, number] => {
-    const dx = x - info.width / 2,
-      dy = y - info.height / 2;
+    const dx = x - upright.width / 2,
+      dy = y - upright.height / 2;
     return [page.width / 2 + dx * cos - dy * sin, page.height / 2 + dx * sin + dy * cos];
   };
   const boxBack = ([x, y, w, h]: readonly number[]): [number, number, number, number] => {
@@ -89,12 +89,14 @@ export async function turnUpright(page: PagePixels, skew: number): Promise<{ pag
   };
   const back = (cut: CutPage): CutPage => {
     const characters = cut.characters.map((ch) => ({ ...ch, box: boxBack(ch.box) }));
-    const columns = cut.columns.map((_, c) => {
+    const columns = cut.columns.map((column, c) => {
       const boxes = characters.filter((ch) => ch.column === c).map((ch) => ch.box);
+      // (The cutter gives no column without a character; one would keep its middle's place.)
+      if (boxes.length === 0) boxes.push(boxBack([column.x, upright.height / 2, column.width, 1]));
       const x = Math.min(...boxes.map((b) => b[0]));
       return { x, width: Math.max(...boxes.map((b) => b[0] + b[2])) - x };
     });
     return { columns, characters, characterSize: cut.characterSize };
   };
-  return { page: { data, width: info.width, height: info.height }, back };
+  return { page: { data, width: upright.width, height: upright.height }, back };
 }
