@@ -8,7 +8,7 @@
 import { classById, NUM_CLASSES, topK } from '../core/classes';
 import { PIXELS } from '../core/dataset';
 import { rgbaToK49 } from '../core/preprocess';
-import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE } from '../core/preprocess/decode';
+import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE, uprightSize } from '../core/preprocess/decode';
 import { OTHER_BELOW } from './colours';
 import { type Column, type CutPage, cutPage, type PagePixels, pageInk } from './cut';
 import { estimateSkew, turnUpright } from './skew';
@@ -71,7 +71,10 @@ export type DecodedPage = PagePixels & { sourceWidth: number; sourceHeight: numb
 
 /** Decodes a page for reading: RGBA at most PAGE_MAX_SIDE a side, EXIF orientation applied. */
 export async function decodePage(bytes: Buffer, limits: DecodeLimits): Promise<DecodedPage> {
-  return decodeRgba(bytes, limits, PAGE_MAX_SIDE);
+  const page = await decodeRgba(bytes, limits, PAGE_MAX_SIDE);
+  // Only a page that reaches PAGE_MAX_SIDE may have been shrunk: the scan's own size is then read from its header.
+  const source = Math.max(page.width, page.height) >= PAGE_MAX_SIDE ? await uprightSize(bytes) : page;
+  return { ...page, sourceWidth: source.width, sourceHeight: source.height };
 }
 
 /**

@@ -48,9 +48,6 @@ export interface RgbaImage {
   data: Uint8Array;
   width: number;
   height: number;
-  /** The upright image's own size, before it was shrunk to `maxSide` (the same as width and height when it was not): a page's boxes are given in its pixels. */
-  sourceWidth: number;
-  sourceHeight: number;
 }
 
 /**
@@ -90,15 +87,12 @@ export async function decodeWithSharp(bytes: Buffer, format: string, limits: Dec
     throw new ImageDecodeError('corrupt', `cannot decode this ${format.toUpperCase()} image (truncated or damaged?): ${message}`);
   }
   if (raw.info.channels !== 4) throw new ImageDecodeError('corrupt', `unexpected ${raw.info.channels}-channel decoding`);
-  const { width, height } = raw.info;
-  // Only an image that reaches maxSide may have been shrunk: its own size is then read from its header.
-  const source = Math.max(width, height) >= maxSide ? await uprightSize(bytes, format) : { width, height };
-  return { data: raw.data, width, height, sourceWidth: source.width, sourceHeight: source.height };
+  return { data: raw.data, width: raw.info.width, height: raw.info.height };
 }
 
-/** The size of an image as shown (EXIF orientation applied), from its header. */
-async function uprightSize(bytes: Buffer, format: string): Promise<{ width: number; height: number }> {
-  if (format === 'bmp') return { width: bytes.readInt32LE(18), height: Math.abs(bytes.readInt32LE(22)) };
+/** The size of an image decodeRgba accepted, as shown (EXIF orientation applied), from its header: what it was before being shrunk. */
+export async function uprightSize(bytes: Buffer): Promise<{ width: number; height: number }> {
+  if (sniffFormat(bytes) === 'bmp') return { width: bytes.readInt32LE(18), height: Math.abs(bytes.readInt32LE(22)) };
   return (await sharp(bytes, { pages: 1 }).metadata()).autoOrient;
 }
 
@@ -125,8 +119,7 @@ export function decodePlainPng(bytes: Buffer, limits: DecodeLimits): RgbaImage |
     if (type === 'IDAT' || type === 'IEND') break;
     at += 12 + bytes.readUInt32BE(at);
   }
-  const image = decodeSmallPng(bytes);
-  return image && { ...image, sourceWidth: image.width, sourceHeight: image.height };
+  return decodeSmallPng(bytes);
 }
 
 function tooLarge(limits: DecodeLimits): ImageDecodeError {
