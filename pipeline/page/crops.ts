@@ -38,8 +38,9 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   const parts: Uint8Array[] = [];
   for (const file of files) {
     const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
-    // Cut as the page reader cuts (turned upright if askew); boxes in pixels of the page scan.
-    const { cut, images } = await findCharacters(page);
+    // Cut as the page reader cuts (turned upright if askew), by the rules alone: a dataset must not depend on
+    // the judgement of the model it will train or be labelled by. Boxes in pixels of the page scan.
+    const { cut, images } = await findCharacters(page, null);
     const { classes, confidences } = await model.classify(images);
     cut.characters.forEach((ch, k) => {
       if (images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0)) return;

@@ -67,7 +67,7 @@ function inkRuns(rows: Float32Array): [number, number][] {
 }
 
 /** Rows [y0, y1) holding one character each, top to bottom, from a band's row profile and the character height. */
-function splitColumn(rows: Float32Array, height: number): [number, number][] {
+export function splitColumn(rows: Float32Array, height: number): [number, number][] {
   const runs = inkRuns(rows);
   // Pieces of one character (こ, い, a dot) join their nearest neighbour while the two fit in one character's height.
   for (;;) {
@@ -141,8 +141,19 @@ export function pageInk(page: PagePixels): PageInk {
   return { mask: inkMask(dark, w, h), w, h, scale };
 }
 
-/** The characters of a page: columns right to left, characters top to bottom, boxes in page pixels. */
-export function cutPage(page: PagePixels, ink: PageInk = pageInk(page)): CutPage {
+/** A page's columns as the cutter finds them (work pixels): each column's ink and row profile, and the characters' height. */
+export interface PageColumns {
+  w: number;
+  h: number;
+  scale: number;
+  members: InkPiece[][];
+  profiles: Float32Array[];
+  /** The characters' height (work pixels); 0 on a page without columns. */
+  height: number;
+}
+
+/** The columns of a page's ink, right to left, and the height of its characters. */
+export function findColumns(ink: PageInk): PageColumns {
   const { mask, w, h, scale } = ink;
   const pieces = inkPieces(mask, w, h);
   const { centres, pitch } = columnCentres(pieces, w);
@@ -163,44 +174,65 @@ export function cutPage(page: PagePixels, ink: PageInk = pageInk(page)): CutPage
     profiles.flatMap((rows) => inkRuns(rows).map(([a, b]) => b - a)),
     width,
   );
+  return { w, h, scale, members, profiles, height };
+}
+
+/** The box [x0, y0, x1, y1] (work pixels, inclusive) of column `k`'s ink in each of the row ranges [y0, y1); null where a range holds none. */
+export function inkBoxes(cols: PageColumns, k: number, rowRanges: readonly (readonly [number, number])[]): ([number, number, number, number] | null)[] {
+  const { w, h } = cols;
+  const boxes = rowRanges.map(() => ({ x0: w, x1: -1, y0: h, y1: -1 }));
+  // Row ranges may overlap (the candidates of a column): each pixel goes to every range that holds its row.
+  const byRow: number[][] = Array.from({ length: h }, () => []);
+  rowRanges.forEach(([y0, y1], r) => {
+    for (let y = y0; y < y1; y++) byRow[y]!.push(r);
+  });
+  for (const p of cols.members[k]!) {
+    for (const i of p.pixels) {
+      const x = i % w,
+        y = (i - x) / w;
+      for (const r of byRow[y]!) {
+        const b = boxes[r]!;
+        if (x < b.x0) b.x0 = x;
+        if (x > b.x1) b.x1 = x;
+        if (y < b.y0) b.y0 = y;
+        if (y > b.y1) b.y1 = y;
+      }
+    }
+  }
+  return boxes.map((b) => (b.x1 < 0 ? null : [b.x0, b.y0, b.x1, b.y1]));
+}
+
+/** A work-pixel box [x0, y0, x1, y1] (inclusive) as [x, y, w, h] in page pixels. */
+export function toPageBox(b: readonly [number, number, number, number], scale: number): [number, number, number, number] {
   const toPage = (v: number) => Math.round(v / scale);
+  const bx = toPage(b[0]),
+    by = toPage(b[1]);
+  return [bx, by, Math.max(1, toPage(b[2] + 1) - bx), Math.max(1, toPage(b[3] + 1) - by)];
+}
+
+/** The cut of a page from its columns and the rows [y0, y1) of each character in each column. */
+export function assembleCut(cols: PageColumns, rowsOfColumn: readonly (readonly [number, number])[][]): CutPage {
+  const toPage = (v: number) => Math.round(v / cols.scale);
   const columns: Column[] = [];
   const characters: FoundCharacter[] = [];
-  members.forEach((ps, k) => {
-    const rowsOf = height > 0 ? splitColumn(profiles[k]!, height) : [];
+  cols.members.forEach((ps, k) => {
+    const rowsOf = rowsOfColumn[k]!;
     if (rowsOf.length === 0) return;
     const column = columns.length;
     const left = toPage(Math.min(...ps.map((p) => p.x0)));
     columns.push({ x: left, width: toPage(Math.max(...ps.map((p) => p.x1))) - left });
     // Each character's box: the column's ink in its rows.
-    const boxes = rowsOf.map(() => ({ x0: w, x1: -1, y0: h, y1: -1 }));
-    const rowOwner = new Int32Array(h).fill(-1);
-    rowsOf.forEach(([y0, y1], r) => {
-      rowOwner.fill(r, y0, y1);
-    });
-    for (const p of ps) {
-      for (const i of p.pixels) {
-        const x = i % w,
-          y = (i - x) / w;
-        const b = boxes[rowOwner[y]!];
-        if (!b) continue;
-        b.x0 = Math.min(b.x0, x);
-        b.x1 = Math.max(b.x1, x);
-        b.y0 = Math.min(b.y0, y);
-        b.y1 = Math.max(b.y1, y);
-      }
-    }
     let index = 0;
-    for (const b of boxes) {
-      if (b.x1 < 0) continue;
-      const bx = toPage(b.x0),
-        by = toPage(b.y0);
-      characters.push({
-        box: [bx, by, Math.max(1, toPage(b.x1 + 1) - bx), Math.max(1, toPage(b.y1 + 1) - by)],
-        column,
-        index: index++,
-      });
-    }
+    for (const b of inkBoxes(cols, k, rowsOf)) if (b) characters.push({ box: toPageBox(b, cols.scale), column, index: index++ });
   });
-  return { columns, characters, characterSize: toPage(height) };
+  return { columns, characters, characterSize: toPage(cols.height) };
+}
+
+/** The characters of a page by the rules alone: columns right to left, characters top to bottom, boxes in page pixels. */
+export function cutPage(page: PagePixels, ink: PageInk = pageInk(page)): CutPage {
+  const cols = findColumns(ink);
+  return assembleCut(
+    cols,
+    cols.profiles.map((rows) => (cols.height > 0 ? splitColumn(rows, cols.height) : [])),
+  );
 }

@@ -7,10 +7,11 @@
  */
 import { classById, NUM_CLASSES, topK } from '../core/classes';
 import { PIXELS } from '../core/dataset';
-import { rgbaToK49 } from '../core/preprocess';
 import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE, uprightSize } from '../core/preprocess/decode';
+import { characterImage } from './character-image';
 import { OTHER_BELOW } from './colours';
-import { type Column, type CutPage, cutPage, type PagePixels, pageInk } from './cut';
+import { type Column, type CutPage, cutPage, type PageInk, type PagePixels, pageInk } from './cut';
+import { cutPageJudged, type Judge } from './judged-cut';
 import { estimateSkew, turnUpright } from './skew';
 import { pageText } from './text';
 
@@ -57,8 +58,6 @@ export interface ReadPageResult {
 
 /** A box smaller than this share of the page's character size on both sides is a mark (a dot, a voicing mark), not a character. */
 const MARK = 0.3;
-/** Margin around each character's box when it is cropped, as a share of the box's longer side (as the real crops users make). */
-const CROP_MARGIN = 0.06;
 
 /** What a reader of the page is told (the API's and `k49 read --json`'s answer): the result without the images. */
 export function pageAnswer(result: ReadPageResult): Omit<ReadPageResult, 'images'> {
@@ -104,15 +103,7 @@ function inScanPixels(cut: CutPage, page: DecodedPage): CutPage {
 function characterImages(page: PagePixels, cut: CutPage): Uint8Array {
   const images = new Uint8Array(cut.characters.length * PIXELS);
   cut.characters.forEach((ch, k) => {
-    const [x, y, w, h] = ch.box;
-    const m = Math.round(CROP_MARGIN * Math.max(w, h));
-    const x0 = Math.max(0, x - m),
-      y0 = Math.max(0, y - m);
-    const x1 = Math.min(page.width, x + w + m),
-      y1 = Math.min(page.height, y + h + m);
-    const crop = new Uint8Array((x1 - x0) * (y1 - y0) * 4);
-    for (let row = y0; row < y1; row++) crop.set(page.data.subarray(4 * (row * page.width + x0), 4 * (row * page.width + x1)), 4 * (row - y0) * (x1 - x0));
-    images.set(rgbaToK49(crop, x1 - x0, y1 - y0), k * PIXELS);
+    images.set(characterImage(page, ch.box), k * PIXELS);
   });
   return images;
 }
@@ -133,26 +124,29 @@ const MIN_SKEW = 1.5;
 /**
  * The characters of a decoded page and their K49 images; a page that lies askew (a photo held a little
  * turned) is turned upright first, so its columns stand straight and its characters upright for the model.
+ * Cut with the model's judgement (judged-cut.ts) when `judge` is given, by the rules alone (cut.ts) when it
+ * is null (datasets, which must not depend on the model they train).
  * Boxes are in pixels of the scan as sent; `skew` is how far it was turned (degrees, clockwise; 0 if not).
  */
-export async function findCharacters(page: DecodedPage): Promise<{ cut: CutPage; images: Uint8Array; skew: number }> {
+export async function findCharacters(page: DecodedPage, judge: Judge | null): Promise<{ cut: CutPage; images: Uint8Array; skew: number }> {
+  const cutOf = (pixels: PagePixels, ink?: PageInk) => (judge ? cutPageJudged(pixels, judge, ink) : cutPage(pixels, ink));
   const ink = pageInk(page);
   const skew = estimateSkew(ink.mask, ink.w, ink.h);
   if (Math.abs(skew) < MIN_SKEW) {
-    const cut = cutPage(page, ink);
+    const cut = await cutOf(page, ink);
     return { cut: inScanPixels(cut, page), images: characterImages(page, cut), skew: 0 };
   }
   const upright = await turnUpright(page, skew);
-  const cut = cutPage(upright.page);
+  const cut = await cutOf(upright.page);
   return { cut: inScanPixels(upright.back(cut), page), images: characterImages(upright.page, cut), skew };
 }
 
 /**
- * Cuts a decoded page and crops its characters (findCharacters), refusing a page with no writing or with
- * more characters than the limit; the boxes come back in pixels of the scan as sent.
+ * Cuts a decoded page with the model's judgement and crops its characters (findCharacters), refusing a page
+ * with no writing or with more characters than the limit; the boxes come back in pixels of the scan as sent.
  */
-export async function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCharacters'>): Promise<CutCharacters> {
-  const { cut, images, skew } = await findCharacters(page);
+export async function cutCharacters(page: DecodedPage, limits: Pick<PageLimits, 'maxCharacters'>, judge: Judge): Promise<CutCharacters> {
+  const { cut, images, skew } = await findCharacters(page, judge);
   if (cut.characters.length === 0)
     throw new PageReadError('no_ink', 'no writing was found on this page: it looks blank (send a scan or photo of a page with characters)');
   if (cut.characters.length > limits.maxCharacters) {
@@ -198,5 +192,5 @@ export async function readPage(
   probabilities: (images: Uint8Array) => Promise<Float32Array>,
   limits: Pick<PageLimits, 'maxCharacters'>,
 ): Promise<ReadPageResult> {
-  return readCharacters(await cutCharacters(page, limits), probabilities);
+  return readCharacters(await cutCharacters(page, limits, probabilities), probabilities);
 }

@@ -33,6 +33,8 @@ export interface PageLayout {
   height: number;
   /** Character size (the longer side of a glyph's box), in page pixels. */
   size: number;
+  /** The range each character's size is drawn from, as shares of `size`: a hand writes some characters much smaller than others. */
+  sizeRange: [number, number];
   /** Columns on the page. */
   columns: number;
   /** Mean space between characters in a column, as a share of the size; each gap is drawn from none (touching) to twice this. */
@@ -56,6 +58,7 @@ const DEFAULT_LAYOUT: PageLayout = {
   width: 1200,
   height: 1700,
   size: 84,
+  sizeRange: [0.8, 1.05],
   columns: 8,
   gap: 0.06,
   kanjiShare: 0.15,
@@ -109,7 +112,7 @@ export function renderPage(fonts: readonly FontSpec[], layout: Partial<PageLayou
     for (let index = 0; ; index++) {
       const isKanji = kanji.length > 0 && rng.chance(L.kanjiShare);
       const glyph: Outline & { classId: number } = isKanji ? { ...rng.pick(kanji), classId: -1 } : rng.pick(kana);
-      const size = L.size * rng.uniform(0.8, 1.05);
+      const size = L.size * rng.uniform(L.sizeRange[0], L.sizeRange[1]);
       const gw = glyph.bbox.maxX - glyph.bbox.minX,
         gh = glyph.bbox.maxY - glyph.bbox.minY;
       const scale = size / Math.max(gw, gh);

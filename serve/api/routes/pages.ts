@@ -11,11 +11,13 @@ export function pageRoutes(router: Router, s: Services): void {
     const started = performance.now();
     const query = parseOr400(PagesQuery, ctx.query, 'query');
     const file = requireFile(ctx.file as { buffer?: Buffer; size?: number } | undefined, 'file');
-    // Decoding, cutting and cropping run on the page thread, so other requests go on meanwhile.
-    const cut = await s.pages.cut(file.buffer, { maxPixels: s.config.maxPixels, maxCharacters: s.config.maxPageCharacters });
-    // The whole page is read by the model served when it started (one model call for all its characters).
+    // The whole page is cut and read with the model served when it started.
     const body: PageResponse = await s.models.use(async ({ classifier }) => {
-      const result = await readCharacters(cut, (images) => classifier.probabilities(images));
+      const model = (images: Uint8Array) => classifier.probabilities(images);
+      // Decoding, cutting and cropping run on the page thread, so other requests go on meanwhile; the cutter's
+      // questions about candidate pieces come back to this model.
+      const cut = await s.pages.cut(file.buffer, { maxPixels: s.config.maxPixels, maxCharacters: s.config.maxPageCharacters }, model);
+      const result = await readCharacters(cut, model);
       const answer = pageAnswer(result);
       if (query.include_images) {
         await Promise.all(
