@@ -42,6 +42,11 @@ const CUT_INK_WEIGHT = 2;
  * pixels tall (the model's input is 28): the crops' preprocessing is most of the cutter's cost.
  */
 const JUDGE_HEIGHT = 28;
+/**
+ * Candidates go to the model in parts of this many: the served model answers in turn, so a /predict sent
+ * while a large page is being cut waits for one part (about 0.1 s), not for the whole page's thousands.
+ */
+const JUDGE_PART = 512;
 
 /** What a piece's size costs: steep under FRAGMENT, squared outside [SMALL, TALL]; `len` in character heights. */
 function sizeCost(len: number): number {
@@ -201,7 +206,11 @@ export async function cutPageJudged(page: PagePixels, judge: Judge, ink: PageInk
       images.set(characterImage(copy, box), n++ * PIXELS);
     }
   }
-  const probabilities = count > 0 ? await judge(images) : new Float32Array(0);
+  const probabilities = new Float32Array(count * NUM_CLASSES);
+  for (let start = 0; start < count; start += JUDGE_PART) {
+    const end = Math.min(count, start + JUDGE_PART);
+    probabilities.set(await judge(images.slice(start * PIXELS, end * PIXELS)), start * NUM_CLASSES);
+  }
   let offset = 0;
   const rowsOfColumn = plans.map((plan) => {
     const at = plan.pieces.map((piece) => (judged(piece) ? offset++ : -1));

@@ -93,7 +93,7 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
     );
   });
 
-  it('is what the page reader cuts with, turned upright when askew', async () => {
+  it('is what the page reader cuts with, turned upright when askew, the candidates judged in parts', async () => {
     const page = await turnRenderedPage(renderPage(heldOut, { seed: 't1' }), 4);
     const pixels = await pixelsOf(page.png);
     const asked: number[] = [];
@@ -101,7 +101,9 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
       asked.push(images.length);
       return model.probabilities(images);
     });
-    assert.ok(Math.abs(skew - 4) <= 0.5 && asked.length === 1 && asked[0]! > cut.characters.length * 784, `${skew}, ${asked}`);
+    // Every candidate piece judged, in parts of at most 512 (so a large page does not hold the served model from other requests).
+    const judged = asked.reduce((a, b) => a + b, 0) / 784;
+    assert.ok(Math.abs(skew - 4) <= 0.5 && judged > cut.characters.length && asked.every((n) => n <= 512 * 784), `${skew}, ${asked}`);
     const s = scorePage(page.characters, cut.characters);
     assert.ok(s.matched / s.truth >= 0.93 && s.matched / s.found >= 0.9, JSON.stringify(s));
   });
