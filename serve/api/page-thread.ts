@@ -1,7 +1,8 @@
 /**
- * The API's page-cutting thread: decoding a page, cutting it and cropping its characters takes a few
- * hundred milliseconds of JavaScript (the model, asked about candidate pieces while cutting, stays here), which on the event loop would hold every other request for that
- * long. One thread per API process, started on the first page, does it; pages queue for it. Failures come
+ * The API's page-cutting thread: decoding a page, cutting it and cropping its characters takes up to a
+ * second or so of JavaScript, which on the event loop would hold every other request for that long. One
+ * thread per API process, started on the first page, does it; pages queue for it. The cutter's questions
+ * about candidate pieces come back here and go to the served model, which this side holds. Failures come
  * back as the errors the API maps to statuses (ImageDecodeError, PageReadError).
  */
 import { Worker } from 'node:worker_threads';
