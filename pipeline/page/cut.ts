@@ -52,7 +52,7 @@ function writingWidth(xs: Float32Array): number {
 }
 
 /** Runs [y0, y1) of rows that hold ink, separated by rows that hold none. */
-function inkRuns(rows: Float32Array): [number, number][] {
+export function inkRuns(rows: Float32Array): [number, number][] {
   const runs: [number, number][] = [];
   let start = -1;
   for (let y = 0; y <= rows.length; y++) {

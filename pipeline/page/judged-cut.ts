@@ -12,7 +12,19 @@ import { NUM_CLASSES } from '../core/classes';
 import { PIXELS } from '../core/dataset';
 import { characterImage } from './character-image';
 import { smooth } from './columns';
-import { assembleCut, type CutPage, findColumns, inkBoxes, type PageColumns, type PageInk, type PagePixels, pageInk, splitColumn, toPageBox } from './cut';
+import {
+  assembleCut,
+  type CutPage,
+  findColumns,
+  inkBoxes,
+  inkRuns,
+  type PageColumns,
+  type PageInk,
+  type PagePixels,
+  pageInk,
+  splitColumn,
+  toPageBox,
+} from './cut';
 
 /** The model, as the cutter uses it: N K49 images in, N*49 class probabilities out. */
 export type Judge = (images: Uint8Array) => Promise<Float32Array>;
@@ -63,46 +75,44 @@ interface ColumnPlan {
   cutInk: number[];
 }
 
-/** A column's candidate cuts and pieces. */
+/** A column's candidate cuts and pieces (none for a column without ink, or a page without a character height). */
 function planColumn(cols: PageColumns, k: number): ColumnPlan {
   const rows = cols.profiles[k]!,
     H = cols.height;
+  const runs = inkRuns(rows);
+  if (runs.length === 0 || H <= 0) return { cuts: [], pieces: [], cutInk: [] };
   const s = smooth(rows, H / 12);
-  let first = 0;
-  while (first < rows.length && !rows[first]) first++;
-  let last = rows.length - 1;
-  while (last >= 0 && !rows[last]) last--;
-  if (first > last) return { cuts: [], pieces: [], cutInk: [] };
+  const first = runs[0]![0],
+    last = runs[runs.length - 1]![1] - 1;
   let thickest = 1e-9;
   for (let y = first; y <= last; y++) thickest = Math.max(thickest, s[y]!);
   let cuts = [first],
     cutInk = [0];
   const window = Math.max(1, Math.round(H * DIP_WINDOW)),
     reach = Math.round(H / 2);
-  for (let y = first + 1; y < last; y++) {
-    if (!rows[y]) {
-      let end = y;
-      while (!rows[end]) end++;
-      cuts.push(Math.round((y + end) / 2));
+  runs.forEach(([a, b], r) => {
+    // The middle of the gap before each run after the first.
+    if (r > 0) {
+      cuts.push(Math.round((runs[r - 1]![1] + a) / 2));
       cutInk.push(0);
-      y = end;
-      continue;
     }
-    if (s[y]! >= DIP_DEPTH * thickest) continue;
-    let left = 0,
-      right = 0;
-    for (let d = 1; d <= reach; d++) {
-      if (y - d >= 0) left = Math.max(left, s[y - d]!);
-      if (y + d < s.length) right = Math.max(right, s[y + d]!);
+    for (let y = a + 1; y < Math.min(b, last); y++) {
+      if (s[y]! >= DIP_DEPTH * thickest) continue;
+      let left = 0,
+        right = 0;
+      for (let d = 1; d <= reach; d++) {
+        if (y - d >= 0) left = Math.max(left, s[y - d]!);
+        if (y + d < s.length) right = Math.max(right, s[y + d]!);
+      }
+      if (s[y]! > DIP_PROMINENCE * Math.min(left, right)) continue;
+      let lowest = true;
+      for (let d = -window; d <= window && lowest; d++) if (d && y + d >= 0 && y + d < s.length && s[y + d]! < s[y]!) lowest = false;
+      if (lowest) {
+        cuts.push(y);
+        cutInk.push(s[y]! / thickest);
+      }
     }
-    if (s[y]! > DIP_PROMINENCE * Math.min(left, right)) continue;
-    let lowest = true;
-    for (let d = -window; d <= window && lowest; d++) if (d && y + d >= 0 && y + d < s.length && s[y + d]! < s[y]!) lowest = false;
-    if (lowest) {
-      cuts.push(y);
-      cutInk.push(s[y]! / thickest);
-    }
-  }
+  });
   // The rules' own cuts through ink (cut.ts: long runs cut where thin, near one character tall) are candidates
   // too, so a long flowing stroke without a clear dip is still cut, and the rules' reading is always a path.
   for (const [y0] of splitColumn(rows, H)) {
@@ -156,13 +166,10 @@ function choosePieces(plan: ColumnPlan, topProbability: (piece: number) => numbe
       }
     }
   }
-  // Gaps that hold no ink between two cuts leave no piece: the path then continues past them.
+  // Every span between neighbouring cuts holds ink, so each cut is reached: walk back from the last.
   const rows: [number, number][] = [];
-  let j = n - 1;
-  while (j > 0 && from[j] === -1) j--;
-  while (j > 0) {
-    const p = plan.pieces[from[j]!];
-    if (!p) break;
+  for (let j = n - 1; j > 0; ) {
+    const p = plan.pieces[from[j]!]!;
     rows.unshift([plan.cuts[p.i]!, plan.cuts[p.j]!]);
     j = p.i;
   }
@@ -175,19 +182,17 @@ async function judgeCopy(page: PagePixels, characterHeight: number): Promise<{ c
   if (factor === 1) return { copy: page, factor };
   const width = Math.max(1, Math.round(page.width * factor)),
     height = Math.max(1, Math.round(page.height * factor));
-  const data = await sharp(Buffer.from(page.data.buffer, page.data.byteOffset, page.data.byteLength), {
-    raw: { width: page.width, height: page.height, channels: 4 },
-  })
+  const data = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 4 } })
     .resize(width, height)
     .raw()
     .toBuffer();
-  return { copy: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height }, factor };
+  return { copy: { data, width, height }, factor };
 }
 
 /** The characters of a page, the columns' cuts chosen with the model: columns right to left, characters top to bottom, boxes in page pixels. */
 export async function cutPageJudged(page: PagePixels, judge: Judge, ink: PageInk = pageInk(page)): Promise<CutPage> {
   const cols = findColumns(ink);
-  const plans = cols.members.map((_, k) => (cols.height > 0 ? planColumn(cols, k) : { cuts: [], pieces: [], cutInk: [] }));
+  const plans = cols.members.map((_, k) => planColumn(cols, k));
   const { copy, factor } = await judgeCopy(page, cols.height / cols.scale);
   const judged = (piece: ColumnPlan['pieces'][number]) => piece.len >= FRAGMENT;
   const count = plans.reduce((n, p) => n + p.pieces.filter(judged).length, 0);
