@@ -113,7 +113,7 @@ export async function writeModelCard(dir: string): Promise<void> {
     notes.trim(),
     '',
     '## Known limits',
-    '- The model reads one character: a 28x28 K49-style crop, to which the service preprocessing crops and fits any image. Whole pages go through the page reader first (`POST /pages`, `k49 read`), which finds the characters by rules; several characters in one image, or strongly cluttered backgrounds, are out of scope.',
+    '- The model reads one character: a 28x28 K49-style crop, to which the service preprocessing crops and fits any image. Whole pages go through the page reader first (`POST /pages`, `k49 read`), which finds the characters (its cuts judged by the model); several characters in one image, or strongly cluttered backgrounds, are out of scope.',
     '- Classes with few training images remain the weakest; see `classification_report.txt`.',
     '',
     'Kuzushiji-49 is by ROIS-DS Center for Open Data in the Humanities (CODH), CC BY-SA 4.0: Clanuwat et al., "Deep Learning for Classical Japanese Literature", arXiv:1812.01718 (2018).',
