@@ -72,11 +72,17 @@ describe('pseudo-labels of real page crops', function () {
     const { tf } = loadTf();
     const model = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: 'glorotUniform', seed: 1 } as never),
+        tf.layers.conv2d({
+          inputShape: [28, 28, 1],
+          filters: 3,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
         tf.layers.batchNormalization(),
         tf.layers.reLU(),
         tf.layers.flatten(),
-        tf.layers.dense({ units: 4, kernelInitializer: 'glorotUniform' }),
+        tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
         tf.layers.batchNormalization(),
       ],
     });
@@ -85,7 +91,9 @@ describe('pseudo-labels of real page crops', function () {
       assert.equal(adaptBatchNorm(tf, model, images), 2);
       const x = tf.tensor4d(toModelInput(images), [2500, 28, 28, 1]);
       let h = model.layers[0]!.apply(x) as ReturnType<typeof tf.tensor4d>;
-      // The reference in float64; the layer sums each chunk of a million values in float32, good to about 1e-4.
+      // The reference in float64; the layer sums each chunk of a million values in float32: within 1e-4 with these
+      // seeded weights, up to 4e-4 with some unseeded ones (a CI run). Kept: the committed pseudo-labels are
+      // remade byte for byte by it, and summing per image in float64 changed one crop of 3,102.
       const channelMoments = (t: { dataSync(): unknown; shape: number[] }) => {
         const v = t.dataSync() as Float32Array;
         const c = t.shape.at(-1)!;
