@@ -15,6 +15,7 @@ import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { bestMatches, LEAK_CORRELATION } from '../pipeline/data/leak';
+import { pageScans } from '../pipeline/page/crops';
 import { decodePage, findCharacters } from '../pipeline/page/read';
 import { scorePage } from '../pipeline/page/score';
 
@@ -46,7 +47,7 @@ async function main() {
   const cutters = { rules: null, judged: (x: Uint8Array) => model.probabilities(x) };
   const found: Record<string, Map<string, { box: Box; classId: number }[]>> = { rules: new Map(), judged: new Map() };
   const anchors = new Map<number, Anchor>(); // by K49 image, the best-matching box of either cutter
-  const files = (await fs.readdir(pagesDir)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+  const files = await pageScans(pagesDir);
   for (const file of files) {
     const page = await decodePage(await fs.readFile(path.join(pagesDir, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
     for (const [name, judge] of Object.entries(cutters)) {

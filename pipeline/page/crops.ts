@@ -18,6 +18,13 @@ import { decodePage, findCharacters } from './read';
 
 const SCAN = /\.(jpe?g|png|tiff?|webp)$/i;
 
+/** The page scans (JPEG, PNG, TIFF, WebP) of a folder, by name; a folder without any is refused. */
+export async function pageScans(dir: string): Promise<string[]> {
+  const files = (await fs.readdir(dir)).filter((f) => SCAN.test(f)).sort();
+  if (files.length === 0) throw new Error(`${dir} holds no page scans (JPEG, PNG, TIFF or WebP)`);
+  return files;
+}
+
 interface CropRow {
   page: string;
   box: [number, number, number, number];
@@ -30,8 +37,7 @@ interface CropRow {
 
 export async function cutCrops(opts: { pages: string; data: string; model?: string; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const files = (await fs.readdir(opts.pages)).filter((f) => SCAN.test(f)).sort();
-  if (files.length === 0) throw new Error(`${opts.pages} holds no page scans (JPEG, PNG, TIFF or WebP)`);
+  const files = await pageScans(opts.pages);
   const modelDir = resolveModelDir(opts.model);
   const model = await K49Classifier.load(modelDir);
   const rows: Omit<CropRow, 'test_correlation'>[] = [];
