@@ -261,23 +261,27 @@ export function buildProgram(): Command {
 
   program
     .command('read')
-    .description('read a page scan: find each character, read it, and print the hiragana in reading order (a column per line, 〓 for others)')
-    .argument('[file]', 'the page scan (JPEG, PNG, TIFF, WebP...); or FILE=')
-    .addOption(new Option('--file <path>', 'the page scan').env('FILE'))
+    .description(
+      'read page scans: find each character, read it, and print the hiragana in reading order (a column per line, 〓 for others; pages apart by a blank line)',
+    )
+    .argument('[pages...]', 'page scans (JPEG, PNG, TIFF, WebP...) or folders of them (a book: its scans in name order); or FILE=')
+    .addOption(new Option('--file <path>', 'a page scan, or a folder of them').env('FILE'))
     .addOption(modelOption())
-    .addOption(new Option('--json', 'print the whole answer as JSON, as POST /pages gives it').env('JSON'))
+    .addOption(new Option('--json', 'print the whole answer as JSON, as POST /pages gives it (several pages: a list, each with its file)').env('JSON'))
     .addOption(new Option('--text', 'print the text alone').env('TEXT'))
-    .addOption(new Option('--picture <png>', 'also write the page with each box drawn, coloured by confidence').env('PICTURE'))
+    .addOption(
+      new Option('--picture <path>', 'also write the page with each box drawn, coloured by confidence (several pages: a folder, a JPEG per page)').env(
+        'PICTURE',
+      ),
+    )
     .addOption(new Option('--max-characters <n>', 'characters a page may hold').env('MAX_PAGE_CHARACTERS').argParser(integer).default(1000))
     .action(
-      action(
-        async (file: string | undefined, opts: { file?: string; model?: string; json?: boolean; text?: boolean; picture?: string; maxCharacters: number }) => {
-          const scan = file ?? opts.file;
-          if (!scan) throw new Error('name the page to read: k49 read page.jpg (make read FILE=page.jpg)');
-          const { readPageFile } = require('../pipeline/page/cli') as typeof import('../pipeline/page/cli');
-          await readPageFile(scan, opts);
-        },
-      ),
+      action(async (pages: string[], opts: { file?: string; model?: string; json?: boolean; text?: boolean; picture?: string; maxCharacters: number }) => {
+        const named = pages.length > 0 ? pages : opts.file ? [opts.file] : [];
+        if (named.length === 0) throw new Error('name the page to read: k49 read page.jpg, or a folder of pages (make read FILE=page.jpg)');
+        const { readPageFiles } = require('../pipeline/page/cli') as typeof import('../pipeline/page/cli');
+        await readPageFiles(named, opts);
+      }),
     );
 
   program
