@@ -64,7 +64,7 @@ export async function readPageFiles(named: string[], opts: ReadOptions): Promise
         answers.push(several ? { file, ...answer } : answer);
         continue;
       }
-      // Pages apart by a blank line (a column is a line).
+      // Pages apart by a blank line (a column is a line), as text.ts's bookText joins them.
       if (printed++ > 0) console.log('');
       if (opts.text) {
         console.log(result.text);

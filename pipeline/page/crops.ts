@@ -15,12 +15,13 @@ import { K49Classifier } from '../core/inference';
 import { projectRelative, REAL_SAMPLE_DIR } from '../core/paths';
 import { LEAK_CORRELATION, maxCorrelations } from '../data/leak';
 import { decodePage, findCharacters } from './read';
+import { comparePageNames } from './text';
 
 const SCAN = /\.(jpe?g|png|tiff?|webp)$/i;
 
-/** The page scans (JPEG, PNG, TIFF, WebP) of a folder, by name; a folder without any is refused. */
+/** The page scans (JPEG, PNG, TIFF, WebP) of a folder, in page order (comparePageNames); a folder without any is refused. */
 export async function pageScans(dir: string): Promise<string[]> {
-  const files = (await fs.readdir(dir)).filter((f) => SCAN.test(f)).sort();
+  const files = (await fs.readdir(dir)).filter((f) => SCAN.test(f)).sort(comparePageNames);
   if (files.length === 0) throw new Error(`${dir} holds no page scans (JPEG, PNG, TIFF or WebP)`);
   return files;
 }

@@ -10,7 +10,7 @@ import { K49_CLASSES, topK } from '../../pipeline/core/classes';
 import { IMAGE_SIZE } from '../../pipeline/core/preprocess/fit';
 import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
 import { CORRECTED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
-import { NOT_HIRAGANA, pageText } from '../../pipeline/page/text';
+import { bookText, comparePageNames, NOT_HIRAGANA, pageText } from '../../pipeline/page/text';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import type {
   BatchAccepted,
@@ -741,9 +741,6 @@ $('batch-send').addEventListener('click', async () => {
   }
 });
 
-applyLanguage();
-void refreshHealth();
-void loadInBrowser();
 // A page opened once opens again offline (offline-worker.ts). Browsers run service workers on HTTPS and localhost only;
 // elsewhere the page still answers offline while it stays open, and its line says that reopening it needs the network.
 let reopensOffline = false;
@@ -764,73 +761,116 @@ if ('serviceWorker' in navigator) {
     .finally(renderInBrowserLine);
 }
 
-// ---------------------------------------------------------------- page: a whole page read (POST /pages), its boxes over it
-let pageFile: File | null = null;
-let pageAnswer: PageResponse | null = null;
+// ---------------------------------------------------------------- page: whole pages read (POST /pages), their boxes over them
+/** A page scan the user chose: the server's answer (or why it could not be read), and the user's corrections of its characters (index -> character). */
+interface ChosenPage {
+  file: File;
+  answer: PageResponse | null;
+  error: string | null;
+  corrections: Map<number, string>;
+  /** The scan as the <img> shows it, made when first shown. */
+  url: string | null;
+}
+/** The pages chosen together (several: a book, read one after another in name order), and the one shown. */
+let pages: ChosenPage[] = [];
+let shown = 0;
 let pageSelected: number | null = null;
-/** The user's corrections of this page's characters (index -> character): the boxes, the detail and the text follow them. */
-const pageCorrections = new Map<number, string>();
-let pageStatus: [string, Record<string, string | number>] | null = null;
 const SVG = 'http://www.w3.org/2000/svg';
 
-function renderPageStatus(): void {
-  const turned = pageStatus?.[0] === 'pageDone' && pageAnswer?.skew ? ` ${t('pageTurned', { deg: Math.abs(pageAnswer.skew) })}` : '';
-  $('page-status').textContent = pageStatus ? t(...pageStatus) + turned : '';
+function currentPage(): ChosenPage | undefined {
+  return pages[shown];
+}
+function fileStem(f: File): string {
+  return f.name.replace(/\.[^.]*$/, '');
 }
 
-async function readPageFile(file: File): Promise<void> {
-  pageFile = file;
-  pageAnswer = null;
+function renderPageStatus(): void {
+  const p = currentPage();
+  let status = '';
+  if (p?.answer) {
+    const a = p.answer;
+    const h = a.characters.filter((c) => c.kind === 'hiragana').length;
+    status = t('pageDone', { n: a.characters.length, c: a.columns.length, h, ms: Math.round(a.time_ms) });
+    if (a.skew) status += ` ${t('pageTurned', { deg: Math.abs(a.skew) })}`;
+  } else if (p && !p.error) status = t('pageReading', { name: p.file.name });
+  $('page-status').textContent = status;
+  const several = pages.length > 1;
+  $('page-nav').hidden = !several;
+  $('page-download-all').hidden = !several;
+  if (!several) return;
+  $('page-of').textContent = t('pageOf', { i: shown + 1, n: pages.length, name: pages[shown]!.file.name });
+  $<HTMLButtonElement>('page-prev').disabled = shown === 0;
+  $<HTMLButtonElement>('page-next').disabled = shown === pages.length - 1;
+  // The whole text once every page has its answer (or its reason).
+  $<HTMLButtonElement>('page-download-all').disabled = pages.some((q) => !q.answer && !q.error);
+}
+
+/** Shows page `k` of those chosen: its status, its reason if it could not be read, else its boxes and text. */
+function showPage(k: number): void {
+  shown = k;
   pageSelected = null;
-  pageCorrections.clear();
+  $('page-thanks').hidden = true;
   $('page-copied').hidden = true;
-  $('page-view').hidden = true;
-  $('page-error').hidden = true;
-  pageStatus = ['pageReading', { name: file.name }];
-  renderPageStatus();
-  const form = new FormData();
-  form.append('file', file, file.name);
-  const res = await fetch('/pages?include_images=true', { method: 'POST', body: form });
-  const body = await res.json();
-  if (pageFile !== file) return; // another page was chosen meanwhile
-  if (!res.ok) {
-    pageStatus = null;
-    renderPageStatus();
-    $('page-error').textContent = (body as ErrorResponse).detail;
-    $('page-error').hidden = false;
-    return;
-  }
-  pageAnswer = body as PageResponse;
-  const h = pageAnswer.characters.filter((c) => c.kind === 'hiragana').length;
-  pageStatus = ['pageDone', { n: pageAnswer.characters.length, c: pageAnswer.columns.length, h, ms: Math.round(pageAnswer.time_ms) }];
+  const p = currentPage();
+  $('page-error').textContent = p?.error ?? '';
+  $('page-error').hidden = !p?.error;
+  $('page-view').hidden = !p?.answer;
   renderPageStatus();
   renderPage();
 }
 
-/** The page's characters as the user now reads them: the model's answers with the user's corrections in their place. */
-function pageCharacters(answer: PageResponse) {
-  return answer.characters.map((ch, k) => {
-    const corrected = pageCorrections.get(k);
+async function readPageFiles(files: File[]): Promise<void> {
+  for (const p of pages) if (p.url) URL.revokeObjectURL(p.url);
+  const chosen: ChosenPage[] = [...files]
+    .sort((a, b) => comparePageNames(a.name, b.name))
+    .map((file) => ({ file, answer: null, error: null, corrections: new Map(), url: null }));
+  pages = chosen;
+  showPage(0);
+  // One page at a time: the service reads a page on one thread, and the first page shows as soon as it is read.
+  for (const p of chosen) {
+    const form = new FormData();
+    form.append('file', p.file, p.file.name);
+    try {
+      const res = await fetch('/pages?include_images=true', { method: 'POST', body: form });
+      const body = await res.json();
+      if (res.ok) p.answer = body as PageResponse;
+      else p.error = (body as ErrorResponse).detail;
+    } catch (e) {
+      p.error = (e as Error).message;
+    }
+    if (pages !== chosen) return; // other pages were chosen meanwhile
+    if (p === currentPage()) showPage(shown);
+    else renderPageStatus();
+  }
+}
+
+/** A page's characters as the user now reads them: the model's answers with the user's corrections in their place. */
+function pageCharacters(p: ChosenPage & { answer: PageResponse }) {
+  return p.answer.characters.map((ch, k) => {
+    const corrected = p.corrections.get(k);
     return corrected === undefined ? { ...ch, corrected: false } : { ...ch, character: corrected, kind: 'hiragana' as const, corrected: true };
   });
 }
 
-/** The page's text with the user's corrections. */
-function correctedPageText(answer: PageResponse): string {
-  return pageText(answer.columns.length, pageCharacters(answer));
+/** A page's text with the user's corrections. */
+function correctedPageText(p: ChosenPage & { answer: PageResponse }): string {
+  return pageText(p.answer.columns.length, pageCharacters(p));
+}
+
+function isRead(p: ChosenPage | undefined): p is ChosenPage & { answer: PageResponse } {
+  return !!p?.answer;
 }
 
 function renderPage(): void {
-  const answer = pageAnswer;
-  if (!answer || !pageFile) return;
-  const characters = pageCharacters(answer);
+  const p = currentPage();
+  if (!isRead(p)) return;
+  const answer = p.answer;
+  const characters = pageCharacters(p);
   $('page-view').hidden = false;
   const img = $<HTMLImageElement>('page-image');
-  if (!img.src || img.dataset.file !== pageFile.name) {
-    img.src = URL.createObjectURL(pageFile);
-    img.dataset.file = pageFile.name;
-  }
-  img.alt = pageFile.name;
+  p.url ??= URL.createObjectURL(p.file);
+  if (img.src !== p.url) img.src = p.url;
+  img.alt = p.file.name;
   const svg = $('page-boxes') as unknown as SVGSVGElement;
   svg.setAttribute('viewBox', `0 0 ${answer.width} ${answer.height}`);
   svg.setAttribute('preserveAspectRatio', 'none');
@@ -868,7 +908,7 @@ function renderPage(): void {
       return r;
     }),
   );
-  $('page-text').textContent = correctedPageText(answer);
+  $('page-text').textContent = correctedPageText(p);
   $('page-copied').hidden = true; // said of the text as it was
   renderPageDetail();
 }
@@ -880,7 +920,8 @@ function selectPageCharacter(k: number): void {
 }
 
 function renderPageDetail(): void {
-  const ch = pageSelected === null || !pageAnswer ? null : pageCharacters(pageAnswer)[pageSelected];
+  const p = currentPage();
+  const ch = pageSelected === null || !isRead(p) ? null : pageCharacters(p)[pageSelected];
   $('page-detail').hidden = !ch;
   if (!ch) return;
   $('page-char').textContent = ch.character;
@@ -919,15 +960,17 @@ async function pageCrop(ch: PageResponse['characters'][number], file: File): Pro
 
 $('page-wrong').addEventListener('click', async () => {
   const k = pageSelected;
-  const ch = k === null ? null : pageAnswer?.characters[k];
-  if (k === null || !ch || !pageFile) return;
-  const name = `${pageFile.name} #${ch.column + 1}-${ch.index + 1}`;
+  const p = currentPage();
+  const ch = k === null || !isRead(p) ? null : p.answer.characters[k];
+  if (k === null || !p || !ch) return;
+  const name = `${p.file.name} #${ch.column + 1}-${ch.index + 1}`;
   openPicker({
-    image: await pageCrop(ch, pageFile),
+    image: await pageCrop(ch, p.file),
     name,
     done: (char) => {
-      if (pageAnswer?.characters[k] !== ch) return; // another page was read meanwhile
-      pageCorrections.set(k, char);
+      if (!pages.includes(p)) return; // other pages were chosen meanwhile
+      p.corrections.set(k, char);
+      if (p !== currentPage()) return;
       renderPage();
       const thanks = $('page-thanks');
       thanks.textContent = t('thanks', { char });
@@ -936,11 +979,12 @@ $('page-wrong').addEventListener('click', async () => {
   });
 });
 $('page-copy').addEventListener('click', async () => {
-  if (!pageAnswer) return;
+  const p = currentPage();
+  if (!isRead(p)) return;
   const note = $('page-copied');
   // The clipboard is there on HTTPS and localhost only: elsewhere the text is selected for the user to copy.
   try {
-    await navigator.clipboard.writeText(correctedPageText(pageAnswer));
+    await navigator.clipboard.writeText(correctedPageText(p));
     note.textContent = t('pageCopied');
   } catch {
     getSelection()?.selectAllChildren($('page-text'));
@@ -948,15 +992,32 @@ $('page-copy').addEventListener('click', async () => {
   }
   note.hidden = false;
 });
-$('page-download').addEventListener('click', () => {
-  if (!pageAnswer || !pageFile) return;
+
+function downloadText(text: string, name: string): void {
   const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([`${correctedPageText(pageAnswer)}\n`], { type: 'text/plain;charset=utf-8' }));
-  link.download = `${pageFile.name.replace(/\.[^.]*$/, '')}.txt`;
+  link.href = URL.createObjectURL(new Blob([`${text}\n`], { type: 'text/plain;charset=utf-8' }));
+  link.download = name;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+$('page-download').addEventListener('click', () => {
+  const p = currentPage();
+  if (isRead(p)) downloadText(correctedPageText(p), `${fileStem(p.file)}.txt`);
 });
+// Every page read, in order, apart by a blank line (as `k49 read` prints a book); a page that could not be read is left out.
+$('page-download-all').addEventListener('click', () => {
+  const read = pages.filter(isRead);
+  if (read.length === 0) return;
+  downloadText(bookText(read.map(correctedPageText)), `${fileStem(pages[0]!.file)}-${fileStem(pages[pages.length - 1]!.file)}.txt`);
+});
+$('page-prev').addEventListener('click', () => showPage(Math.max(0, shown - 1)));
+$('page-next').addEventListener('click', () => showPage(Math.min(pages.length - 1, shown + 1)));
 $<HTMLInputElement>('page-file').addEventListener('change', (e) => {
-  const f = (e.target as HTMLInputElement).files?.[0];
-  if (f) void readPageFile(f);
+  const files = (e.target as HTMLInputElement).files;
+  if (files?.length) void readPageFiles([...files]);
 });
+
+// ---------------------------------------------------------------- start, once every part above is declared
+applyLanguage();
+void refreshHealth();
+void loadInBrowser();
