@@ -784,6 +784,7 @@ function fileStem(f: File): string {
   return f.name.replace(/\.[^.]*$/, '');
 }
 
+/** The Page tab's status line for the page shown and, when several were chosen, their navigation. */
 function renderPageStatus(): void {
   const p = currentPage();
   let status = '';
