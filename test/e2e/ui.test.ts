@@ -400,6 +400,7 @@ describe('web UI in a browser', function () {
     await page.setInputFiles('#page-file', path.join(dir, 'page-2.png'));
     await page.waitForSelector('#page-view:not([hidden])');
     assert.equal(await page.isHidden('#page-nav'), true);
+    assert.equal(await page.isHidden('#page-download-all'), true);
   });
 
   it('switches to Japanese and back, and the tabs work from the keyboard', async () => {
