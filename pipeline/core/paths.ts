@@ -30,8 +30,6 @@ export const PSEUDO_LABELS_DIR = path.join(DATA_DIR, 'pseudo-labels-200010454');
 /** Data beside the project (not in the repository): the real K49 test sample and real training images. */
 export const SHARED_DATA_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
 export const REAL_SAMPLE_DIR = path.join(SHARED_DATA_DIR, 'real-sample');
-/** K49's official label files and class map (labels only: the class frequencies of its training split). */
-export const K49_LABELS_DIR = path.join(SHARED_DATA_DIR, 'k49');
 /** Real training images of ten classes; its test split is a copy of real-sample images. */
 export const KMNIST_REAL_DIR = path.join(SHARED_DATA_DIR, 'kmnist-real');
 

@@ -61,8 +61,6 @@ export interface TrainRecord {
   best_val_balanced_accuracy: number;
   /** Present when the saved weights were extrapolated from initFrom (config `extrapolate`): the factor and their validation figure. */
   extrapolated?: { factor: number; val_balanced_accuracy: number };
-  /** Present when the class layer's prior was corrected on crops (config `priorCorrection`): the shift added to each class's bias, and the validation figure after it. */
-  prior_correction?: { crops: string; alpha: number; shift: number[]; val_balanced_accuracy: number };
   epochs_run: number;
   train_seconds: number;
   images_per_second: number;

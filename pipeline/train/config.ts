@@ -88,12 +88,6 @@ const TrainConfigSchema = z.strictObject({
    * fine-tuned weights; above 1 goes further along the fine-tuning direction (weight extrapolation).
    */
   extrapolate: z.number().min(0).max(2),
-  /**
-   * After training, the class layer's prior corrected on unlabelled real crops (train/prior-correction.ts):
-   * `crops` a crop set (`k49 crops`, relative to the project root), `alpha` the share of the correction
-   * applied (0 = off).
-   */
-  priorCorrection: z.strictObject({ crops: z.string(), alpha: probability }),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -122,7 +116,6 @@ export const DEFAULT_TRAIN: TrainConfig = {
   absentClassOffset: 0,
   initFrom: '',
   extrapolate: 1,
-  priorCorrection: { crops: '', alpha: 0 },
 };
 
 /** The replaced system's recipe: 2 conv + FC128, Adam, 12 epochs, no augmentation, natural sampling. */
@@ -166,7 +159,6 @@ export function readTrainConfig(artifactDir: string): TrainConfig {
       absentClassOffset: saved.absentClassOffset ?? 0,
       initFrom: saved.initFrom ?? '',
       extrapolate: saved.extrapolate ?? 1,
-      priorCorrection: saved.priorCorrection ?? { crops: '', alpha: 0 },
     },
     `${artifactDir}/${CONFIG_RECORD}`,
   );

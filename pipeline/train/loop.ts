@@ -16,7 +16,7 @@ import { loadTf, type Tf } from '../core/backend';
 import { classCounts } from '../core/dataset';
 import { classifyInBatches, compileInference, runSteps } from '../core/inference';
 import { computeMetrics } from '../core/metrics';
-import { ARTIFACTS_DIR, CANDIDATE, K49_LABELS_DIR, PROJECT_ROOT, projectRelative } from '../core/paths';
+import { ARTIFACTS_DIR, CANDIDATE, PROJECT_ROOT, projectRelative } from '../core/paths';
 import { Random } from '../core/random';
 import { type EpochRecord, type TrainRecord, writeTrainRecord } from '../core/records';
 import { loadSources, type MixedSplit, parseSources } from '../data/sources';
@@ -35,7 +35,6 @@ import {
 import { CONFIG_RECORD, DEFAULT_TRAIN, learningRateAt, readTrainConfig, type TrainConfig } from './config';
 import { WeightAverage } from './ema';
 import { buildModel } from './model';
-import { correctClassPrior } from './prior-correction';
 import { gatherBatch, pick, sampleEpoch, sourceCandidates, sourceClassRows, stratifiedSplit } from './sampling';
 import { TrainingStep } from './step';
 
@@ -256,7 +255,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  // The artifact's model is the best epoch's, extrapolated from its initial weights and its class prior corrected when the config says so.
+  // The artifact's model is the best epoch's, extrapolated from its initial weights when the config says so.
   const bestModel = await loadCheckpointModel(tf, best);
   let extrapolated: TrainRecord['extrapolated'];
   if (cfg.initFrom && cfg.extrapolate !== 1) {
@@ -265,21 +264,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     extrapolated = { factor: cfg.extrapolate, val_balanced_accuracy: val.balanced_accuracy };
     log(`weights extrapolated from ${cfg.initFrom} by ${cfg.extrapolate}: val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
   }
-  let priorCorrection: TrainRecord['prior_correction'];
-  if (cfg.priorCorrection.alpha > 0) {
-    const { crops, alpha } = cfg.priorCorrection;
-    const shift = await correctClassPrior(tf, bestModel, path.resolve(PROJECT_ROOT, crops), K49_LABELS_DIR, alpha);
-    const val = await validate(bestModel);
-    priorCorrection = { crops, alpha, shift: Array.from(shift), val_balanced_accuracy: val.balanced_accuracy };
-    log(`class prior corrected on ${crops} (alpha ${alpha}): val acc ${val.accuracy.toFixed(4)} balanced ${val.balanced_accuracy.toFixed(4)}`);
-  }
   await fs.rm(path.join(outDir, MODEL_SUBDIR), { recursive: true, force: true });
   await bestModel.save(`file://${path.join(outDir, MODEL_SUBDIR)}`);
-  const record = {
-    ...trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state),
-    ...(extrapolated ? { extrapolated } : {}),
-    ...(priorCorrection ? { prior_correction: priorCorrection } : {}),
-  };
+  const record = { ...trainRecord(outDir, all, split, classesPresent, backend, bestModel.countParams(), state), ...(extrapolated ? { extrapolated } : {}) };
   await writeTrainRecord(outDir, record);
   if (path.dirname(outDir) === ARTIFACTS_DIR) await pointLink(CANDIDATE, outDir);
   log(`artifact written: ${projectRelative(outDir)} (best epoch ${state.bestEpoch}, val balanced accuracy ${state.bestScore.toFixed(4)})`);

@@ -88,41 +88,6 @@ describe('training and evaluation', function () {
     assert.ok(record.extrapolated.val_balanced_accuracy >= 0 && record.extrapolated.val_balanced_accuracy <= 1);
   });
 
-  it("corrects the class layer's prior on a crop set when configured (priorCorrection): only the class bias moves, by the recorded shift", async () => {
-    const { tf } = loadTf();
-    const out = path.join(tempDir('k49-art-'), 'prior');
-    const config = mergeTrainConfig(SMOKE, {
-      epochs: 1,
-      maxTrainImages: 128,
-      warmupEpochs: 0,
-      emaDecay: 0,
-      initFrom: artifact,
-      priorCorrection: { crops: 'data/page-crops-200010454', alpha: 0.5 },
-    });
-    await train({ data, out, config, ...quiet });
-    const record = JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8'));
-    assert.equal(record.prior_correction.alpha, 0.5);
-    assert.equal(record.prior_correction.crops, 'data/page-crops-200010454');
-    const shift: number[] = record.prior_correction.shift;
-    assert.equal(shift.length, NUM_CLASSES);
-    assert.ok(Math.max(...shift) - Math.min(...shift) > 0.01, 'the crops move the prior');
-    // checkpoints/best holds the weights before the correction (no weight average with emaDecay 0).
-    const [tuned, saved] = await Promise.all(
-      [path.join(out, 'checkpoints', 'best'), path.join(out, 'model')].map((d) => tf.loadLayersModel(`file://${path.join(d, 'model.json')}`)),
-    );
-    const classLayer = tuned!.layers.length - 1;
-    tuned!.layers.forEach((layer, j) => {
-      layer.getWeights().forEach((w, k) => {
-        const before = Array.from(w.dataSync());
-        const after = saved!.layers[j]!.getWeights()[k]!.dataSync();
-        const isClassBias = j === classLayer && k === 1;
-        const expected = isClassBias ? before.map((v, c) => v + shift[c]!) : before;
-        const gap = Math.max(...expected.map((v, i) => Math.abs(v - after[i]!)));
-        assert.ok(gap < 1e-5, `layer ${j} (${layer.name}) weight ${k}: ${gap} from the best checkpoint's${isClassBias ? ' + the shift' : ''}`);
-      });
-    });
-  });
-
   it('writes a complete artifact', () => {
     for (const f of ['model/model.json', 'model/weights.bin', 'classes.csv', 'preprocess.json', 'config.json', 'train.json']) {
       assert.ok(existsSync(path.join(artifact, f)), `missing ${f}`);
