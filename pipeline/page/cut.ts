@@ -210,20 +210,28 @@ export function toPageBox(b: readonly [number, number, number, number], scale: n
   return [bx, by, Math.max(1, toPage(b[2] + 1) - bx), Math.max(1, toPage(b[3] + 1) - by)];
 }
 
-/** The cut of a page from its columns and the rows [y0, y1) of each character in each column. */
-export function assembleCut(cols: PageColumns, rowsOfColumn: readonly (readonly [number, number])[][]): CutPage {
+/**
+ * The cut of a page from its columns and the rows [y0, y1) of each character in each column; `isCharacter`
+ * may leave out an ink box (work pixels, inclusive) that is no character, and a column left with none is no column.
+ */
+export function assembleCut(
+  cols: PageColumns,
+  rowsOfColumn: readonly (readonly [number, number])[][],
+  isCharacter: (box: [number, number, number, number]) => boolean = () => true,
+): CutPage {
   const toPage = (v: number) => Math.round(v / cols.scale);
   const columns: Column[] = [];
   const characters: FoundCharacter[] = [];
   cols.members.forEach((ps, k) => {
-    const rowsOf = rowsOfColumn[k]!;
-    if (rowsOf.length === 0) return;
+    // Each character's box: the column's ink in its rows.
+    const boxes = inkBoxes(cols, k, rowsOfColumn[k]!).filter((b): b is [number, number, number, number] => b !== null && isCharacter(b));
+    if (boxes.length === 0) return;
     const column = columns.length;
     const left = toPage(Math.min(...ps.map((p) => p.x0)));
     columns.push({ x: left, width: toPage(Math.max(...ps.map((p) => p.x1))) - left });
-    // Each character's box: the column's ink in its rows.
-    let index = 0;
-    for (const b of inkBoxes(cols, k, rowsOf)) if (b) characters.push({ box: toPageBox(b, cols.scale), column, index: index++ });
+    boxes.forEach((b, index) => {
+      characters.push({ box: toPageBox(b, cols.scale), column, index });
+    });
   });
   return { columns, characters, characterSize: toPage(cols.height) };
 }

@@ -93,6 +93,33 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
     );
   });
 
+  it("gives no box to a flat piece of a frame's line above a column (the model would read it as へ), and finds the characters as well as without it", async () => {
+    const page = renderPage(heldOut, { seed: 'l1' });
+    const size = Math.max(...page.characters.map((c) => c.box[3]));
+    // The page with more paper above its writing (its top row repeated), and on it, well above each column's
+    // first character, a stroke a character wide and 3 pixels thick: what is left of a page's frame on real
+    // scans once its long lines are erased.
+    const top = 2 * size;
+    const truth = page.characters.map((c) => ({ ...c, box: [c.box[0], c.box[1] + top, c.box[2], c.box[3]] as typeof c.box }));
+    const taller = await sharp(page.png).extend({ top, extendWith: 'copy' }).png().toBuffer();
+    const lines = truth
+      .filter((c) => c.index === 0)
+      .map((c) => `<rect x="${c.box[0]}" y="${c.box[1] - Math.round(1.5 * size)}" width="${Math.round(size * 1.2)}" height="3" fill="#222"/>`);
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${page.width}" height="${page.height + top}">${lines.join('')}</svg>`;
+    const lined = await sharp(taller)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const [plain, withLines] = [await judged(await pixelsOf(taller)), await judged(await pixelsOf(lined))];
+    assert.deepEqual(
+      withLines.characters.filter((c) => c.box[3] < size / 10),
+      [],
+      'boxes on the lines',
+    );
+    const [a, b] = [scorePage(truth, plain.characters), scorePage(truth, withLines.characters)];
+    assert.ok(b.matched >= a.matched - 1 && b.found - b.matched <= a.found - a.matched + 1 && b.columnsInOrder === a.columnsInOrder, JSON.stringify({ a, b }));
+  });
+
   it('is what the page reader cuts with, turned upright when askew, the candidates judged in parts', async () => {
     const page = await turnRenderedPage(renderPage(heldOut, { seed: 't1' }), 4);
     const pixels = await pixelsOf(page.png);
