@@ -50,12 +50,18 @@ const SIZE_WEIGHT = 4;
 /** A cut costs this times the ink it crosses, against the column's thickest row (a cut through a gap costs nothing). */
 const CUT_INK_WEIGHT = 2;
 /**
- * A piece flatter than this share of the character height, and more than RULE_LINE_RATIO times as wide as
- * it is tall, is a piece of a ruled line or of the page's frame, left out: no kana is that flat, and the
- * model reads such a line as へ, surely.
+ * A piece more than RULE_LINE_RATIO times as wide as it is tall, and either flatter than RULE_LINE of the
+ * character height or wider than RULE_LINE_WIDTH character heights, is a piece of a ruled line or of the
+ * page's frame (a corner), left out: the model reads such a line as へ, surely. A flat へ of real pages
+ * is as flat, but from 0.3 of a character tall and at most 1.7 wide.
  */
 const RULE_LINE = 0.1;
+const RULE_LINE_WIDTH = 2;
 const RULE_LINE_RATIO = 3;
+/** Whether a piece `wide` x `tall` is a piece of a frame's or a rule's line, for characters `height` tall (any one unit). */
+export function isFrameLine(wide: number, tall: number, height: number): boolean {
+  return wide > RULE_LINE_RATIO * tall && (tall < RULE_LINE * height || wide > RULE_LINE_WIDTH * height);
+}
 /**
  * Candidate pieces are cropped from a copy of the page shrunk so that its characters are about this many
  * pixels tall (the model's input is 28): the crops' preprocessing is most of the cutter's cost.
@@ -233,8 +239,5 @@ export async function cutPageJudged(page: PagePixels, judge: Judge, ink: PageInk
       return top;
     });
   });
-  return assembleCut(cols, rowsOfColumn, ([x0, y0, x1, y1]) => {
-    const tall = y1 - y0 + 1;
-    return !(tall < RULE_LINE * cols.height && x1 - x0 + 1 > RULE_LINE_RATIO * tall);
-  });
+  return assembleCut(cols, rowsOfColumn, ([x0, y0, x1, y1]) => !isFrameLine(x1 - x0 + 1, y1 - y0 + 1, cols.height));
 }

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { LATEST } from '../../pipeline/core/paths';
 import { type CutPage, cutPage } from '../../pipeline/page/cut';
-import { cutPageJudged } from '../../pipeline/page/judged-cut';
+import { cutPageJudged, isFrameLine } from '../../pipeline/page/judged-cut';
 import { findCharacters } from '../../pipeline/page/read';
 import { scorePage } from '../../pipeline/page/score';
 import { scanFonts } from '../../pipeline/synth/fonts';
@@ -91,6 +91,24 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
       withModel.recall - rules.recall >= 0.05 && withModel.precision >= rules.precision && withModel.order >= 0.95,
       JSON.stringify({ rules, withModel }),
     );
+  });
+
+  it('tells pieces of a frame from flat kana by their shape (pieces measured on the real pages, page pixels)', () => {
+    // Left out: a 3-pixel stroke over a column; a frame's corner 2.2 characters wide; the page's edge below a frame.
+    for (const [wide, tall, height] of [
+      [167, 9, 106],
+      [227, 59, 104],
+      [345, 101, 92],
+    ])
+      assert.ok(isFrameLine(wide!, tall!, height!), `${wide} x ${tall}`);
+    // Kept: the flattest and the widest mid-column pieces of the real pages read as へ, one read as つ, a long し.
+    for (const [wide, tall, height] of [
+      [117, 24, 100],
+      [166, 54, 97],
+      [124, 33, 96],
+      [9, 97, 104],
+    ])
+      assert.ok(!isFrameLine(wide!, tall!, height!), `${wide} x ${tall}`);
   });
 
   it("gives no box to a flat piece of a frame's line above a column (the model would read it as へ), and finds the characters as well as without it", async () => {
