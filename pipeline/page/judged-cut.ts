@@ -53,9 +53,9 @@ const CUT_INK_WEIGHT = 2;
  * A piece more than RULE_LINE_RATIO times as wide as it is tall, and either flatter than RULE_LINE of the
  * character height or wider than RULE_LINE_WIDTH character heights, is a piece of a ruled line or of the
  * page's frame (a corner), left out: the model reads such a line as へ, surely. A flat へ of real pages
- * is as flat, but from 0.3 of a character tall and at most 1.7 wide.
+ * is as flat, but from a quarter of a character tall and at most 1.7 wide.
  */
-const RULE_LINE = 0.1;
+const RULE_LINE = 0.15;
 const RULE_LINE_WIDTH = 2;
 const RULE_LINE_RATIO = 3;
 /** Whether a piece `wide` x `tall` is a piece of a frame's or a rule's line, for characters `height` tall (any one unit). */
