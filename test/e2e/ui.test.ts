@@ -311,6 +311,8 @@ describe('web UI in a browser', function () {
     await page.waitForSelector('#page-view:not([hidden])');
     assert.equal(await page.locator('#page-boxes rect').count(), answer.characters.length);
     assert.equal(await page.textContent('#page-text'), answer.text);
+    // Shown as the page holds it: each line a column, top to bottom, the first on the right.
+    assert.equal(await page.$eval('#page-text', (e) => getComputedStyle(e).writingMode), 'vertical-rl');
     assert.match((await page.textContent('#page-status')) ?? '', new RegExp(`^${answer.characters.length} characters in ${answer.columns.length} columns`));
     const colours = await page.$$eval('#page-boxes rect', (rs) => rs.map((r) => r.getAttribute('stroke')));
     answer.characters.forEach((ch, k) => {
@@ -414,11 +416,25 @@ describe('web UI in a browser', function () {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-upload');
   });
 
-  it('fits a 375 px wide phone screen', async () => {
+  it('fits a 375 px wide phone screen, also with a read page and its text in columns', async () => {
     await page.setViewportSize({ width: 375, height: 812 });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await page.click('#tab-draw');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    assert.ok((await overflow()) <= 0, `the drawing tab is ${await overflow()}px wider than the screen`);
+    // A page of 16 columns: its text, 16 columns of characters, scrolls in its box instead of widening the page.
+    const file = path.join(tempDir('k49-ui-page-'), 'wide.png');
+    writeFileSync(
+      file,
+      renderPage(
+        scanFonts(['debian']).available.filter((f) => f.split === 'test'),
+        { seed: 'ui16', width: 2000, columns: 16 },
+      ).png,
+    );
+    await page.click('#tab-page');
+    await Promise.all([page.waitForResponse((r) => r.url().includes('/pages')), page.setInputFiles('#page-file', file)]);
+    await page.waitForSelector('#page-view:not([hidden])');
+    assert.ok(await page.$eval('#page-text', (e) => e.scrollWidth > e.clientWidth), 'the text is wider than its box');
+    assert.ok((await overflow()) <= 0, `the page tab is ${await overflow()}px wider than the screen`);
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-375.png'), fullPage: true });
   });
 
