@@ -20,6 +20,9 @@ import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
 
+/** The held-out fonts (never trained on) that the pages read in these tests are rendered with. */
+const heldOutFonts = () => scanFonts(['debian']).available.filter((f) => f.split === 'test');
+
 describe('web UI in a browser', function () {
   this.timeout(180000);
   let svc: TestService;
@@ -297,13 +300,7 @@ describe('web UI in a browser', function () {
   it('Page: a page scan read in the page: every box drawn over it, coloured by confidence, the text beside it; a box shows its top-5 and what the model saw, and can be corrected', async () => {
     const dir = tempDir('k49-ui-page-');
     const file = path.join(dir, 'page.png');
-    writeFileSync(
-      file,
-      renderPage(
-        scanFonts(['debian']).available.filter((f) => f.split === 'test'),
-        { seed: 'ui' },
-      ).png,
-    );
+    writeFileSync(file, renderPage(heldOutFonts(), { seed: 'ui' }).png);
     await page.click('#tab-page');
     assert.equal(await page.isHidden('#result'), true, 'the page view has the width');
     const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/pages')), page.setInputFiles('#page-file', file)]);
@@ -351,7 +348,7 @@ describe('web UI in a browser', function () {
 
   it('Page: several scans (a book) are read in name order, one shown at a time with its own corrections; a scan that cannot be read says why on its page; the whole text downloads', async () => {
     const dir = tempDir('k49-ui-book-');
-    const fonts = scanFonts(['debian']).available.filter((f) => f.split === 'test');
+    const fonts = heldOutFonts();
     const files = { 'page-10.png': renderPage(fonts, { seed: 'b10', columns: 3 }).png, 'page-2.png': renderPage(fonts, { seed: 'b2', columns: 3 }).png };
     for (const [name, png] of Object.entries(files)) writeFileSync(path.join(dir, name), png);
     writeFileSync(path.join(dir, 'page-3.png'), 'not an image');
@@ -423,13 +420,7 @@ describe('web UI in a browser', function () {
     assert.ok((await overflow()) <= 0, `the drawing tab is ${await overflow()}px wider than the screen`);
     // A page of 16 columns: its text, 16 columns of characters, scrolls in its box instead of widening the page.
     const file = path.join(tempDir('k49-ui-page-'), 'wide.png');
-    writeFileSync(
-      file,
-      renderPage(
-        scanFonts(['debian']).available.filter((f) => f.split === 'test'),
-        { seed: 'ui16', width: 2000, columns: 16 },
-      ).png,
-    );
+    writeFileSync(file, renderPage(heldOutFonts(), { seed: 'ui16', width: 2000, columns: 16 }).png);
     await page.click('#tab-page');
     await Promise.all([page.waitForResponse((r) => r.url().includes('/pages')), page.setInputFiles('#page-file', file)]);
     await page.waitForSelector('#page-view:not([hidden])');
