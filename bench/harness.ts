@@ -19,12 +19,16 @@ export function realSample() {
   return (sample ??= loadSplit(REAL_SAMPLE_DIR, 'test'));
 }
 
-/** A real-sample image as the 28x28 greyscale PNG a user would send. */
-export async function realSamplePng(index: number): Promise<Buffer> {
-  const s = await realSample();
-  return sharp(Buffer.from(s.images.subarray(index * PIXELS, (index + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } })
+/** Image `index` of N*784 bytes as the 28x28 greyscale PNG a user would send. */
+export function k49Png(images: Uint8Array, index: number): Promise<Buffer> {
+  return sharp(Buffer.from(images.subarray(index * PIXELS, (index + 1) * PIXELS)), { raw: { width: 28, height: 28, channels: 1 } })
     .png()
     .toBuffer();
+}
+
+/** A real-sample image as the 28x28 greyscale PNG a user would send. */
+export async function realSamplePng(index: number): Promise<Buffer> {
+  return k49Png((await realSample()).images, index);
 }
 const tempDir = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
 

@@ -294,12 +294,17 @@ export function buildProgram(): Command {
         const { loadConfig, storeOptions } = require('../serve/config') as typeof import('../serve/config');
         const { openStore } = require('../serve/queue/open') as typeof import('../serve/queue/open');
         const { exportFeedback } = require('../serve/queue/feedback') as typeof import('../serve/queue/feedback');
+        const { loadLeakReference } = require('../pipeline/data/leak') as typeof import('../pipeline/data/leak');
+        const reference = await loadLeakReference();
         const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
         const store = await openStore(config.queueUrl, storeOptions(config));
         try {
-          const { images, feedback, corrections } = await exportFeedback(await store.listFeedback(), opts.data);
+          const done = await exportFeedback(await store.listFeedback(), opts.data, reference);
           console.log(
-            `${images} images with people's labels (${feedback} answers, ${corrections} of them corrections of the model) in ${opts.data}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv`,
+            `${done.images} images with people's labels (${done.feedback} answers, ${done.corrections} of them corrections of the model) in ${opts.data}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv, feedback.json`,
+          );
+          console.log(
+            `${done.dropped_as_possible_test_images} more left out as possible K49 test images (correlation >= ${done.leak_correlation} with one of the ${done.leak_reference.images} images of ${done.leak_reference.dir}): a model must never train on a test image`,
           );
           console.log(
             'Mix them into the data the model learnt from; never train on them alone (a few images of a few classes would unlearn the rest). ' +

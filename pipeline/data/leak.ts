@@ -7,9 +7,29 @@
  */
 import type * as TF from '@tensorflow/tfjs-node';
 import { loadTf } from '../core/backend';
-import { PIXELS, shiftImages } from '../core/dataset';
+import { hasSplit, loadSplit, PIXELS, shiftImages } from '../core/dataset';
+import { projectRelative, REAL_SAMPLE_DIR } from '../core/paths';
 
 export const LEAK_CORRELATION = 0.85;
+
+/** The real K49 test images every set made for training is checked against, and where they are (project-relative). */
+export interface LeakReference {
+  dir: string;
+  images: Uint8Array;
+  count: number;
+}
+
+/** The leak check's reference: every real K49 test image this project holds (real-sample). Refused, with what to do, when it is not there. */
+export async function loadLeakReference(dir = REAL_SAMPLE_DIR): Promise<LeakReference> {
+  if (!hasSplit(dir, 'test')) {
+    throw new Error(
+      `the leak check needs the real K49 test images of ${projectRelative(dir)} (../shared/data/real-sample beside the project), and they are not there: ` +
+        'without them nothing can tell which images may be K49 test images, which must never be trained on',
+    );
+  }
+  const test = await loadSplit(dir, 'test');
+  return { dir: projectRelative(dir), images: test.images, count: test.count };
+}
 
 /** Rows of N*784 bytes centred and scaled to unit length, as a tensor (a blank image stays zero). */
 function normalisedRows(tf: ReturnType<typeof loadTf>['tf'], images: Uint8Array): TF.Tensor2D {

@@ -10,10 +10,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveModelDir, writeJson } from '../core/artifacts';
 import { classById, NUM_CLASSES } from '../core/classes';
-import { loadSplit, PIXELS, saveSplit } from '../core/dataset';
+import { PIXELS, saveSplit } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
-import { projectRelative, REAL_SAMPLE_DIR } from '../core/paths';
-import { LEAK_CORRELATION, maxCorrelations } from '../data/leak';
+import { projectRelative } from '../core/paths';
+import { LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../data/leak';
 import { decodePage, findCharacters } from './read';
 import { comparePageNames } from './text';
 
@@ -61,7 +61,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
     all.set(p, i * PIXELS);
   });
   // The leak check against every real K49 test image this project holds.
-  const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
+  const test = await loadLeakReference();
   const correlation = maxCorrelations(all, test.images);
   const keptIndex = rows.map((_, i) => i).filter((i) => correlation[i]! < LEAK_CORRELATION);
   const kept: CropRow[] = keptIndex.map((i) => ({ ...rows[i]!, test_correlation: correlation[i]! }));
@@ -88,7 +88,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
     cut: rows.length,
     dropped_as_possible_test_images: rows.length - kept.length,
     leak_correlation: LEAK_CORRELATION,
-    leak_reference: { dir: projectRelative(REAL_SAMPLE_DIR), images: test.count },
+    leak_reference: { dir: test.dir, images: test.count },
     kept: kept.length,
     pseudo_labels_at_confidence: { '0.5': perClass(0.5), '0.9': perClass(0.9) },
   };

@@ -1,13 +1,18 @@
 /**
  * Users' corrections as training data: what /feedback/stats reports and what
- * `make feedback OUT=dir` writes (a K49-format training split plus a CSV of
+ * `make feedback DATA=dir` writes (a K49-format training split plus a CSV of
  * what was corrected from what, ready for `make train DATA=dir`). The same
- * image corrected more than once counts once, with its latest label.
+ * image corrected more than once counts once, with its latest label. An
+ * image that may be a K49 test image (a user may well correct one: a page of
+ * one of K49's source books, a test image tried in the web page) is left out
+ * of the export by the leak check, as page crops are.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeJson } from '../../pipeline/core/artifacts';
 import { classById, NUM_CLASSES } from '../../pipeline/core/classes';
 import { PIXELS, saveSplit } from '../../pipeline/core/dataset';
+import { LEAK_CORRELATION, type LeakReference, maxCorrelations } from '../../pipeline/data/leak';
 import type { FeedbackRecord } from './store';
 
 /** One record per distinct image (by SHA-1 of its 784 bytes): the latest correction wins. */
@@ -62,10 +67,35 @@ export function feedbackStats(records: FeedbackRecord[]): FeedbackStats {
 
 const csvCell = (v: string | number | null) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 
-/** Writes k49-train-imgs.npz / k49-train-labels.npz and corrections.csv to `outDir`; returns how many images. */
-export async function exportFeedback(records: FeedbackRecord[], outDir: string): Promise<{ images: number; feedback: number; corrections: number }> {
-  const latest = latestPerImage(records);
-  if (latest.length === 0) throw new Error('there are no corrections yet: nothing to export (POST /feedback stores them)');
+export interface FeedbackExport {
+  /** Images written (distinct images, less those dropped). */
+  images: number;
+  feedback: number;
+  corrections: number;
+  dropped_as_possible_test_images: number;
+  leak_correlation: number;
+  leak_reference: { dir: string; images: number };
+}
+
+/**
+ * Writes k49-train-imgs.npz / k49-train-labels.npz, corrections.csv (one row per image written) and
+ * feedback.json (what was exported and dropped) to `outDir`.
+ */
+export async function exportFeedback(records: FeedbackRecord[], outDir: string, reference: LeakReference): Promise<FeedbackExport> {
+  const distinct = latestPerImage(records);
+  if (distinct.length === 0) throw new Error('there are no corrections yet: nothing to export (POST /feedback stores them)');
+  const all = new Uint8Array(distinct.length * PIXELS);
+  distinct.forEach((r, i) => {
+    all.set(r.image, i * PIXELS);
+  });
+  const correlation = maxCorrelations(all, reference.images);
+  const latest = distinct.filter((_, i) => correlation[i]! < LEAK_CORRELATION);
+  const testCorrelation = new Map(distinct.map((r, i) => [r.image_sha1, correlation[i]!]));
+  if (latest.length === 0) {
+    throw new Error(
+      `every one of the ${distinct.length} images people labelled may be a K49 test image (correlation >= ${LEAK_CORRELATION} with one of ${reference.dir}): nothing to export`,
+    );
+  }
   await fs.mkdir(outDir, { recursive: true });
   const images = new Uint8Array(latest.length * PIXELS);
   const labels = new Uint8Array(latest.length);
@@ -74,7 +104,8 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string):
     labels[i] = r.class_id;
   });
   await saveSplit(outDir, 'train', { images, labels, count: latest.length });
-  const header = 'index,image_sha1,class_id,label,model_class_id,model_answer,model_confidence,model_version,task_id,filename,corrected_at,times_corrected';
+  const header =
+    'index,image_sha1,class_id,label,model_class_id,model_answer,model_confidence,model_version,task_id,filename,corrected_at,times_corrected,test_correlation';
   const times = new Map<string, number>();
   for (const r of records) times.set(r.image_sha1, (times.get(r.image_sha1) ?? 0) + 1);
   const rows = latest.map((r, i) =>
@@ -91,10 +122,20 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string):
       r.filename,
       new Date(r.created_at).toISOString(),
       times.get(r.image_sha1)!,
+      testCorrelation.get(r.image_sha1)!.toFixed(4),
     ]
       .map(csvCell)
       .join(','),
   );
   await fs.writeFile(path.join(outDir, 'corrections.csv'), `${[header, ...rows].join('\n')}\n`);
-  return { images: latest.length, feedback: records.length, corrections: records.filter((r) => r.model_class_id !== r.class_id).length };
+  const summary: FeedbackExport = {
+    images: latest.length,
+    feedback: records.length,
+    corrections: records.filter((r) => r.model_class_id !== r.class_id).length,
+    dropped_as_possible_test_images: distinct.length - latest.length,
+    leak_correlation: LEAK_CORRELATION,
+    leak_reference: { dir: reference.dir, images: reference.count },
+  };
+  await writeJson(path.join(outDir, 'feedback.json'), summary);
+  return summary;
 }

@@ -3,19 +3,20 @@
  * preprocessed image, the right class and the model's own answer (of the
  * served model, or of the batch result it corrects); bad input gets the
  * usual JSON errors; `k49 feedback` exports them as a K49 training split
- * (the same image once, latest label) that trains with the smoke config.
+ * (the same image once, latest label, no possible K49 test image) that
+ * trains with the smoke config.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { classById } from '../../pipeline/core/classes';
+import { classByChar } from '../../pipeline/core/classes';
 import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
 import { decodeToK49 } from '../../pipeline/core/preprocess';
 import { DEFAULT_TRAIN, mergeTrainConfig } from '../../pipeline/train/config';
 import { train } from '../../pipeline/train/loop';
 import { BatchAccepted, FeedbackAccepted, FeedbackStatsResponse, PredictResponse } from '../../serve/schemas';
-import { realSamplePng } from '../helpers/images';
+import { kmnistTrainPng, realSamplePng } from '../helpers/images';
 import { ROOT, tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
 import { STORE_BACKENDS } from '../helpers/stores';
@@ -29,6 +30,7 @@ async function correct(base: string, png: Buffer, fields: Record<string, string>
   return fetch(`${base}/feedback`, { method: 'POST', body: form });
 }
 const detail = async (r: Response) => ((await r.json()) as { detail: string }).detail;
+const feedbackStats = async (base: string) => FeedbackStatsResponse.parse(await (await fetch(`${base}/feedback/stats`)).json());
 
 for (const backend of STORE_BACKENDS) {
   describe(`corrections (POST /feedback, export): ${backend.name} task store`, function () {
@@ -128,15 +130,15 @@ for (const backend of STORE_BACKENDS) {
       assert.equal(missing.status, 404);
     });
 
-    it('GET /feedback/stats counts per class and the error rate; make feedback exports a training split that trains', async () => {
-      // The same image corrected twice: one training example, with the latest label.
-      const png = await realSamplePng(20);
+    it('GET /feedback/stats counts per class and the error rate; make feedback exports a training split without test images that trains', async () => {
+      // The same image corrected twice: one training example, with the latest label. A K49 training image
+      // (kmnist-real): the real-sample images corrected so far are K49 test images, which the export leaves out.
+      const { png } = await kmnistTrainPng(0);
       assert.equal((await correct(svc.url, png, { label: 'あ' })).status, 201);
       assert.equal((await correct(svc.url, png, { label: 'い' })).status, 201);
-      const stats = FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
+      const stats = await feedbackStats(svc.url);
       assert.equal(stats.feedback, 5);
       assert.equal(stats.corrections + stats.confirmations, 5);
-      const differing = stats.corrections;
       assert.equal(stats.images, 4);
       assert.deepEqual(
         stats.per_class.map((c) => [c.char, c.images]),
@@ -148,6 +150,11 @@ for (const backend of STORE_BACKENDS) {
         ],
       );
       assert.ok(stats.model_error_rate !== null && stats.model_error_rate >= 0 && stats.model_error_rate <= 1);
+      // Three more training images, each with its own class.
+      const more = await Promise.all([1, 2, 3].map(kmnistTrainPng));
+      for (const m of more) assert.equal((await correct(svc.url, m.png, { class_id: String(m.classId) })).status, 201);
+      const answers = await feedbackStats(svc.url);
+      const differing = answers.corrections;
 
       const out = tempDir('k49-feedback-');
       const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'k49.js'), 'feedback', '--data', out], {
@@ -156,24 +163,31 @@ for (const backend of STORE_BACKENDS) {
         env: { ...process.env, QUEUE_URL: queueUrl },
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`4 images with people's labels \\(5 answers, ${differing} of them corrections`));
+      assert.match(r.stdout, new RegExp(`4 images with people's labels \\(8 answers, ${differing} of them corrections`));
+      assert.match(
+        r.stdout,
+        /3 more left out as possible K49 test images \(correlation >= 0\.85 with one of the 2092 images of \.\.\/shared\/data\/real-sample\)/,
+      );
       assert.match(
         r.stdout,
         /never train on them alone.*\n {2}make train evaluate DATA=data\/synth-npm,\.\.\/shared\/data\/kmnist-real:2,.*:2 CONFIG=configs\/finetune-real\.json/s,
       );
       const split = await loadSplit(out, 'train');
       assert.equal(split.count, 4);
-      assert.deepEqual(
-        [...split.labels].map((l) => classById(l).char),
-        ['す', 'ゆ', 'を', 'い'],
-      );
+      assert.deepEqual([...split.labels], [classByChar('い')!.index, ...more.map((m) => m.classId)]);
       // What was stored is the service's preprocessing of the upload.
       const expected = await decodeToK49(png, { maxPixels: 40_000_000 });
-      assert.deepEqual([...split.images.subarray(3 * PIXELS, 4 * PIXELS)], [...expected]);
+      assert.deepEqual([...split.images.subarray(0, PIXELS)], [...expected]);
       const csv = readFileSync(path.join(out, 'corrections.csv'), 'utf8').trim().split('\n');
       assert.equal(csv.length, 5);
-      assert.match(csv[4]!, /,い,.*,2$/, 'the twice-corrected image, its latest label, corrected 2 times');
-      assert.match(csv[3]!, /page-1\.png/);
+      assert.match(csv[0]!, /,filename,corrected_at,times_corrected,test_correlation$/);
+      assert.match(csv[1]!, /,い,.*,2,0\.\d{4}$/, 'the twice-corrected image, its latest label, corrected 2 times, its nearest test image');
+      for (const row of csv.slice(1)) assert.ok(Number(row.split(',').at(-1)) < 0.85, row);
+      const summary = JSON.parse(readFileSync(path.join(out, 'feedback.json'), 'utf8'));
+      assert.deepEqual(
+        [summary.images, summary.feedback, summary.dropped_as_possible_test_images, summary.leak_reference],
+        [4, 8, 3, { dir: '../shared/data/real-sample', images: 2092 }],
+      );
 
       const trained = await train({
         data: out,
@@ -186,13 +200,12 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it("a label equal to the model's answer counts as a confirmation, not a correction", async () => {
-      const stats = async () => FeedbackStatsResponse.parse(await (await fetch(`${svc.url}/feedback/stats`)).json());
-      const before = await stats();
+      const before = await feedbackStats(svc.url);
       const png = await realSamplePng(30);
       const answer = PredictResponse.parse(await (await upload(`${svc.url}/predict`, 'file', [{ name: 'c.png', bytes: png }])).json());
       assert.equal((await correct(svc.url, png, { class_id: String(answer.class_id) })).status, 201);
       assert.equal((await correct(svc.url, await realSamplePng(31), { class_id: String((answer.class_id + 1) % 49) })).status, 201);
-      const after = await stats();
+      const after = await feedbackStats(svc.url);
       assert.deepEqual(
         [after.feedback - before.feedback, after.confirmations - before.confirmations],
         [2, 1],

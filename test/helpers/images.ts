@@ -1,9 +1,17 @@
 /** Test images: real K49 samples encoded as files, and variants of one glyph. */
 import sharp from 'sharp';
-import { realSample } from '../../bench/harness';
-import { PIXELS } from '../../pipeline/core/dataset';
+import { k49Png, realSample } from '../../bench/harness';
+import { loadSplit, PIXELS } from '../../pipeline/core/dataset';
+import { KMNIST_REAL_DIR } from '../../pipeline/core/paths';
 
 export { realSample, realSamplePng } from '../../bench/harness';
+
+let kmnistTrain: ReturnType<typeof loadSplit> | null = null;
+/** A real K49 training image (kmnist-real's training split, not a test image) as a 28x28 PNG, and its class. */
+export async function kmnistTrainPng(index: number): Promise<{ png: Buffer; classId: number }> {
+  const split = await (kmnistTrain ??= loadSplit(KMNIST_REAL_DIR, 'train'));
+  return { png: await k49Png(split.images, index), classId: split.labels[index]! };
+}
 
 /** The same glyph three ways: 300x300 black-on-white JPEG, white-on-black PNG, transparent PNG. */
 export async function glyphVariants(index: number) {

@@ -1,14 +1,18 @@
 /**
- * The leak check (pipeline/data/leak.ts) and the committed crop set of real page scans
- * (data/page-crops-200010454, made by `k49 crops`): no crop that may be a K49 test image is kept;
+ * The leak check (pipeline/data/leak.ts), the committed crop set of real page scans
+ * (data/page-crops-200010454, made by `k49 crops`) and the export of people's labels (`k49 feedback`):
+ * no image that may be a K49 test image is kept;
  * the crops that are K49 training images (kmnist-real) come out in K49's own framing and tone.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
-import { bestMatches, LEAK_CORRELATION, maxCorrelations } from '../../pipeline/data/leak';
-import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, ROOT } from '../helpers/paths';
+import { bestMatches, LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../../pipeline/data/leak';
+import { exportFeedback } from '../../serve/queue/feedback';
+import type { FeedbackRecord } from '../../serve/queue/store';
+import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 const CROPS = path.join(ROOT, 'data', 'page-crops-200010454');
 
@@ -47,6 +51,44 @@ describe('leak check: crops that may be K49 test images', function () {
       assert.equal(Number(cells[8]), crops.labels[i], `row ${i}: the label`);
       assert.ok(Number(cells[11]) < LEAK_CORRELATION);
     });
+  });
+
+  it("people's labels (make feedback) are exported without the images that may be test images, and say how many were left out", async () => {
+    const reference = await loadLeakReference();
+    const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
+    const train = await loadSplit(KMNIST_REAL_DIR, 'train');
+    const record = (image: Uint8Array, at: number): FeedbackRecord => ({
+      id: String(at),
+      created_at: at,
+      image: image.slice(),
+      image_sha1: createHash('sha1').update(image).digest('hex'),
+      class_id: 7,
+      model_version: 'v',
+      model_class_id: 7,
+      model_confidence: 0.9,
+      task_id: null,
+      filename: null,
+    });
+    // A user corrected a test image (tried in the web page), a training image, and a test image cut again from its page.
+    const recut = shiftImages(test.images.slice(9 * PIXELS, 10 * PIXELS), 1, 0);
+    const records = [record(test.images.subarray(0, PIXELS), 1), record(train.images.subarray(0, PIXELS), 2), record(recut, 3)];
+    const out = tempDir('k49-feedback-leak-');
+    const done = await exportFeedback(records, out, reference);
+    assert.deepEqual([done.images, done.feedback, done.dropped_as_possible_test_images], [1, 3, 2]);
+    const split = await loadSplit(out, 'train');
+    assert.deepEqual([...split.images], [...train.images.subarray(0, PIXELS)]);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'feedback.json'), 'utf8')), done);
+    // Nothing left to export: refused, and nothing written.
+    const none = tempDir('k49-feedback-leak-');
+    await assert.rejects(exportFeedback([records[0]!, records[2]!], none, reference), /every one of the 2 images .* may be a K49 test image/);
+    assert.deepEqual(readdirSync(none), []);
+  });
+
+  it('without the real K49 test images the leak check refuses, saying where they belong', async () => {
+    await assert.rejects(
+      loadLeakReference(tempDir('k49-no-real-sample-')),
+      /the leak check needs the real K49 test images of .*\.\.\/shared\/data\/real-sample/,
+    );
   });
 });
 
