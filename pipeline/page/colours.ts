@@ -3,8 +3,8 @@
 /** Below this confidence a character is read as 'other' (kanji and fragments spread their probability). */
 export const OTHER_BELOW = 0.5;
 
-/** A character the user corrected (the web page's Page tab). */
-export const CORRECTED_COLOUR = '#1565c0';
+/** A character the user checked: corrected, or confirmed as the model read it (the web page's Page tab). */
+export const CHECKED_COLOUR = '#1565c0';
 
 /** Green: sure (>= 0.9), amber (>= 0.7), orange (>= OTHER_BELOW); grey: not read as hiragana. */
 export function confidenceColour(ch: { kind: 'hiragana' | 'other'; confidence: number }): string {

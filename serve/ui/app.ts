@@ -9,7 +9,7 @@
 import { K49_CLASSES, topK } from '../../pipeline/core/classes';
 import { IMAGE_SIZE } from '../../pipeline/core/preprocess/fit';
 import { WORK_MAX_SIDE } from '../../pipeline/core/preprocess/pixels';
-import { CORRECTED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
+import { CHECKED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
 import { bookText, comparePageNames, NOT_HIRAGANA, pageText } from '../../pipeline/page/text';
 // The API's answers, typed from its zod schemas (type-only: nothing of zod is bundled).
 import type {
@@ -362,6 +362,8 @@ interface CorrectionTarget {
   /** When correcting a batch result. */
   taskId?: string;
   done: (char: string) => void;
+  /** Where the reason goes when it was not stored: the view the user is looking at. */
+  failed: (message: string) => void;
 }
 let correcting: CorrectionTarget | null = null;
 let thanksFor: string | null = null;
@@ -395,6 +397,11 @@ dialog.addEventListener('close', () => document.documentElement.classList.remove
 async function sendCorrection(classId: number, char: string): Promise<void> {
   const target = correcting;
   if (!target) return;
+  dialog.close();
+  await postFeedback(target, classId, char);
+}
+/** Stores that `target`'s image is `classId` (POST /feedback): a correction, or a confirmation when the model read it so. */
+async function postFeedback(target: CorrectionTarget, classId: number, char: string): Promise<void> {
   const form = new FormData();
   form.append('file', target.image, target.name);
   form.append('class_id', String(classId));
@@ -402,14 +409,19 @@ async function sendCorrection(classId: number, char: string): Promise<void> {
     form.append('task_id', target.taskId);
     form.append('filename', target.name);
   }
-  dialog.close();
   try {
     const res = await fetch('/feedback', { method: 'POST', body: form });
     if (!res.ok) throw new Error(((await res.json()) as ErrorResponse).detail);
     target.done(char);
   } catch (e) {
-    showError(t('feedbackFailed', { reason: (e as Error).message }));
+    target.failed(t('feedbackFailed', { reason: (e as Error).message }));
   }
+}
+/** A view's own line for a correction that was not stored (the answer card, where showError writes, is hidden on the Batch and Page tabs). */
+function showFeedbackError(id: string, message: string | null): void {
+  const el = $(id);
+  el.hidden = !message;
+  el.textContent = message ?? '';
 }
 $('wrong').addEventListener('click', () => {
   if (!answeredInput) return;
@@ -419,6 +431,7 @@ $('wrong').addEventListener('click', () => {
       thanksFor = char;
       renderThanks();
     },
+    failed: showError,
   });
 });
 
@@ -670,9 +683,11 @@ function renderBatchTable(results: TaskResult[]): void {
             name: r.filename,
             taskId,
             done: (char) => {
+              showFeedbackError('batch-feedback-error', null);
               batchCorrections.set(i, char);
               renderBatchTable(batchResults);
             },
+            failed: (message) => showFeedbackError('batch-feedback-error', message),
           }),
         );
         cells[4]!.append(fix);
@@ -762,14 +777,17 @@ if ('serviceWorker' in navigator) {
 }
 
 // ---------------------------------------------------------------- page: whole pages read (POST /pages), their boxes over them
-/** A page scan the user chose: the server's answer (or why it could not be read), and the user's corrections of its characters (index -> character). */
+/** A page scan the user chose: the server's answer (or why it could not be read), and what the user said its characters are. */
 interface ChosenPage {
   file: File;
   answer: PageResponse | null;
   error: string | null;
-  corrections: Map<number, string>;
+  /** Index -> the character the user gave: a correction, or the model's own reading confirmed. */
+  checked: Map<number, string>;
   /** The scan as the <img> shows it, made when first shown. */
   url: string | null;
+  /** The upright scan decoded once, for the crops that corrections send. */
+  bitmap: Promise<ImageBitmap> | null;
 }
 /** The pages chosen together (several: a book, read one after another in name order), and the one shown. */
 let pages: ChosenPage[] = [];
@@ -812,6 +830,7 @@ function showPage(k: number): void {
   pageSelected = null;
   $('page-thanks').hidden = true;
   $('page-copied').hidden = true;
+  showFeedbackError('page-feedback-error', null);
   const p = currentPage();
   $('page-error').textContent = p?.error ?? '';
   $('page-error').hidden = !p?.error;
@@ -824,7 +843,7 @@ async function readPageFiles(files: File[]): Promise<void> {
   for (const p of pages) if (p.url) URL.revokeObjectURL(p.url);
   const chosen: ChosenPage[] = [...files]
     .sort((a, b) => comparePageNames(a.name, b.name))
-    .map((file) => ({ file, answer: null, error: null, corrections: new Map(), url: null }));
+    .map((file) => ({ file, answer: null, error: null, checked: new Map(), url: null, bitmap: null }));
   pages = chosen;
   showPage(0);
   // One page at a time: the service reads a page on one thread, and the first page shows as soon as it is read.
@@ -845,11 +864,12 @@ async function readPageFiles(files: File[]): Promise<void> {
   }
 }
 
-/** A page's characters as the user now reads them: the model's answers with the user's corrections in their place. */
+/** A page's characters as the user now reads them: the model's answers, with what the user said in their place. */
 function pageCharacters(p: ChosenPage & { answer: PageResponse }) {
   return p.answer.characters.map((ch, k) => {
-    const corrected = p.corrections.get(k);
-    return corrected === undefined ? { ...ch, corrected: false } : { ...ch, character: corrected, kind: 'hiragana' as const, corrected: true };
+    const said = p.checked.get(k);
+    if (said === undefined) return { ...ch, checked: false, corrected: false };
+    return { ...ch, character: said, kind: 'hiragana' as const, checked: true, corrected: said !== ch.character || ch.kind !== 'hiragana' };
   });
 }
 
@@ -876,6 +896,8 @@ function renderPage(): void {
   svg.setAttribute('viewBox', `0 0 ${answer.width} ${answer.height}`);
   svg.setAttribute('preserveAspectRatio', 'none');
   const stroke = Math.max(2, Math.round(Math.max(answer.width, answer.height) / 400));
+  // The boxes are drawn anew: a box that had the keyboard's focus hands it on to the selected one.
+  const hadFocus = svg.contains(document.activeElement);
   svg.replaceChildren(
     ...characters.map((ch, k) => {
       const r = document.createElementNS(SVG, 'rect');
@@ -884,7 +906,7 @@ function renderPage(): void {
       r.setAttribute('y', String(y));
       r.setAttribute('width', String(w));
       r.setAttribute('height', String(h));
-      r.setAttribute('stroke', ch.corrected ? CORRECTED_COLOUR : confidenceColour(ch));
+      r.setAttribute('stroke', ch.checked ? CHECKED_COLOUR : confidenceColour(ch));
       r.setAttribute('stroke-width', String(k === pageSelected ? 3 * stroke : stroke));
       r.setAttribute('class', 'page-box');
       r.setAttribute('tabindex', '0');
@@ -900,24 +922,21 @@ function renderPage(): void {
         }),
       );
       r.addEventListener('click', () => selectPageCharacter(k));
-      r.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          selectPageCharacter(k);
-        }
-      });
       return r;
     }),
   );
+  if (hadFocus && pageSelected !== null) svg.querySelector<SVGRectElement>(`[data-index="${pageSelected}"]`)?.focus();
   $('page-text').textContent = correctedPageText(p);
   $('page-copied').hidden = true; // said of the text as it was
+  $('page-progress').textContent = t('pageChecked', { n: p.checked.size, total: characters.length });
   renderPageDetail();
 }
 
-function selectPageCharacter(k: number): void {
+function selectPageCharacter(k: number, focus = false): void {
   pageSelected = k;
   $('page-thanks').hidden = true;
   renderPage();
+  if (focus) $('page-boxes').querySelector<SVGRectElement>(`[data-index="${k}"]`)?.focus();
 }
 
 function renderPageDetail(): void {
@@ -927,26 +946,47 @@ function renderPageDetail(): void {
   if (!ch) return;
   $('page-char').textContent = ch.character;
   const note = $('page-corrected');
-  note.hidden = !ch.corrected;
-  note.textContent = ch.corrected ? t('pageCorrected', { char: ch.character, model: ch.top_k[0]!.prediction }) : '';
+  note.hidden = !ch.checked;
+  note.textContent = !ch.checked
+    ? ''
+    : ch.corrected
+      ? t('pageCorrected', { char: ch.character, model: ch.top_k[0]!.prediction })
+      : t('pageConfirmed', { char: ch.character });
   if (ch.model_input_png) $<HTMLImageElement>('page-seen').src = ch.model_input_png;
+  // Each candidate is a button (and its number a key): pressing it says the character is that one.
   $('page-candidates').replaceChildren(
-    ...ch.top_k.map((c) => {
+    ...ch.top_k.map((c, i) => {
       const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'ghost';
+      b.dataset.classId = String(c.class_id);
+      b.setAttribute('aria-label', t('pageItIs', { char: c.prediction, p: `${(c.confidence * 100).toFixed(1)}%` }));
+      const key = document.createElement('kbd');
+      key.textContent = String(i + 1);
       const label = document.createElement('span');
       label.lang = 'ja';
       label.textContent = c.prediction;
       const pct = document.createElement('span');
       pct.textContent = `${(c.confidence * 100).toFixed(1)}%`;
-      li.append(label, pct);
+      b.append(key, label, pct);
+      b.addEventListener('click', () => void labelPageCharacter(c.class_id, c.prediction));
+      li.append(b);
       return li;
     }),
   );
+  // "Right" confirms a hiragana reading not yet checked; a character not read as hiragana is named by a pick.
+  const right = $<HTMLButtonElement>('page-right');
+  right.hidden = ch.checked || ch.kind !== 'hiragana';
+  right.textContent = t('pageRight', { char: ch.character });
+  $('page-other').hidden = ch.checked || ch.kind === 'hiragana';
 }
 
-/** The selected character cut from the upright page as the server cut it (its box and a margin), for a correction. */
-async function pageCrop(ch: PageResponse['characters'][number], file: File): Promise<Blob> {
-  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+/** A character cut from the upright page as the server cut it (its box and a margin), for a correction. */
+async function pageCrop(ch: PageResponse['characters'][number], p: ChosenPage): Promise<Blob> {
+  // Decoded once per page: checking a page character by character sends one crop after another.
+  p.bitmap ??= createImageBitmap(p.file, { imageOrientation: 'from-image' });
+  const bitmap = await p.bitmap;
   const [x, y, w, h] = ch.box;
   const m = Math.round(0.06 * Math.max(w, h));
   const canvas = document.createElement('canvas');
@@ -959,25 +999,78 @@ async function pageCrop(ch: PageResponse['characters'][number], file: File): Pro
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('crop failed'))), 'image/png'));
 }
 
-$('page-wrong').addEventListener('click', async () => {
+/**
+ * What the selected character's label goes with: its crop, and on success its place in the page's text, a
+ * thank-you, and the next character selected (checking a page goes on in reading order).
+ */
+async function selectedPageTarget(): Promise<CorrectionTarget | null> {
   const k = pageSelected;
   const p = currentPage();
   const ch = k === null || !isRead(p) ? null : p.answer.characters[k];
-  if (k === null || !p || !ch) return;
-  const name = `${p.file.name} #${ch.column + 1}-${ch.index + 1}`;
-  openPicker({
-    image: await pageCrop(ch, p.file),
-    name,
+  if (k === null || !p || !ch) return null;
+  const count = p.answer!.characters.length;
+  return {
+    image: await pageCrop(ch, p),
+    name: `${p.file.name} #${ch.column + 1}-${ch.index + 1}`,
     done: (char) => {
       if (!pages.includes(p)) return; // other pages were chosen meanwhile
-      p.corrections.set(k, char);
+      p.checked.set(k, char);
       if (p !== currentPage()) return;
-      renderPage();
+      showFeedbackError('page-feedback-error', null);
+      if (pageSelected === k && k + 1 < count) selectPageCharacter(k + 1, true);
+      else renderPage();
       const thanks = $('page-thanks');
-      thanks.textContent = t('thanks', { char });
+      thanks.textContent = t('pageSaved', { char });
       thanks.hidden = false;
     },
-  });
+    failed: (message) => showFeedbackError('page-feedback-error', message),
+  };
+}
+/** The selected character is `classId`: a candidate chosen, or "Right". */
+async function labelPageCharacter(classId: number, char: string): Promise<void> {
+  const target = await selectedPageTarget();
+  if (target) await postFeedback(target, classId, char);
+}
+$('page-wrong').addEventListener('click', async () => {
+  const target = await selectedPageTarget();
+  if (target) openPicker(target);
+});
+$('page-right').addEventListener('click', () => {
+  const p = currentPage();
+  const ch = pageSelected === null || !isRead(p) ? null : p.answer.characters[pageSelected];
+  if (ch) void labelPageCharacter(ch.class_id, ch.character);
+});
+/**
+ * Checking a page from the keyboard, once a box is chosen: down / up the next / previous character in reading
+ * order, left / right the next / previous column (vertical writing: columns run right to left), Enter "Right"
+ * (on a box not yet chosen: choose it; with nothing to confirm: the next), 1-5 that candidate.
+ */
+$('page-view').addEventListener('keydown', (e) => {
+  const p = currentPage();
+  // Keys in the text keep their own meaning (scrolling it, selecting in it).
+  if (!isRead(p) || e.ctrlKey || e.metaKey || e.altKey || (e.target as Element).closest('#page-text')) return;
+  const onBox = e.target instanceof SVGRectElement;
+  const at = onBox ? Number((e.target as SVGRectElement).dataset.index) : pageSelected;
+  if (at === null) return;
+  const characters = p.answer.characters;
+  const here = characters[at]!;
+  let next: number | undefined;
+  if (e.key === 'ArrowDown') next = Math.min(at + 1, characters.length - 1);
+  else if (e.key === 'ArrowUp') next = Math.max(at - 1, 0);
+  else if (e.key === 'ArrowLeft') next = characters.findIndex((c) => c.column === here.column + 1);
+  else if (e.key === 'ArrowRight') next = characters.findIndex((c) => c.column === here.column - 1);
+  else if ((e.key === 'Enter' || e.key === ' ') && onBox) {
+    e.preventDefault();
+    if (at !== pageSelected) selectPageCharacter(at, true);
+    else if (!$('page-right').hidden) $('page-right').click();
+    else if (at + 1 < characters.length) selectPageCharacter(at + 1, true); // nothing to confirm: on to the next
+    return;
+  } else if (/^[1-5]$/.test(e.key) && at === pageSelected) {
+    $('page-candidates').querySelectorAll('button')[Number(e.key) - 1]?.click();
+    return;
+  } else return;
+  e.preventDefault();
+  if (next !== undefined && next >= 0) selectPageCharacter(next, true);
 });
 $('page-copy').addEventListener('click', async () => {
   const p = currentPage();

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { CORRECTED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
+import { CHECKED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
 import { bookText, pageText } from '../../pipeline/page/text';
 import { scanFonts } from '../../pipeline/synth/fonts';
 import { renderPage } from '../../pipeline/synth/pages';
@@ -53,6 +53,19 @@ describe('web UI in a browser', function () {
     await browser?.close();
     await svc?.stopAll();
   });
+
+  /** Runs `act` while POST /feedback answers 503, as when the task store is down; the browser's own log line of each 503 is expected. */
+  async function whileFeedbackFails(act: () => Promise<void>): Promise<void> {
+    const logged = consoleErrors.length;
+    await page.route('**/feedback', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"detail":"the task store is unavailable"}' }));
+    try {
+      await act();
+    } finally {
+      await page.unroute('**/feedback');
+    }
+    const added = consoleErrors.splice(logged);
+    assert.ok(added.length > 0 && added.every((m) => /status of 503/.test(m)), JSON.stringify(added));
+  }
 
   it('names the model readably (its day; the version id as a tooltip), says what it learnt from and how often it is right, and links to /docs', async () => {
     const health = (await (await fetch(`${svc.url}/health`)).json()) as HealthResponse & { model: NonNullable<HealthResponse['model']> };
@@ -191,10 +204,19 @@ describe('web UI in a browser', function () {
     });
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
     assert.equal(csv.suggestedFilename(), 'k49-results.csv');
+    // A correction the service did not store says so on this tab (the answer card, hidden here, is not where it shows).
+    await whileFeedbackFails(async () => {
+      await page.click('#batch-table tbody tr:nth-child(3) .fix');
+      await page.click('#picker button[data-class-id="46"]');
+      await page.waitForSelector('#batch-feedback-error:not([hidden])');
+    });
+    assert.equal(await page.textContent('#batch-feedback-error'), 'The correction was not saved: the task store is unavailable');
+    assert.equal(await page.locator('#batch-table tbody tr:nth-child(3) .fix').count(), 1, 'the row is still to be corrected');
     // A row can be corrected: the correction is tied to the batch result.
     await page.click('#batch-table tbody tr:nth-child(3) .fix');
     await page.click('#picker button[data-class-id="46"]');
     await page.waitForFunction(() => document.querySelector('#batch-table tbody tr:nth-child(3) td:nth-child(5)')?.textContent === 'corrected: を');
+    assert.equal(await page.isHidden('#batch-feedback-error'), true);
     const stats = (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number; per_class: { char: string }[] };
     assert.equal(stats.feedback, 2);
     assert.ok(stats.per_class.some((c) => c.char === 'を'));
@@ -326,11 +348,14 @@ describe('web UI in a browser', function () {
     await page.waitForSelector('#page-thanks:not([hidden])');
     const after = ((await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number }).feedback;
     assert.equal(after, before + 1);
-    // The correction takes the model's place: the box turns blue, the detail and the text read あ there.
+    // The correction takes the model's place: the box turns blue, the text reads あ there, and the next character is
+    // chosen; chosen again, the box shows あ and what the model read.
     const corrected = answer.characters.map((ch, k) => (k === 3 ? { ...ch, character: 'あ', kind: 'hiragana' as const } : ch));
     const text = pageText(answer.columns.length, corrected);
     assert.notEqual(text, answer.text);
-    assert.equal(await page.getAttribute('#page-boxes rect[data-index="3"]', 'stroke'), CORRECTED_COLOUR);
+    assert.equal(await page.getAttribute('#page-boxes rect[data-index="3"]', 'stroke'), CHECKED_COLOUR);
+    assert.equal(await page.textContent('#page-char'), answer.characters[4]!.character);
+    await page.click('#page-boxes rect[data-index="3"]');
     assert.equal(await page.textContent('#page-char'), 'あ');
     assert.equal(await page.textContent('#page-corrected'), `You corrected it to あ; the model read ${answer.characters[3]!.character}:`);
     assert.equal(await page.textContent('#page-text'), text);
@@ -344,6 +369,71 @@ describe('web UI in a browser', function () {
     assert.equal(download.suggestedFilename(), 'page.txt');
     assert.equal(readFileSync((await download.path())!, 'utf8'), `${text}\n`);
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'ui-desktop-page.png'), fullPage: true });
+  });
+
+  it('Page: checking a page from the keyboard: Enter confirms and moves on, a number picks that candidate, arrows move by character and by column; each answer is stored and counted', async () => {
+    const dir = tempDir('k49-ui-check-');
+    const file = path.join(dir, 'check.png');
+    writeFileSync(file, renderPage(heldOutFonts(), { seed: 'check', columns: 3 }).png);
+    await page.click('#tab-page');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/pages')), page.setInputFiles('#page-file', file)]);
+    const answer = (await response.json()) as PageResponse;
+    await page.waitForSelector('#page-view:not([hidden])');
+    const n = answer.characters.length;
+    const stats = async () => (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number };
+    const focused = () => page.evaluate(() => Number(document.activeElement?.getAttribute('data-index')));
+    const progress = (k: number) =>
+      page.waitForFunction((want) => document.getElementById('page-progress')!.textContent === want, `Checked by you on this page: ${k} of ${n}.`);
+    assert.equal(await page.textContent('#page-progress'), `Checked by you on this page: 0 of ${n}.`);
+    // A character read as hiragana, followed by another in its column.
+    const h = answer.characters.findIndex((c, k) => c.kind === 'hiragana' && answer.characters[k + 1]?.column === c.column);
+    assert.ok(h >= 0);
+    await page.click(`#page-boxes rect[data-index="${h}"]`);
+    assert.equal(await page.textContent('#page-right'), `Right: ${answer.characters[h]!.character} (Enter)`);
+    const before = (await stats()).feedback;
+    // Enter: the model's reading confirmed, stored, the box blue, the next character chosen and focused.
+    await page.keyboard.press('Enter');
+    await progress(1);
+    assert.equal((await stats()).feedback, before + 1);
+    assert.equal(await page.getAttribute(`#page-boxes rect[data-index="${h}"]`, 'stroke'), CHECKED_COLOUR);
+    assert.equal(await focused(), h + 1);
+    // 2: the second candidate is what it is.
+    const second = answer.characters[h + 1]!.top_k[1]!;
+    await page.keyboard.press('2');
+    await progress(2);
+    assert.equal((await stats()).feedback, before + 2);
+    const checked = answer.characters.map((ch, k) => (k === h + 1 ? { ...ch, character: second.prediction, kind: 'hiragana' as const } : ch));
+    assert.equal(await page.textContent('#page-text'), pageText(answer.columns.length, checked));
+    // Up: back to it; it shows what the user said and what the model read, and nothing to confirm.
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(), h + 1);
+    assert.equal(await page.textContent('#page-char'), second.prediction);
+    assert.equal(await page.textContent('#page-corrected'), `You corrected it to ${second.prediction}; the model read ${answer.characters[h + 1]!.character}:`);
+    assert.equal(await page.isHidden('#page-right'), true);
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await page.textContent('#page-corrected'), `You confirmed the model's reading, ${answer.characters[h]!.character}:`);
+    // Left: the next column (to the left in vertical writing), from its top; right: back to the first column's top.
+    const column = answer.characters[h]!.column;
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(
+      await focused(),
+      answer.characters.findIndex((c) => c.column === column + 1),
+    );
+    await page.keyboard.press('ArrowRight');
+    assert.equal(
+      await focused(),
+      answer.characters.findIndex((c) => c.column === column),
+    );
+    // A label the service does not store: the reason beside the character, which stays chosen and unchecked.
+    const at = await focused();
+    await whileFeedbackFails(async () => {
+      await page.keyboard.press('1');
+      await page.waitForSelector('#page-feedback-error:not([hidden])');
+    });
+    assert.equal(await page.textContent('#page-feedback-error'), 'The correction was not saved: the task store is unavailable');
+    assert.equal(await focused(), at);
+    assert.equal(await page.textContent('#page-progress'), `Checked by you on this page: 2 of ${n}.`);
+    assert.equal((await stats()).feedback, before + 2);
   });
 
   it('Page: several scans (a book) are read in name order, one shown at a time with its own corrections; a scan that cannot be read says why on its page; the whole text downloads', async () => {
