@@ -380,7 +380,21 @@ describe('web UI in a browser', function () {
     const answer = (await response.json()) as PageResponse;
     await page.waitForSelector('#page-view:not([hidden])');
     const n = answer.characters.length;
-    const stats = async () => (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number };
+    const stats = async () => (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number; corrections: number; confirmations: number };
+    // What each answer sends as its image (base64): the character's model input, as the page reader made it.
+    type Watched = { sentImages: string[]; unwatched: typeof fetch };
+    await page.evaluate(() => {
+      const w = window as unknown as Watched;
+      w.sentImages = [];
+      w.unwatched = window.fetch;
+      window.fetch = async (input, init) => {
+        const file = String(input) === '/feedback' && init?.body instanceof FormData ? init.body.get('file') : null;
+        if (file instanceof Blob) w.sentImages.push(btoa(String.fromCharCode(...new Uint8Array(await file.arrayBuffer()))));
+        return w.unwatched(input, init);
+      };
+    });
+    const sent = (k: number) => page.evaluate((i) => (window as unknown as Watched).sentImages[i], k);
+    const modelInput = (k: number) => answer.characters[k]!.model_input_png!.split(',')[1]!;
     const focused = () => page.evaluate(() => Number(document.activeElement?.getAttribute('data-index')));
     const progress = (k: number) =>
       page.waitForFunction((want) => document.getElementById('page-progress')!.textContent === want, `Checked by you on this page: ${k} of ${n}.`);
@@ -390,18 +404,23 @@ describe('web UI in a browser', function () {
     assert.ok(h >= 0);
     await page.click(`#page-boxes rect[data-index="${h}"]`);
     assert.equal(await page.textContent('#page-right'), `Right: ${answer.characters[h]!.character} (Enter)`);
-    const before = (await stats()).feedback;
-    // Enter: the model's reading confirmed, stored, the box blue, the next character chosen and focused.
+    const before = await stats();
+    // Enter: the model's reading confirmed, stored (the image the model read, so the service reads it the same:
+    // a confirmation), the box blue, the next character chosen and focused.
     await page.keyboard.press('Enter');
     await progress(1);
-    assert.equal((await stats()).feedback, before + 1);
+    const confirmed = await stats();
+    assert.deepEqual([confirmed.feedback, confirmed.confirmations], [before.feedback + 1, before.confirmations + 1]);
+    assert.equal(await sent(0), modelInput(h));
     assert.equal(await page.getAttribute(`#page-boxes rect[data-index="${h}"]`, 'stroke'), CHECKED_COLOUR);
     assert.equal(await focused(), h + 1);
     // 2: the second candidate is what it is.
     const second = answer.characters[h + 1]!.top_k[1]!;
     await page.keyboard.press('2');
     await progress(2);
-    assert.equal((await stats()).feedback, before + 2);
+    const corrected = await stats();
+    assert.deepEqual([corrected.feedback, corrected.corrections], [before.feedback + 2, before.corrections + 1]);
+    assert.equal(await sent(1), modelInput(h + 1));
     const checked = answer.characters.map((ch, k) => (k === h + 1 ? { ...ch, character: second.prediction, kind: 'hiragana' as const } : ch));
     assert.equal(await page.textContent('#page-text'), pageText(answer.columns.length, checked));
     // Up: back to it; it shows what the user said and what the model read, and nothing to confirm.
@@ -433,7 +452,10 @@ describe('web UI in a browser', function () {
     assert.equal(await page.textContent('#page-feedback-error'), 'The correction was not saved: the task store is unavailable');
     assert.equal(await focused(), at);
     assert.equal(await page.textContent('#page-progress'), `Checked by you on this page: 2 of ${n}.`);
-    assert.equal((await stats()).feedback, before + 2);
+    assert.equal((await stats()).feedback, before.feedback + 2);
+    await page.evaluate(() => {
+      window.fetch = (window as unknown as Watched).unwatched;
+    });
   });
 
   it('Page: several scans (a book) are read in name order, one shown at a time with its own corrections; a scan that cannot be read says why on its page; the whole text downloads', async () => {
