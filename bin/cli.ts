@@ -309,7 +309,7 @@ export function buildProgram(): Command {
           console.log(
             'Mix them into the data the model learnt from; never train on them alone (a few images of a few classes would unlearn the rest). ' +
               'The bundled recipe with them added (make synth ... once: docs/data-and-training.md):\n' +
-              `  make train evaluate DATA=data/synth-npm,../shared/data/kmnist-real:2,${opts.data}:2 CONFIG=configs/finetune-real.json`,
+              `  make train evaluate DATA=data/synth-npm,../shared/data/kmnist-real:2,data/pseudo-labels-200010454,${opts.data}:2 CONFIG=configs/finetune-real.json`,
           );
         } finally {
           await store.close();
