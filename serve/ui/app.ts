@@ -933,6 +933,7 @@ function renderPage(): void {
 function selectPageCharacter(k: number, focus = false): void {
   pageSelected = k;
   $('page-thanks').hidden = true;
+  showFeedbackError('page-feedback-error', null); // said of the character that was chosen
   renderPage();
   if (focus) $('page-boxes').querySelector<SVGRectElement>(`[data-index="${k}"]`)?.focus();
 }
@@ -999,9 +1000,10 @@ function pageModelInput(ch: PageResponse['characters'][number]): Blob {
 function selectedPageTarget(): CorrectionTarget | null {
   const k = pageSelected;
   const p = currentPage();
-  const ch = k === null || !isRead(p) ? null : p.answer.characters[k];
-  if (k === null || !p || !ch) return null;
-  const count = p.answer!.characters.length;
+  if (k === null || !isRead(p)) return null;
+  const ch = p.answer.characters[k];
+  if (!ch) return null;
+  const count = p.answer.characters.length;
   return {
     image: pageModelInput(ch),
     name: `${p.file.name} #${ch.column + 1}-${ch.index + 1}`,
