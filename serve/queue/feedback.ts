@@ -89,8 +89,8 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string, 
     all.set(r.image, i * PIXELS);
   });
   const correlation = maxCorrelations(all, reference.images);
-  const latest = distinct.filter((_, i) => correlation[i]! < LEAK_CORRELATION);
-  const testCorrelation = new Map(distinct.map((r, i) => [r.image_sha1, correlation[i]!]));
+  // Each kept image with its nearest test image's correlation, for the CSV (as crops.csv has it).
+  const latest = distinct.flatMap((r, i) => (correlation[i]! < LEAK_CORRELATION ? [{ ...r, test_correlation: correlation[i]! }] : []));
   if (latest.length === 0) {
     throw new Error(
       `every one of the ${distinct.length} images people labelled may be a K49 test image (correlation >= ${LEAK_CORRELATION} with one of ${reference.dir}): nothing to export`,
@@ -122,7 +122,7 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string, 
       r.filename,
       new Date(r.created_at).toISOString(),
       times.get(r.image_sha1)!,
-      testCorrelation.get(r.image_sha1)!.toFixed(4),
+      r.test_correlation.toFixed(4),
     ]
       .map(csvCell)
       .join(','),
