@@ -182,25 +182,24 @@ export function metricValue(samples: MetricSample[], name: string, labels: Recor
   return s?.value ?? 0;
 }
 
-/** CPU seconds (user + system) a process has used so far: its main thread (the event loop) and its other threads together. */
-export function processCpuSeconds(pid: number): { main: number; other: number } {
+/** CPU seconds (user + system) a process has used so far: its main thread (the event loop), the threads named as the model's, and the rest. */
+export function processCpuSeconds(pid: number, modelThreads: number[] = []): { main: number; model: number; other: number } {
   // /proc/<pid>/task/<tid>/stat: utime and stime, fields 14 and 15, in clock ticks (100 per second on Linux); the main thread's tid is the pid.
   const ticks = (tid: string) => {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   };
-  let main = 0,
-    other = 0;
+  const model = new Set(modelThreads.map(String));
+  const seconds = { main: 0, model: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      if (tid === String(pid)) main += ticks(tid);
-      else other += ticks(tid);
+      seconds[tid === String(pid) ? 'main' : model.has(tid) ? 'model' : 'other'] += ticks(tid) / 100;
     } catch {
       // the thread ended meanwhile
     }
   }
-  return { main: main / 100, other: other / 100 };
+  return seconds;
 }
 
 /** Resident memory of a process (Linux /proc), in MB; NaN once it has ended. */

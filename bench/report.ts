@@ -208,14 +208,14 @@ function renderBatchCpu(serve: Serve, cpus: number): string[] {
   const b = serve.batch;
   const c = b?.cpu_seconds;
   if (!b || !c) return [];
-  const total = c.api_event_loop + c.api_other_threads + c.worker_event_loop + c.worker_model_threads + c.client;
+  const total = c.api_event_loop + c.api_other_threads + c.worker_event_loop + c.worker_model_threads + (c.worker_runtime_threads ?? 0) + c.client;
   return [
     '',
     `CPU seconds of that batch (${b.images.toLocaleString('en')} images, its median round; ${b.end_to_end_seconds} s end to end on ${cpus} cores):`,
     '',
-    '| API event loop (upload, multipart, store writes) | API other threads | worker event loop (claims, decoding, result writes) | worker model threads | client | total | the model alone, as many images |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    `| ${c.api_event_loop} | ${c.api_other_threads} | ${c.worker_event_loop} | ${c.worker_model_threads} | ${c.client} | ${total.toFixed(2)} | ${c.model_alone} |`,
+    '| API event loop (upload, multipart, store writes) | API other threads | worker event loop (claims, decoding, result writes) | worker model threads | worker runtime threads (V8 garbage collection) | client | total | the model alone, as many images |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${c.api_event_loop} | ${c.api_other_threads} | ${c.worker_event_loop} | ${c.worker_model_threads} | ${c.worker_runtime_threads ?? 'not measured apart'} | ${c.client} | ${total.toFixed(2)} | ${c.model_alone} |`,
   ];
 }
 

@@ -208,13 +208,14 @@ async function benchBatch(modelDir: string, log: (line: string) => void) {
   try {
     const worker = svc.startWorker({ LOG_LEVEL: 'info' });
     await waitFor('worker ready', async () => worker.output().includes('worker ready'), 60000);
+    const modelThreads = (worker.logs().find((l) => l.msg === 'worker ready')?.model_threads ?? []) as number[];
     const files = [];
     for (let i = 0; i < n; i++) files.push({ name: `${i}.png`, bytes: await realSamplePng(i % sample.count) });
     /** Uploads a prepared body (as `ab -p` sends one: the client's own multipart encoding is kept out of the figure); seconds to the 202 and to the task's completion. */
     const api = svc.api!.child.pid!,
       workerPid = worker.child.pid!;
     const runBatch = async (upload: ReturnType<typeof multipartBody>) => {
-      const [api0, worker0, client0] = [processCpuSeconds(api), processCpuSeconds(workerPid), process.cpuUsage()];
+      const [api0, worker0, client0] = [processCpuSeconds(api), processCpuSeconds(workerPid, modelThreads), process.cpuUsage()];
       const t0 = performance.now();
       const res = await fetch(`${svc.url}/batch_predict`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body });
       const text = await res.text();
@@ -223,12 +224,14 @@ async function benchBatch(modelDir: string, log: (line: string) => void) {
       const { task_id } = JSON.parse(text) as { task_id: string };
       await untilCompleted(`${svc.url}/tasks/${task_id}`);
       const total = (performance.now() - t0) / 1000;
-      const [api1, worker1, client1] = [processCpuSeconds(api), processCpuSeconds(workerPid), process.cpuUsage(client0)];
+      const [api1, worker1, client1] = [processCpuSeconds(api), processCpuSeconds(workerPid, modelThreads), process.cpuUsage(client0)];
       const cpu = {
         api_event_loop: api1.main - api0.main,
         api_other_threads: api1.other - api0.other,
         worker_event_loop: worker1.main - worker0.main,
-        worker_model_threads: worker1.other - worker0.other,
+        worker_model_threads: worker1.model - worker0.model,
+        // V8's garbage collector and compiler threads, libuv's pool: the runtime's work for the event loop's.
+        worker_runtime_threads: worker1.other - worker0.other,
         client: (client1.user + client1.system) / 1e6,
       };
       return { uploadSeconds, total, cpu: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(2))])) as typeof cpu };

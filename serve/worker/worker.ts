@@ -8,6 +8,7 @@
  * leased, and closes the store. A worker killed outright leaves leases that
  * expire (LEASE_SECONDS) and are taken over by another worker.
  */
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { useInferenceProfile } from '../../pipeline/core/backend';
@@ -79,19 +80,35 @@ async function classifyBatch(batch: DecodedBatch, classifier: ThreadedClassifier
   return batch.items.map((item) => ({ taskId: item.taskId, index: item.index, result: byItem.get(item)! }));
 }
 
+/** This process's OS thread ids (Linux's /proc; none elsewhere). */
+function threadIds(): string[] {
+  try {
+    return readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+}
+
 export async function runWorker(config: ServiceConfig = loadConfig()): Promise<void> {
   const workerId = `${hostname()}:${process.pid}`;
   const logger = pino({ level: config.logLevel, base: { proc: 'worker', worker: workerId } });
   useInferenceProfile(config.workerInference);
+  const runtimeThreads = new Set(threadIds());
   const models = new ModelHolder(config.modelDir, logger, () => undefined, [config.workerBatchSize]);
   await models.reload();
+  // The threads that loading the model started (the inference thread, ONNX Runtime's pool): named in the ready line
+  // so that a per-thread CPU profile (`top -H`, make bench's CPU table) tells the model's share from the event loop's
+  // and V8's garbage collector's.
+  const modelThreads = threadIds()
+    .filter((t) => !runtimeThreads.has(t))
+    .map(Number);
   const { served, reason } = models.status();
   if (!served) throw new Error(reason ?? 'no model');
   // A new artifact behind MODEL, or SIGHUP, is picked up between batches; each batch runs on one model.
   models.watch(config.modelPollMs);
   process.on('SIGHUP', () => void models.reload());
   const store: TaskStore = await openStore(config.queueUrl, storeOptions(config));
-  logger.info({ model: served.classifier.info.version, queue: config.queueUrl }, 'worker ready');
+  logger.info({ model: served.classifier.info.version, queue: config.queueUrl, model_threads: modelThreads }, 'worker ready');
 
   let stopping = false;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
