@@ -2,18 +2,22 @@
  * `k49 crops`: the characters of a folder of page scans as a K49-format set, for learning from real ink
  * without labels. Each page is cut (cut.ts) and each character cropped and preprocessed as the page reader
  * does; the current model's answer and confidence come with it (a pseudo-label, to be trusted or not by
- * whoever trains on it); every crop that may be a K49 test image is dropped (the leak check). Written:
- * k49-train-imgs.npz / k49-train-labels.npz (the pseudo-labels), crops.csv (page, box, label, confidence,
- * correlation with the nearest real-sample image) and crops.json (what was cut and dropped).
+ * whoever trains on it); every crop that may be a K49 test image is dropped (the leak check): one that
+ * correlates with a real-sample image at LEAK_CORRELATION or more, and one that covers much of a place
+ * where a real-sample image was found on its page (locate.ts: the same character cut with a little more or
+ * less around it). Written: k49-train-imgs.npz / k49-train-labels.npz (the pseudo-labels), crops.csv (page,
+ * box, label, confidence, correlation with the nearest real-sample image, share covered of a located one)
+ * and crops.json (what was cut and dropped).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveModelDir, writeJson } from '../core/artifacts';
 import { classById, NUM_CLASSES } from '../core/classes';
-import { PIXELS, saveSplit } from '../core/dataset';
+import { loadSplit, PIXELS, saveSplit } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
 import { projectRelative } from '../core/paths';
-import { LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../data/leak';
+import { LEAK_CORRELATION, type LeakReference, loadLeakReference, maxCorrelations } from '../data/leak';
+import { coveredShare, LEAK_COVER, type Located, locateOnPage } from './locate';
 import { decodePage, findCharacters } from './read';
 import { comparePageNames } from './text';
 
@@ -33,7 +37,23 @@ interface CropRow {
   index: number;
   label: number;
   confidence: number;
+  /** The largest share of a located real-sample image's box this crop covers (0 if none was found near it). */
+  test_cover: number;
   test_correlation: number;
+}
+
+/** Crops of pages with their records, before the leak check; `located`: real-sample images found on those pages. */
+interface UncheckedCrops {
+  rows: Omit<CropRow, 'test_correlation'>[];
+  images: Uint8Array;
+  located: number;
+}
+
+/** Where the crops came from, as crops.json records it. */
+interface CropSource {
+  pages: string;
+  page_files: number;
+  model_version: string;
 }
 
 export async function cutCrops(opts: { pages: string; data: string; model?: string; log?: (line: string) => void }) {
@@ -41,60 +61,137 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   const files = await pageScans(opts.pages);
   const modelDir = resolveModelDir(opts.model);
   const model = await K49Classifier.load(modelDir);
-  const rows: Omit<CropRow, 'test_correlation'>[] = [];
+  // The leak check against every real K49 test image this project holds.
+  const test = await loadLeakReference();
+  const rows: UncheckedCrops['rows'] = [];
   const parts: Uint8Array[] = [];
+  let located = 0;
   for (const file of files) {
     const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
     // Cut as the page reader cuts (turned upright if askew), by the rules alone: a dataset must not depend on
     // the judgement of the model it will train or be labelled by. Boxes in pixels of the page scan.
     const { cut, images } = await findCharacters(page, null);
     const { classes, confidences } = await model.classify(images);
+    const tests = locateOnPage(page, test.images, LEAK_CORRELATION);
+    located += tests.length;
     cut.characters.forEach((ch, k) => {
       if (images.subarray(k * PIXELS, (k + 1) * PIXELS).every((v) => v === 0)) return;
-      rows.push({ page: file, box: ch.box, column: ch.column, index: ch.index, label: classes[k]!, confidence: confidences[k]! });
+      rows.push({
+        page: file,
+        box: ch.box,
+        column: ch.column,
+        index: ch.index,
+        label: classes[k]!,
+        confidence: confidences[k]!,
+        test_cover: cover(ch.box, tests),
+      });
       parts.push(images.slice(k * PIXELS, (k + 1) * PIXELS));
     });
-    log(`${file}: ${cut.characters.length} characters in ${cut.columns.length} columns`);
+    log(`${file}: ${cut.characters.length} characters in ${cut.columns.length} columns; ${tests.length} real-sample images found on it`);
   }
-  const all = new Uint8Array(parts.length * PIXELS);
+  const images = new Uint8Array(parts.length * PIXELS);
   parts.forEach((p, i) => {
-    all.set(p, i * PIXELS);
+    images.set(p, i * PIXELS);
   });
-  // The leak check against every real K49 test image this project holds.
+  const source = { pages: projectRelative(opts.pages), page_files: files.length, model_version: model.info.version };
+  return writeCheckedCrops(opts.data, { rows, images, located }, test, source, log);
+}
+
+/** The largest share of a located test image's box that `box` covers. */
+const cover = (box: readonly number[], tests: readonly Located[]) => Math.max(0, ...tests.map((t) => coveredShare(box, t.box)));
+
+/**
+ * The leak check of a crop set made before crops were also checked by place (`make crops` until 2026-12-07):
+ * its pages searched for real-sample images again, and every crop covering LEAK_COVER or more of where one
+ * lies dropped; the set is written again in place (re-indexed; a pseudo-label set made from it must be made
+ * again). `pages`: the folder its crops were cut from.
+ */
+export async function recheckCrops(opts: { data: string; pages: string; log?: (line: string) => void }) {
+  const log = opts.log ?? ((l: string) => console.log(l));
   const test = await loadLeakReference();
+  const split = await loadSplit(opts.data, 'train');
+  const lines = (await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8')).trim().split('\n').slice(1);
+  const rows: UncheckedCrops['rows'] = lines.map((line) => {
+    const [, page, x, y, w, h, column, index, label, , confidence] = line.split(',');
+    return {
+      page: page!,
+      box: [Number(x), Number(y), Number(w), Number(h)],
+      column: Number(column),
+      index: Number(index),
+      label: Number(label),
+      confidence: Number(confidence),
+      test_cover: 0,
+    };
+  });
+  let located = 0;
+  for (const file of [...new Set(rows.map((r) => r.page))]) {
+    const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
+    const tests = locateOnPage(page, test.images, LEAK_CORRELATION);
+    located += tests.length;
+    for (const r of rows) if (r.page === file) r.test_cover = cover(r.box, tests);
+    log(`${file}: ${tests.length} real-sample images found on it`);
+  }
+  const before = JSON.parse(await fs.readFile(path.join(opts.data, 'crops.json'), 'utf8')) as CropSource & { dropped_as_possible_test_images: number };
+  const source = { pages: before.pages, page_files: before.page_files, model_version: before.model_version };
+  // The crops the first check dropped (all by correlation then) count in the record as cut and dropped.
+  return writeCheckedCrops(opts.data, { rows, images: split.images, located }, test, source, log, before.dropped_as_possible_test_images);
+}
+
+/** The leak check (correlation, and place), then the kept crops written as a K49-format set with crops.csv and crops.json. */
+async function writeCheckedCrops(data: string, crops: UncheckedCrops, test: LeakReference, source: CropSource, log: (line: string) => void, droppedBefore = 0) {
+  const { rows, images: all, located } = crops;
   const correlation = maxCorrelations(all, test.images);
-  const keptIndex = rows.map((_, i) => i).filter((i) => correlation[i]! < LEAK_CORRELATION);
+  const byCorrelation = droppedBefore + rows.filter((_, i) => correlation[i]! >= LEAK_CORRELATION).length;
+  const keptIndex = rows.map((_, i) => i).filter((i) => correlation[i]! < LEAK_CORRELATION && rows[i]!.test_cover < LEAK_COVER);
   const kept: CropRow[] = keptIndex.map((i) => ({ ...rows[i]!, test_correlation: correlation[i]! }));
   const images = new Uint8Array(kept.length * PIXELS);
   keptIndex.forEach((i, k) => {
     images.set(all.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);
   });
-  await fs.mkdir(opts.data, { recursive: true });
-  await saveSplit(opts.data, 'train', { images, labels: Uint8Array.from(kept, (r) => r.label), count: kept.length });
-  const csv = ['index,page,x,y,w,h,column,row,label,char,confidence,test_correlation'];
+  await fs.mkdir(data, { recursive: true });
+  await saveSplit(data, 'train', { images, labels: Uint8Array.from(kept, (r) => r.label), count: kept.length });
+  const csv = ['index,page,x,y,w,h,column,row,label,char,confidence,test_correlation,test_cover'];
   kept.forEach((r, i) => {
-    csv.push([i, r.page, ...r.box, r.column, r.index, r.label, classById(r.label).char, r.confidence.toFixed(4), r.test_correlation.toFixed(4)].join(','));
+    csv.push(
+      [
+        i,
+        r.page,
+        ...r.box,
+        r.column,
+        r.index,
+        r.label,
+        classById(r.label).char,
+        r.confidence.toFixed(4),
+        r.test_correlation.toFixed(4),
+        r.test_cover.toFixed(2),
+      ].join(','),
+    );
   });
-  await fs.writeFile(path.join(opts.data, 'crops.csv'), `${csv.join('\n')}\n`);
+  await fs.writeFile(path.join(data, 'crops.csv'), `${csv.join('\n')}\n`);
   const perClass = (min: number) => {
     const counts = new Array<number>(NUM_CLASSES).fill(0);
     for (const r of kept) if (r.confidence >= min) counts[r.label]!++;
     return Object.fromEntries(counts.flatMap((n, c) => (n > 0 ? [[classById(c).char, n]] : [])));
   };
+  const cut = rows.length + droppedBefore;
+  const dropped = cut - kept.length;
   const summary = {
-    pages: projectRelative(opts.pages),
-    page_files: files.length,
-    model_version: model.info.version,
-    cut: rows.length,
-    dropped_as_possible_test_images: rows.length - kept.length,
+    ...source,
+    cut,
+    dropped_as_possible_test_images: dropped,
+    dropped_by_correlation: byCorrelation,
+    dropped_by_place: dropped - byCorrelation,
+    real_sample_images_found_on_the_pages: located,
     leak_correlation: LEAK_CORRELATION,
+    leak_cover: LEAK_COVER,
     leak_reference: { dir: test.dir, images: test.count },
     kept: kept.length,
     pseudo_labels_at_confidence: { '0.5': perClass(0.5), '0.9': perClass(0.9) },
   };
-  await writeJson(path.join(opts.data, 'crops.json'), summary);
+  await writeJson(path.join(data, 'crops.json'), summary);
   log(
-    `${rows.length} characters cut from ${files.length} pages; ${rows.length - kept.length} dropped as possible K49 test images (correlation >= ${LEAK_CORRELATION}); ${kept.length} written to ${projectRelative(opts.data)}`,
+    `${cut} crops; ${dropped} dropped as possible K49 test images (${byCorrelation} at correlation >= ${LEAK_CORRELATION}, ` +
+      `${dropped - byCorrelation} covering ${LEAK_COVER} or more of where one of ${located} real-sample images lies); ${kept.length} written to ${projectRelative(data)}`,
   );
   return summary;
 }
