@@ -98,7 +98,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
 }
 
 /** The largest share of a located test image's box that `box` covers. */
-const cover = (box: readonly number[], tests: readonly Located[]) => Math.max(0, ...tests.map((t) => coveredShare(box, t.box)));
+const cover = (box: readonly [number, number, number, number], tests: readonly Located[]) => Math.max(0, ...tests.map((t) => coveredShare(box, t.box)));
 
 /**
  * The leak check of a crop set made before crops were also checked by place (`make crops` until 2026-12-07):

@@ -13,6 +13,7 @@ import { type BestMatch, bestMatches } from '../data/leak';
 import { characterImage } from './character-image';
 import { findColumns, inkBoxes, pageInk, toPageBox } from './cut';
 import type { DecodedPage } from './read';
+import { overlapArea } from './score';
 
 type Box = [number, number, number, number];
 
@@ -95,10 +96,6 @@ export function locateOnPage(page: DecodedPage, reference: Uint8Array, min: numb
 export const LEAK_COVER = 0.4;
 
 /** The share of box `b` that box `a` covers (boxes [x, y, w, h]). */
-export function coveredShare(a: readonly number[], b: readonly number[]): number {
-  const x0 = Math.max(a[0]!, b[0]!),
-    y0 = Math.max(a[1]!, b[1]!);
-  const x1 = Math.min(a[0]! + a[2]!, b[0]! + b[2]!),
-    y1 = Math.min(a[1]! + a[3]!, b[1]! + b[3]!);
-  return (Math.max(0, x1 - x0) * Math.max(0, y1 - y0)) / Math.max(1, b[2]! * b[3]!);
+export function coveredShare(a: Readonly<Box>, b: Readonly<Box>): number {
+  return overlapArea(a, b) / Math.max(1, b[2] * b[3]);
 }

@@ -13,12 +13,17 @@ interface Placed {
   index: number;
 }
 
-function iou(a: Box, b: Box): number {
+/** The area two boxes [x, y, w, h] share. */
+export function overlapArea(a: Box, b: Box): number {
   const x0 = Math.max(a[0], b[0]),
     y0 = Math.max(a[1], b[1]);
   const x1 = Math.min(a[0] + a[2], b[0] + b[2]),
     y1 = Math.min(a[1] + a[3], b[1] + b[3]);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  return Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+}
+
+function iou(a: Box, b: Box): number {
+  const inter = overlapArea(a, b);
   return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
