@@ -5,11 +5,13 @@
 SHELL := /bin/bash
 K49 := node bin/k49.js
 # Set-up is for a purpose (scripts/setup.sh): serving needs no fonts, training and notebooks do.
-SERVE_COMMANDS := data evaluate read crops pseudo-label run serve worker feedback bench docs load soak
+SERVE_COMMANDS := data evaluate read crops pseudo-label run serve worker feedback docs load
 TRAIN_COMMANDS := synth eda train notebooks lab
-COMMANDS := $(SERVE_COMMANDS) $(TRAIN_COMMANDS)
+# The benchmarks render a page (the fonts), drive a browser (Chromium) and may serve Redis (make soak STORE=redis).
+BENCH_COMMANDS := bench soak
+COMMANDS := $(SERVE_COMMANDS) $(TRAIN_COMMANDS) $(BENCH_COMMANDS)
 
-.PHONY: help setup setup-train test $(COMMANDS)
+.PHONY: help setup setup-train setup-bench test $(COMMANDS)
 
 # Plain `make` lists the targets and their variables: the k49 command's own help.
 help:
@@ -27,6 +29,9 @@ setup:
 setup-train:
 	bash scripts/setup.sh train
 
+setup-bench:
+	bash scripts/setup.sh bench
+
 test:
 	bash scripts/test.sh
 
@@ -34,4 +39,7 @@ $(SERVE_COMMANDS): setup
 	$(K49) $@
 
 $(TRAIN_COMMANDS): setup-train
+	$(K49) $@
+
+$(BENCH_COMMANDS): setup-bench
 	$(K49) $@

@@ -7,11 +7,12 @@
  * stroke's end the draw tab shows its answer. `make bench` writes it to
  * bench/results.json (the README's figures); the browser test asserts on it.
  */
+import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { percentile, realSamplePng, upload } from './harness';
 
 /** Headless, and quiet on the network: without the background-networking flags Chromium keeps calling hosts this machine cannot reach. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -22,8 +23,18 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Debian's Chromium (`make setup-bench`, `make test`). */
+const CHROMIUM = '/usr/bin/chromium';
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** Why the in-browser measures cannot run here, before minutes of other measures are spent; null when they can. */
+export function browserMissing(executable = CHROMIUM): string | null {
+  return existsSync(executable)
+    ? null
+    : `the benchmark measures in-browser recognition in Debian's Chromium (${executable}), which is not installed: run \`make setup-bench\` (as \`make bench\` does), or measure without it (ONLY=model)`;
 }
 
 /** What the page loads only to run the model itself: the recognizer bundle, the model's files, TensorFlow.js's WebAssembly. */

@@ -108,13 +108,13 @@ async function benchTraining(tf: Tf, cfg: TrainConfig, data: MixedSplit, rng: Ra
 /** Anything that answers class probabilities for images: a K49Classifier, or the same model through another engine. */
 type Probabilities = Pick<K49Classifier, 'probabilities'> | { probabilities(images: Uint8Array): Float32Array };
 
-/** The model alone at batch 256 (after one warm-up call): images/s over 10 calls on the first 256 of `images`. */
-export async function batch256ImagesPerSecond(classifier: Probabilities, images: Uint8Array): Promise<number> {
+/** The model alone at batch 256 (after one warm-up call): images/s over `calls` calls on the first 256 of `images`. */
+export async function batch256ImagesPerSecond(classifier: Probabilities, images: Uint8Array, calls = 10): Promise<number> {
   const batch = images.subarray(0, 256 * PIXELS);
   await classifier.probabilities(batch);
   const t = performance.now();
-  for (let i = 0; i < 10; i++) await classifier.probabilities(batch);
-  return 2560 / ((performance.now() - t) / 1000);
+  for (let i = 0; i < calls; i++) await classifier.probabilities(batch);
+  return (256 * calls) / ((performance.now() - t) / 1000);
 }
 
 /** Batch-1 latencies (ms) of `rounds` x `calls` single-image calls; with several classifiers, their rounds alternate, so drifts of the machine's speed hit all alike. */

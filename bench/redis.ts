@@ -53,7 +53,7 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     const proc = this.proc;
-    proc.on('error', (e) => console.error(`cannot start redis-server (installed by \`make setup\`): ${e.message}`));
+    proc.on('error', (e) => console.error(`cannot start redis-server (installed by \`make setup-bench\` and \`make test\`): ${e.message}`));
     // Never outlive the test run, and never keep it alive.
     proc.unref();
     process.once('exit', () => proc.kill('SIGKILL'));

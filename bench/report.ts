@@ -90,7 +90,7 @@ function renderPerformance(r: BenchResults, soaks: SoakResults[]): string {
     );
   const b = r.serve?.batch;
   if (b) {
-    const rounds = `, the median of ${b.rounds.length} rounds alternating with it (${b.rounds.map((x) => x.share_of_model_speed).join(', ')})`;
+    const rounds = `, the median of ${b.rounds.length} rounds, each against the model measured just before and after it (${b.rounds.map((x) => x.share_of_model_speed).join(', ')})`;
     const share =
       b.share_of_model_speed != null
         ? `${b.share_of_model_speed} of the model's own batch-256 speed (${b.model_batch256_images_per_second} img/s)${rounds}; ${b.after_upload_images_per_second} img/s after the upload`

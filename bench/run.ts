@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveModelDir } from '../pipeline/core/artifacts';
 import { BENCH_RESULTS, SOAK_RESULTS } from '../pipeline/core/paths';
+import { browserMissing } from './browser';
 import { benchModel } from './model';
 import { updateDocs } from './report';
 import { benchBrowser, benchServing } from './serve';
@@ -30,6 +31,8 @@ export async function runBench(opts: {
     previous = {};
   }
   const modelDir = resolveModelDir(opts.model);
+  const missing = opts.only === 'model' ? null : browserMissing();
+  if (missing) throw new Error(missing);
   if (opts.only === 'browser') return runBrowserBench(out, previous, modelDir);
   const results: Record<string, unknown> = {
     ...previous,

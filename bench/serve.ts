@@ -190,9 +190,9 @@ export async function benchBrowser(modelDir: string, log: (line: string) => void
 }
 
 /**
- * 10,000 images through the queue with one worker, against the model's own batch-256 speed, in alternating
- * rounds: this machine's speed drifts by tens of per cent within a minute, and each round's ratio is of
- * two measurements taken seconds apart.
+ * 10,000 images through the queue with one worker, against the model's own batch-256 speed, in rounds: this
+ * machine's speed drifts by tens of per cent within a minute, so each round's batch is compared with the
+ * model measured just before and just after it.
  */
 async function benchBatch(modelDir: string, log: (line: string) => void) {
   const sample = await realSample();
@@ -240,24 +240,36 @@ async function benchBatch(modelDir: string, log: (line: string) => void) {
     // model's first calls at other batch sizes) is reported apart, not in the median.
     const body = multipartBody('files', files);
     const warmUp = await runBatch(body);
+    /** The model alone at batch 256, 7,680 images after one call's warm-up (a couple of seconds): images/s, and CPU-seconds per image. */
+    const modelAlone = async (calls = 30) => {
+      const cpu0 = process.cpuUsage();
+      const speed = await batch256ImagesPerSecond(classifier, sample.images, calls);
+      const cpu = process.cpuUsage(cpu0);
+      return { speed, cpuPerImage: (cpu.user + cpu.system) / 1e6 / (256 * (calls + 1)) };
+    };
+    await modelAlone(); // its first calls in this process (memory arenas, caches) are slower and not measured
     const rounds = [];
     for (let r = 0; r < BATCH_ROUNDS; r++) {
-      const modelCpu0 = process.cpuUsage();
-      const model = Math.round(await batch256ImagesPerSecond(classifier, sample.images));
-      const modelCpu = process.cpuUsage(modelCpu0);
+      // The model measured just before and just after the batch, and the batch compared with their mean: the
+      // machine's speed drifts within seconds, and one measure taken before could catch a slow or a fast moment.
+      const before = await modelAlone();
       const { uploadSeconds, total, cpu } = await runBatch(body);
+      const after = await modelAlone();
+      const model = Math.round((before.speed + after.speed) / 2);
+      const modelCpuPerImage = (before.cpuPerImage + after.cpuPerImage) / 2;
       const round = {
         model_batch256_images_per_second: model,
+        model_before_and_after: [Math.round(before.speed), Math.round(after.speed)],
         upload_seconds: Number(uploadSeconds.toFixed(2)),
         end_to_end_seconds: Number(total.toFixed(2)),
         end_to_end_images_per_second: Math.round(n / total),
         after_upload_images_per_second: Math.round(n / (total - uploadSeconds)),
         share_of_model_speed: Number((n / total / model).toFixed(3)),
-        // CPU seconds for the batch's images by process and thread, and what the model alone takes for as many (its 2,560-image run scaled).
-        cpu_seconds: { ...cpu, model_alone: Number((((modelCpu.user + modelCpu.system) / 1e6) * (n / 2816)).toFixed(2)) },
+        // CPU seconds for the batch's images by process and thread, and what the model alone takes for as many (its runs before and after, scaled).
+        cpu_seconds: { ...cpu, model_alone: Number((modelCpuPerImage * n).toFixed(2)) },
       };
       log(
-        `batch of ${n}, round ${r + 1}: model alone ${model} images/s at batch 256; upload ${round.upload_seconds} s, end to end ${round.end_to_end_seconds} s = ` +
+        `batch of ${n}, round ${r + 1}: model alone ${model} images/s at batch 256 (${round.model_before_and_after.join(' before, ')} after); upload ${round.upload_seconds} s, end to end ${round.end_to_end_seconds} s = ` +
           `${round.end_to_end_images_per_second} images/s (1 worker) = ${round.share_of_model_speed} of the model's speed`,
       );
       rounds.push(round);

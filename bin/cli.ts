@@ -86,7 +86,11 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .argument('[purpose]', 'serve (make setup), train (make setup-train: + the fonts) or test (+ Chromium, Jupyter, redis-server)', 'serve')
+    .argument(
+      '[purpose]',
+      'serve (make setup), train (make setup-train: + the fonts), bench (make setup-bench: + Chromium, redis-server) or test (+ Jupyter)',
+      'serve',
+    )
     .description('install dependencies and native TensorFlow for a purpose (idempotent)')
     .action((purpose: string) => runScript('setup.sh', purpose));
 

@@ -3,7 +3,7 @@
 
 # The packages a purpose needs, each purpose a superset of the one before:
 # serve (make run, serve, worker, evaluate...), train (make synth, train, eda,
-# notebooks), test (make test, CI).
+# notebooks), bench (make bench, soak), test (make test, CI).
 debian_packages_for() {
   local p=(
     # unzip and pip fetch the TensorFlow wheel when the official libtensorflow is out of reach
@@ -11,21 +11,25 @@ debian_packages_for() {
   )
   case "$1" in
     serve) ;;
-    train | test)
+    train | bench | test)
       # fonts the synthetic data is rendered from (pipeline/synth/fonts.ts)
       p+=(fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-aoyagi-soseki fonts-seto fonts-kiloji fonts-klee
         fonts-konatu fonts-ipamj-mincho fonts-hanazono fonts-ipafont-mincho fonts-ipaexfont-mincho
         fonts-dejima-mincho fonts-oradano-mincho-gsrr fonts-sawarabi-mincho fonts-takao-mincho
         fonts-morisawa-bizud-mincho fonts-horai-umefont fonts-motoya-l-cedar fonts-noto-cjk fonts-vlgothic fonts-monapo)
+      if [ "$1" != train ]; then
+        # the benchmarks' headless browser (in-browser recognition; the UI and docs tests too: driven by
+        # playwright-core, never downloaded) and a real Redis (`make soak STORE=redis`, the Redis task
+        # store's contract tests); the fonts above render the benchmark's page
+        p+=(chromium redis-server)
+      fi
       if [ "$1" = test ]; then
-        # headless browser for the UI and docs tests (driven by playwright-core, never downloaded);
-        # Jupyter's headless runner and server (the notebook and `make lab` tests); a real Redis
-        # for the Redis task store's contract tests
-        p+=(chromium jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook redis-server)
+        # Jupyter's headless runner and server (the notebook and `make lab` tests)
+        p+=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook)
       fi
       ;;
     *)
-      echo "unknown set-up purpose '$1': serve, train or test" >&2
+      echo "unknown set-up purpose '$1': serve, train, bench or test" >&2
       return 2
       ;;
   esac

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make setup`: everything the project needs on a fresh Debian machine, idempotent.
 # One argument says for what, each a superset of the one before:
-#   serve (default: make run, serve, worker, evaluate, bench...), train (make synth,
+#   serve (default: make run, serve, worker, evaluate...), train (make synth,
 #   train, eda, notebooks: + the fonts the synthetic data is rendered from),
-#   test (make test, CI: + Chromium, Jupyter's runner and redis-server).
+#   bench (make bench, soak: + Chromium and redis-server), test (make test, CI:
+#   + Jupyter's runner).
 #   1. Debian packages for that purpose, only those missing.
 #   2. npm dependencies from the lock file. tfjs-node's install script downloads
 #      libtensorflow, which fails offline and would fail the whole install, so

@@ -33,9 +33,10 @@ describe('k49 command line', () => {
       assert.match(r.stdout, /^ {2}train +DATA= CONFIG= OUT= RESUME= BASELINE=$/m, "the help lists each command's variables");
     }
     const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
-    // Every target (setup-train is `k49 setup train`) and every command of the two set-up groups.
+    // Every target (setup-train is `k49 setup train`) and every command of the three set-up groups.
     const targets = [...makefile.matchAll(/^([a-z][a-z-]*):/gm)].map((m) => m[1]!.split('-')[0]!).filter((t) => t !== 'help');
-    for (const group of ['SERVE_COMMANDS', 'TRAIN_COMMANDS']) targets.push(...new RegExp(`^${group} := (.+)$`, 'm').exec(makefile)![1]!.split(/\s+/));
+    for (const group of ['SERVE_COMMANDS', 'TRAIN_COMMANDS', 'BENCH_COMMANDS'])
+      targets.push(...new RegExp(`^${group} := (.+)$`, 'm').exec(makefile)![1]!.split(/\s+/));
     assert.ok(targets.length > 15, targets.join(' '));
     for (const t of targets) assert.match(cliHelp, new RegExp(`^  ${t}\\b`, 'm'), `make ${t} is in the help`);
     const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };

@@ -20,16 +20,23 @@ function stub(dir: string, name: string, body: string): void {
 }
 
 describe('set-up', () => {
-  it('installs for serving only what serving needs; training adds the fonts; tests add Chromium, Jupyter and redis-server', () => {
+  it('installs for serving only what serving needs; training adds the fonts; the benchmarks Chromium and redis-server; tests Jupyter', () => {
     const list = (purpose: string) => bash(`debian_packages_for ${purpose}`).stdout.trim().split(/\s+/);
-    const [serve, train, test] = [list('serve'), list('train'), list('test')];
+    const [serve, train, bench, test] = [list('serve'), list('train'), list('bench'), list('test')];
     for (const p of ['chromium', 'redis-server', 'jupyter-nbconvert', 'jupyter-notebook', 'fonts-noto-cjk'])
       assert.ok(!serve.includes(p), `make run installs ${p}`);
     assert.ok(train.includes('fonts-noto-cjk') && !train.includes('chromium'));
-    for (const p of ['chromium', 'redis-server', 'jupyter-nbconvert', 'jupyter-notebook', ...train]) assert.ok(test.includes(p), `make test lacks ${p}`);
+    // make bench renders a page (fonts), measures in a browser; make soak STORE=redis serves Redis.
+    for (const p of ['chromium', 'redis-server', ...train]) assert.ok(bench.includes(p), `make bench lacks ${p}`);
+    assert.ok(!bench.includes('jupyter-nbconvert'), 'make bench installs Jupyter');
+    for (const p of ['jupyter-nbconvert', 'jupyter-notebook', ...bench]) assert.ok(test.includes(p), `make test lacks ${p}`);
+    const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
+    assert.match(makefile, /^BENCH_COMMANDS := bench soak$/m);
+    assert.match(makefile, /^\$\(BENCH_COMMANDS\): setup-bench$/m);
+    assert.match(makefile, /^setup-bench:\n\tbash scripts\/setup\.sh bench$/m);
     const r = bash('debian_packages_for everything');
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /unknown set-up purpose 'everything': serve, train or test/);
+    assert.match(r.stderr, /unknown set-up purpose 'everything': serve, train, bench or test/);
   });
 
   it("waits for another apt's lock (and says so), shows a line per package, and fails with apt's exit code", () => {

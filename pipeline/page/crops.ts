@@ -110,16 +110,25 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
   const log = opts.log ?? ((l: string) => console.log(l));
   const test = await loadLeakReference();
   const split = await loadSplit(opts.data, 'train');
-  const lines = (await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8')).trim().split('\n').slice(1);
+  const [header, ...lines] = (await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8')).trim().split('\n');
+  // By the header's names, so that a set written with other or more columns is read right or refused.
+  const names = header!.split(',');
+  const at = (name: string) => {
+    const i = names.indexOf(name);
+    if (i < 0) throw new Error(`${opts.data}/crops.csv has no column '${name}' (its header: ${header}); is it a crop set of \`make crops\`?`);
+    return i;
+  };
+  const col = Object.fromEntries(['page', 'x', 'y', 'w', 'h', 'column', 'row', 'label', 'confidence'].map((n) => [n, at(n)]));
   const rows: UncheckedCrops['rows'] = lines.map((line) => {
-    const [, page, x, y, w, h, column, index, label, , confidence] = line.split(',');
+    const f = line.split(',');
+    const num = (name: string) => Number(f[col[name]!]);
     return {
-      page: page!,
-      box: [Number(x), Number(y), Number(w), Number(h)],
-      column: Number(column),
-      index: Number(index),
-      label: Number(label),
-      confidence: Number(confidence),
+      page: f[col.page!]!,
+      box: [num('x'), num('y'), num('w'), num('h')],
+      column: num('column'),
+      index: num('row'),
+      label: num('label'),
+      confidence: num('confidence'),
       test_cover: 0,
     };
   });
@@ -131,17 +140,31 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
     for (const r of rows) if (r.page === file) r.test_cover = cover(r.box, tests);
     log(`${file}: ${tests.length} real-sample images found on it`);
   }
-  const before = JSON.parse(await fs.readFile(path.join(opts.data, 'crops.json'), 'utf8')) as CropSource & { dropped_as_possible_test_images: number };
+  const before = JSON.parse(await fs.readFile(path.join(opts.data, 'crops.json'), 'utf8')) as CropSource & {
+    dropped_as_possible_test_images: number;
+    dropped_by_place?: number;
+  };
   const source = { pages: before.pages, page_files: before.page_files, model_version: before.model_version };
-  // The crops the first check dropped (all by correlation then) count in the record as cut and dropped.
-  return writeCheckedCrops(opts.data, { rows, images: split.images, located }, test, source, log, before.dropped_as_possible_test_images);
+  // The crops earlier checks dropped count in the record as cut and dropped (a set checked by correlation alone has no dropped_by_place).
+  const place = before.dropped_by_place ?? 0;
+  return writeCheckedCrops(opts.data, { rows, images: split.images, located }, test, source, log, {
+    correlation: before.dropped_as_possible_test_images - place,
+    place,
+  });
 }
 
 /** The leak check (correlation, and place), then the kept crops written as a K49-format set with crops.csv and crops.json. */
-async function writeCheckedCrops(data: string, crops: UncheckedCrops, test: LeakReference, source: CropSource, log: (line: string) => void, droppedBefore = 0) {
+async function writeCheckedCrops(
+  data: string,
+  crops: UncheckedCrops,
+  test: LeakReference,
+  source: CropSource,
+  log: (line: string) => void,
+  droppedBefore = { correlation: 0, place: 0 },
+) {
   const { rows, images: all, located } = crops;
   const correlation = maxCorrelations(all, test.images);
-  const byCorrelation = droppedBefore + rows.filter((_, i) => correlation[i]! >= LEAK_CORRELATION).length;
+  const byCorrelation = droppedBefore.correlation + rows.filter((_, i) => correlation[i]! >= LEAK_CORRELATION).length;
   const keptIndex = rows.map((_, i) => i).filter((i) => correlation[i]! < LEAK_CORRELATION && rows[i]!.test_cover < LEAK_COVER);
   const kept: CropRow[] = keptIndex.map((i) => ({ ...rows[i]!, test_correlation: correlation[i]! }));
   const images = new Uint8Array(kept.length * PIXELS);
@@ -173,7 +196,7 @@ async function writeCheckedCrops(data: string, crops: UncheckedCrops, test: Leak
     for (const r of kept) if (r.confidence >= min) counts[r.label]!++;
     return Object.fromEntries(counts.flatMap((n, c) => (n > 0 ? [[classById(c).char, n]] : [])));
   };
-  const cut = rows.length + droppedBefore;
+  const cut = rows.length + droppedBefore.correlation + droppedBefore.place;
   const dropped = cut - kept.length;
   const summary = {
     ...source,

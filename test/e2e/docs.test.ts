@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { K49_CLASSES } from '../../pipeline/core/classes';
 import { runEda } from '../../pipeline/eda/eda';
 import { confusionMatrixPage } from '../../pipeline/report/plotly';
-import { CHROMIUM_ARGS, TEST_OUTPUT } from '../helpers/browser';
+import { launchChromium, TEST_OUTPUT } from '../helpers/browser';
 import { REAL_SAMPLE_DIR, tempDir } from '../helpers/paths';
 import { freePort, TestService } from '../helpers/service';
 
@@ -21,7 +20,7 @@ describe('API docs in a browser', function () {
   after(() => svc.stopAll());
 
   it('/docs renders Swagger UI with every operation, without leaving localhost', async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
       const outside: string[] = [];
@@ -43,7 +42,7 @@ describe('API docs in a browser', function () {
   it('the EDA report renders its charts offline (screenshot)', async () => {
     const out = tempDir('k49-eda-shot-');
     await runEda(REAL_SAMPLE_DIR, out, () => {});
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
       const outside: string[] = [];
@@ -70,7 +69,7 @@ describe('API docs in a browser', function () {
     const file = path.join(tempDir('k49-confusion-'), 'confusion_matrix.html');
     writeFileSync(file, confusionMatrixPage('Confusion matrix: test', '49 classes', confusion, chars));
     assert.ok(statSync(file).size < 2_500_000, `report of ${statSync(file).size} bytes`);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       const outside: string[] = [];

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { CHECKED_COLOUR, confidenceColour } from '../../pipeline/page/colours';
 import { bookText, pageText } from '../../pipeline/page/text';
 import { scanFonts } from '../../pipeline/synth/fonts';
 import { renderPage } from '../../pipeline/synth/pages';
 import type { HealthResponse, PageResponse } from '../../serve/schemas';
 import { DATA_NAMES, TEXT } from '../../serve/ui/i18n';
-import { CHROMIUM_ARGS, strokeOnPad, TEST_OUTPUT } from '../helpers/browser';
+import { launchChromium, strokeOnPad, TEST_OUTPUT } from '../helpers/browser';
 import { realSamplePng } from '../helpers/images';
 import { tempDir } from '../helpers/paths';
 import { freePort, TestService, upload } from '../helpers/service';
@@ -35,7 +35,7 @@ describe('web UI in a browser', function () {
     svc = new TestService(await freePort());
     await svc.startApi();
     svc.startWorker();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());

@@ -2,5 +2,5 @@
 import path from 'node:path';
 import { ROOT } from './paths';
 
-export { CHROMIUM_ARGS, launchChromium, pageAnswer, strokeOnPad } from '../../bench/browser';
+export { launchChromium, pageAnswer, strokeOnPad } from '../../bench/browser';
 export const TEST_OUTPUT = path.join(ROOT, 'test-output');

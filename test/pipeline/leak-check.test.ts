@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
 import { bestMatches, LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../../pipeline/data/leak';
-import { cutCrops } from '../../pipeline/page/crops';
+import { cutCrops, recheckCrops } from '../../pipeline/page/crops';
 import { LEAK_COVER } from '../../pipeline/page/locate';
 import { exportFeedback } from '../../serve/queue/feedback';
 import type { FeedbackRecord } from '../../serve/queue/store';
@@ -74,12 +74,23 @@ describe('leak check: crops that may be K49 test images', function () {
     const summary = await cutCrops({ pages, data: out, log: () => {} });
     assert.ok(summary.real_sample_images_found_on_the_pages >= 3, `${summary.real_sample_images_found_on_the_pages} real-sample images found on the page`);
     assert.ok(summary.dropped_by_place >= 1, JSON.stringify(summary));
-    const rows = readFileSync(path.join(out, 'crops.csv'), 'utf8').trim().split('\n').slice(1);
+    const csv = readFileSync(path.join(out, 'crops.csv'), 'utf8');
+    const rows = csv.trim().split('\n').slice(1);
     assert.equal(rows.length, summary.kept);
     for (const row of rows) {
       const cells = row.split(',');
       assert.ok(Number(cells[11]) < LEAK_CORRELATION && Number(cells[12]) < LEAK_COVER, row);
     }
+    // Checked again (scripts/recheck-page-crops.ts), its CSV's columns in another order: nothing more to drop,
+    // the same rows and counts written back.
+    const reversed = csv
+      .trim()
+      .split('\n')
+      .map((line) => line.split(',').reverse().join(','));
+    writeFileSync(path.join(out, 'crops.csv'), `${reversed.join('\n')}\n`);
+    const again = await recheckCrops({ pages, data: out, log: () => {} });
+    assert.equal(readFileSync(path.join(out, 'crops.csv'), 'utf8'), csv);
+    for (const k of ['cut', 'kept', 'dropped_by_correlation', 'dropped_by_place'] as const) assert.equal(again[k], summary[k], k);
   });
 
   it("people's labels (make feedback) are exported without the images that may be test images, and say how many were left out", async () => {
