@@ -15,6 +15,24 @@ import { updateDocs } from './report';
 import { benchBrowser, benchServing } from './serve';
 import { runSoak, type SoakOptions } from './soak';
 
+/**
+ * The commit the measured code is, or `<commit> with uncommitted changes` when the working tree's tracked
+ * files other than documents and results (which the benchmark itself rewrites) differ from it: what ran
+ * was not that commit. Null outside a git clone.
+ */
+function measuredCommit(): string | null {
+  const git = (args: string) =>
+    execSync(`git ${args}`, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  try {
+    const commit = git('rev-parse --short HEAD');
+    return git("status --porcelain --untracked-files=no -- . ':!*.md' ':!bench/*.json'") === '' ? commit : `${commit} with uncommitted changes`;
+  } catch {
+    return null;
+  }
+}
+
 export async function runBench(opts: {
   out?: string;
   model?: string;
@@ -44,15 +62,7 @@ export async function runBench(opts: {
       node: process.version,
       os: `${os.type()} ${os.release()}`,
     },
-    git_commit: (() => {
-      try {
-        return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
-          .toString()
-          .trim();
-      } catch {
-        return null;
-      }
-    })(),
+    git_commit: measuredCommit(),
     commands: {
       model: 'make bench (k49 bench --only model)',
       serve: `make bench${opts.peer ? ' PEER=1' : ''} (k49 bench --only serve${opts.peer ? ' --peer' : ''})`,
