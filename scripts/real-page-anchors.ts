@@ -13,16 +13,14 @@
  * The figures in docs/page-reading.md.
  * Run: npx tsx scripts/real-page-anchors.ts [pages dir] [model dir]
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { resolveModelDir } from '../pipeline/core/artifacts';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { bestMatches } from '../pipeline/data/leak';
-import { pageScans } from '../pipeline/page/crops';
+import { pageScans, readPageScan } from '../pipeline/page/crops';
 import { locateOnPage } from '../pipeline/page/locate';
-import { decodePage, findCharacters } from '../pipeline/page/read';
+import { findCharacters } from '../pipeline/page/read';
 import { scorePage } from '../pipeline/page/score';
 
 type Box = [number, number, number, number];
@@ -65,7 +63,7 @@ async function main() {
   const files = await pageScans(pagesDir);
   const started = Date.now();
   for (const file of files) {
-    const page = await decodePage(await fs.readFile(path.join(pagesDir, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
+    const page = await readPageScan(pagesDir, file);
     for (const [name, judge] of Object.entries(cutters)) {
       const { cut, images: crops } = await findCharacters(page, judge);
       const { classes } = await model.classify(crops);

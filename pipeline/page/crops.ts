@@ -18,7 +18,7 @@ import { K49Classifier } from '../core/inference';
 import { projectRelative } from '../core/paths';
 import { LEAK_CORRELATION, type LeakReference, loadLeakReference, maxCorrelations } from '../data/leak';
 import { coveredShare, LEAK_COVER, type Located, locateOnPage } from './locate';
-import { decodePage, findCharacters } from './read';
+import { type DecodedPage, decodePage, findCharacters } from './read';
 import { comparePageNames } from './text';
 
 const SCAN = /\.(jpe?g|png|tiff?|webp)$/i;
@@ -28,6 +28,11 @@ export async function pageScans(dir: string): Promise<string[]> {
   const files = (await fs.readdir(dir)).filter((f) => SCAN.test(f)).sort(comparePageNames);
   if (files.length === 0) throw new Error(`${dir} holds no page scans (JPEG, PNG, TIFF or WebP)`);
   return files;
+}
+
+/** One scan of a page folder, decoded for cutting: a dataset's pages are the project's own, so no size limit applies. */
+export async function readPageScan(dir: string, file: string): Promise<DecodedPage> {
+  return decodePage(await fs.readFile(path.join(dir, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
 }
 
 interface CropRow {
@@ -67,7 +72,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   const parts: Uint8Array[] = [];
   let located = 0;
   for (const file of files) {
-    const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
+    const page = await readPageScan(opts.pages, file);
     // Cut as the page reader cuts (turned upright if askew), by the rules alone: a dataset must not depend on
     // the judgement of the model it will train or be labelled by. Boxes in pixels of the page scan.
     const { cut, images } = await findCharacters(page, null);
@@ -134,7 +139,7 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
   });
   let located = 0;
   for (const file of [...new Set(rows.map((r) => r.page))]) {
-    const page = await decodePage(await fs.readFile(path.join(opts.pages, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
+    const page = await readPageScan(opts.pages, file);
     const tests = locateOnPage(page, test.images, LEAK_CORRELATION);
     located += tests.length;
     for (const r of rows) if (r.page === file) r.test_cover = cover(r.box, tests);
