@@ -35,8 +35,17 @@ const DIP_WINDOW = 1 / 8;
 const DIP_DEPTH = 0.7;
 /** ...and under this share of the ink on both sides of it within half a character height (a dip, not a ripple in a stroke). */
 const DIP_PROMINENCE = 0.75;
-/** Candidate pieces up to this many character heights (a piece between two neighbouring cuts is always one). */
+/** Candidate pieces up to this many character heights (a piece between two neighbouring cuts is always one)... */
 const LONGEST = 1.4;
+/**
+ * ...or up to this many if narrow, covering no more than a square LONGEST high: a long き or す with the tails
+ * of its joining strokes. Every piece this tall would cost a third more judging, most of it on wide pieces.
+ */
+const LONGEST_NARROW = 1.8;
+/** Whether a piece `wide` x `tall` is a candidate, for characters `height` tall (any one unit). */
+export function isCandidatePiece(wide: number, tall: number, height: number): boolean {
+  return tall <= LONGEST * height || (tall <= LONGEST_NARROW * height && wide * tall <= (LONGEST * height) ** 2);
+}
 /** Each piece's score: this, plus the log of the model's top probability, less its size and cut costs (more pieces win only if each reads surely). */
 const PIECE_BONUS = 0.5;
 /** Pieces under this share of the character height are fragments (a dot, a stroke): a steep cost. */
@@ -150,8 +159,8 @@ function planColumn(cols: PageColumns, k: number): ColumnPlan {
   const pieces: ColumnPlan['pieces'] = [];
   inkBoxes(cols, k, spans).forEach((box, n) => {
     if (!box) return;
-    const len = (box[3] - box[1] + 1) / H;
-    if (len <= LONGEST || ij[n]![1] === ij[n]![0] + 1) pieces.push({ i: ij[n]![0], j: ij[n]![1], box, len });
+    const [wide, tall] = [box[2] - box[0] + 1, box[3] - box[1] + 1];
+    if (isCandidatePiece(wide, tall, H) || ij[n]![1] === ij[n]![0] + 1) pieces.push({ i: ij[n]![0], j: ij[n]![1], box, len: tall / H });
   });
   return { cuts, pieces, cutInk };
 }

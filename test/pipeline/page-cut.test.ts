@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { K49Classifier } from '../../pipeline/core/inference';
 import { LATEST } from '../../pipeline/core/paths';
 import { type CutPage, cutPage } from '../../pipeline/page/cut';
-import { cutPageJudged, isFrameLine } from '../../pipeline/page/judged-cut';
+import { cutPageJudged, isCandidatePiece, isFrameLine } from '../../pipeline/page/judged-cut';
 import { findCharacters } from '../../pipeline/page/read';
 import { scorePage } from '../../pipeline/page/score';
 import { scanFonts } from '../../pipeline/synth/fonts';
@@ -109,6 +109,23 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
       [9, 97, 104],
     ])
       assert.ok(!isFrameLine(wide!, tall!, height!), `${wide} x ${tall}`);
+  });
+
+  it('judges long pieces only when narrow (pieces measured on the real pages, page pixels)', () => {
+    // Candidates since 2026-12-07: a き and a す of book 200010454 with the tails of their joining strokes, 1.5
+    // characters tall, which K49's own boxes hold as one character; until then no piece over 1.4 was judged.
+    for (const [wide, tall, height] of [
+      [57, 140, 93],
+      [95, 141, 94],
+    ])
+      assert.ok(isCandidatePiece(wide!, tall!, height!), `${wide} x ${tall}`);
+    // Not candidates: as tall but twice as wide (a character and the half of its neighbours beside it), and taller than 1.8.
+    for (const [wide, tall, height] of [
+      [130, 140, 93],
+      [57, 175, 93],
+    ])
+      assert.ok(!isCandidatePiece(wide!, tall!, height!), `${wide} x ${tall}`);
+    assert.ok(isCandidatePiece(200, 130, 93), 'any piece up to 1.4 characters tall');
   });
 
   it("gives no box to a flat piece of a frame's line above a column (the model would read it as へ), and finds the characters as well as without it", async () => {

@@ -183,7 +183,9 @@ export function cleanPage(v: Float32Array, width: number, height: number): Float
   // Light multiplies paper and ink alike, so ink is measured against the paper's own brightness
   // (255 - paper, before inversion): a stroke in shade then reads as the same stroke in full light.
   for (let i = 0; i < v.length; i++) residual[i] = (255 * (v[i]! - paper[i]!)) / Math.max(MIN_PAPER_BRIGHTNESS, 255 - paper[i]!);
-  const grain = 1.4826 * selectInPlace(residual.map(Math.abs), 0.5);
+  const deviation = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) deviation[i] = Math.abs(residual[i]!);
+  const grain = 1.4826 * selectInPlace(deviation, 0.5);
   const top = percentile(residual, INK_PERCENTILE);
   const ink = new Float32Array(v.length);
   if (top - GRAIN_MULTIPLE * grain < 1) return ink;

@@ -68,7 +68,9 @@ function resampleArea(src: GrayImage, box: InkBox, dw: number, dh: number): Floa
   const fx = sw / dw;
   const fy = sh / dh;
   if (fx < 1 || fy < 1) {
-    // Enlarging: bilinear interpolation on pixel centres.
+    // Enlarging: bilinear interpolation on pixel centres. (`at` is made once: a closure made per pixel cost a
+    // fifth of a page reader's crop.)
+    const at = (xx: number, yy: number) => src.data[(box.y0 + yy) * src.width + box.x0 + xx]!;
     for (let y = 0; y < dh; y++) {
       const sy = Math.min(Math.max((y + 0.5) * fy - 0.5, 0), sh - 1);
       const y0 = Math.floor(sy),
@@ -79,7 +81,6 @@ function resampleArea(src: GrayImage, box: InkBox, dw: number, dh: number): Floa
         const x0 = Math.floor(sx),
           x1 = Math.min(x0 + 1, sw - 1),
           tx = sx - x0;
-        const at = (xx: number, yy: number) => src.data[(box.y0 + yy) * src.width + box.x0 + xx]!;
         out[y * dw + x] = (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
       }
     }
