@@ -93,39 +93,41 @@ describe('page cutter with the model judging candidate pieces (rendered pages, h
     );
   });
 
+  /** Asserts a shape rule's answer for pieces [wide, tall, character height] (any one unit). */
+  const expectShapes = (rule: (wide: number, tall: number, height: number) => boolean, expected: boolean, pieces: number[][]) => {
+    for (const [wide, tall, height] of pieces) assert.equal(rule(wide!, tall!, height!), expected, `${wide} x ${tall} for ${height}`);
+  };
+
   it('tells pieces of a frame from flat kana by their shape (pieces measured on the real pages, page pixels)', () => {
     // Left out: a 3-pixel stroke over a column; a frame's corner 2.2 characters wide; the page's edge below a frame.
-    for (const [wide, tall, height] of [
+    expectShapes(isFrameLine, true, [
       [167, 9, 106],
       [227, 59, 104],
       [345, 101, 92],
-    ])
-      assert.ok(isFrameLine(wide!, tall!, height!), `${wide} x ${tall}`);
+    ]);
     // Kept: the flattest and the widest mid-column pieces of the real pages read as へ, one read as つ, a long し.
-    for (const [wide, tall, height] of [
+    expectShapes(isFrameLine, false, [
       [117, 24, 100],
       [166, 54, 97],
       [124, 33, 96],
       [9, 97, 104],
-    ])
-      assert.ok(!isFrameLine(wide!, tall!, height!), `${wide} x ${tall}`);
+    ]);
   });
 
   it('judges long pieces only when narrow (pieces measured on the real pages, page pixels)', () => {
     // Candidates since 2026-12-07: a き and a す of book 200010454 with the tails of their joining strokes, 1.5
-    // characters tall, which K49's own boxes hold as one character; until then no piece over 1.4 was judged.
-    for (const [wide, tall, height] of [
+    // characters tall, which K49's own boxes hold as one character (until then no piece over 1.4 was judged),
+    // and any piece up to 1.4 tall.
+    expectShapes(isCandidatePiece, true, [
       [57, 140, 93],
       [95, 141, 94],
-    ])
-      assert.ok(isCandidatePiece(wide!, tall!, height!), `${wide} x ${tall}`);
+      [200, 130, 93],
+    ]);
     // Not candidates: as tall but twice as wide (a character and the half of its neighbours beside it), and taller than 1.8.
-    for (const [wide, tall, height] of [
+    expectShapes(isCandidatePiece, false, [
       [130, 140, 93],
       [57, 175, 93],
-    ])
-      assert.ok(!isCandidatePiece(wide!, tall!, height!), `${wide} x ${tall}`);
-    assert.ok(isCandidatePiece(200, 130, 93), 'any piece up to 1.4 characters tall');
+    ]);
   });
 
   it("gives no box to a flat piece of a frame's line above a column (the model would read it as へ), and finds the characters as well as without it", async () => {
