@@ -1,4 +1,4 @@
-/** SQLite-only: a queue database written before per-file ids is upgraded in place when opened. */
+/** SQLite-only: a queue database written before per-file ids and the partial queue indexes is upgraded in place when opened. */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +7,7 @@ import { createTask } from '../../serve/queue/store';
 import { tempDir } from '../helpers/paths';
 
 describe('SQLite task store: upgrade of an older database', () => {
-  it('adds the per-file id column; old tasks stay readable and new tasks get per-file ids', async () => {
+  it('adds the per-file id column and swaps the first queue indexes for partial ones; old tasks stay readable and claimable', async () => {
     const file = path.join(tempDir('k49-queue-old-'), 'tasks.db');
     const old = new Database(file);
     old.exec(`
@@ -16,12 +16,22 @@ describe('SQLite task store: upgrade of an older database', () => {
       CREATE TABLE items (task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, idx INTEGER NOT NULL, filename TEXT NOT NULL,
         image BLOB, state TEXT NOT NULL DEFAULT 'pending', lease_owner TEXT, lease_expires INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
         result TEXT, seq INTEGER NOT NULL, PRIMARY KEY (task_id, idx));
+      CREATE INDEX items_claimable ON items(state, lease_expires, seq);
+      CREATE INDEX items_queue_order ON items(state, seq, task_id, idx);
       INSERT INTO tasks (id, created_at, total) VALUES ('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 1, 1);
       INSERT INTO items (task_id, idx, filename, image, seq) VALUES ('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', 0, 'a.png', x'01', 1);
     `);
     old.close();
     const store = new SqliteTaskStore(file, { maxAttempts: 3 });
     try {
+      const indexes = new Database(file, { readonly: true });
+      const itemIndexes = indexes
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' AND sql IS NOT NULL ORDER BY name`)
+        .pluck()
+        .all();
+      indexes.close();
+      assert.deepEqual(itemIndexes, ['items_file', 'items_leased', 'items_pending']);
+      assert.equal((await store.stats()).pending, 1, 'the old item is counted as waiting');
       assert.equal((await store.getTask('0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d'))!.progress.total, 1);
       const { taskId, fileIds } = await createTask(store, [{ filename: 'b.png', bytes: Buffer.from([2]) }]);
       assert.deepEqual(await store.getFile(fileIds[0]!), { taskId, taskStatus: 'processing', result: null });
