@@ -14,6 +14,9 @@ import type { benchModel } from './model';
 import type { benchServing } from './serve';
 import type { runSoak } from './soak';
 
+/** A latency as autocannon gives it (whole milliseconds): 0 is under a millisecond. */
+const ms = (x: number) => (x === 0 ? '< 1 ms' : `${x} ms`);
+
 interface BenchResults {
   date: string;
   machine: { cpus: number; cpu_model: string; memory_gib: number; node: string; os: string };
@@ -71,7 +74,7 @@ function renderPerformance(r: BenchResults, soaks: SoakResults[]): string {
         ? `; /metrics: model ${p.server.model_ms_per_call} ms per call, ${p.server.images_per_model_call} images per call`
         : '';
     lines.push(
-      `| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors${server} |`,
+      `| \`/predict\`, ${mode}, concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${ms(p.p50_ms)}, p99 ${ms(p.p99_ms)} | ${p.errors} errors${server} |`,
     );
   }
   const peer = r.serve?.peer;
@@ -79,7 +82,7 @@ function renderPerformance(r: BenchResults, soaks: SoakResults[]): string {
     for (const p of peer.predict) {
       const ratio = peer.versus.find((v) => v.connections === p.connections)!.ratio;
       lines.push(
-        `| \`/predict\` of the replaced system (FastAPI + PyTorch, \`make bench PEER=1\`), concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms | ${p.errors} errors; this service (batching on) ${ratio}x its requests/s, medians of ${p.rounds.length} alternating rounds |`,
+        `| \`/predict\` of the replaced system (FastAPI + PyTorch, \`make bench PEER=1\`), concurrency ${p.connections} | ${p.requests_per_second} req/s | p50 ${ms(p.p50_ms)}, p99 ${ms(p.p99_ms)} | ${p.errors} errors; this service (batching on) ${ratio}x its requests/s, medians of ${p.rounds.length} alternating rounds |`,
       );
     }
   }
@@ -175,9 +178,6 @@ export function renderModelFigures(): string {
   return rows.join('\n');
 }
 
-/** A latency as autocannon gives it (whole milliseconds): 0 is under a millisecond. */
-const ms = (x: number) => (x === 0 ? '< 1 ms' : `${x} ms`);
-
 type Serve = NonNullable<BenchResults['serve']>;
 
 /** This service beside the replaced system, /predict at each concurrency (when `make bench PEER=1` ran it), or why it did not run. */
@@ -230,7 +230,7 @@ function renderPerformanceSummary(r: BenchResults): string {
   type PredictRun = { dynamic_batching: boolean; connections: number; requests_per_second: number; p50_ms: number; p99_ms: number };
   for (const p of ((r.serve?.predict ?? []) as PredictRun[]).filter((x) => x.dynamic_batching)) {
     lines.push(
-      `| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms |`,
+      `| \`/predict\`, ${p.connections === 1 ? 'one client at a time' : `${p.connections} concurrent clients`} | ${p.requests_per_second} req/s, p50 ${ms(p.p50_ms)}, p99 ${ms(p.p99_ms)} |`,
     );
   }
   const pg = r.serve?.page;
