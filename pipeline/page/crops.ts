@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveModelDir, writeJson } from '../core/artifacts';
 import { classById, NUM_CLASSES } from '../core/classes';
+import { csvLine, parseCsv } from '../core/csv';
 import { loadSplit, PIXELS, saveSplit } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
 import { projectRelative } from '../core/paths';
@@ -34,6 +35,11 @@ export async function pageScans(dir: string): Promise<string[]> {
 export async function readPageScan(dir: string, file: string): Promise<DecodedPage> {
   return decodePage(await fs.readFile(path.join(dir, file)), { maxPixels: Number.MAX_SAFE_INTEGER });
 }
+
+/** crops.csv's columns, in the order written: a crop's index in the set, its page scan, box, place and pseudo-label, and its leak check. */
+const CROP_COLUMNS = ['index', 'page', 'x', 'y', 'w', 'h', 'column', 'row', 'label', 'char', 'confidence', 'test_correlation', 'test_cover'] as const;
+/** The columns a recheck reads back (a set made before the check by place has no test_cover). */
+const RECHECKED_COLUMNS = ['page', 'x', 'y', 'w', 'h', 'column', 'row', 'label', 'confidence'] as const satisfies readonly (typeof CROP_COLUMNS)[number][];
 
 interface CropRow {
   page: string;
@@ -115,17 +121,15 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
   const log = opts.log ?? ((l: string) => console.log(l));
   const test = await loadLeakReference();
   const split = await loadSplit(opts.data, 'train');
-  const [header, ...lines] = (await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8')).trim().split('\n');
-  // By the header's names, so that a set written with other or more columns is read right or refused.
-  const names = header!.split(',');
+  const [names, ...lines] = parseCsv(await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8'));
+  // By the header's names, so that a set written with its columns in another order is read right, or one without them refused.
   const at = (name: string) => {
-    const i = names.indexOf(name);
-    if (i < 0) throw new Error(`${opts.data}/crops.csv has no column '${name}' (its header: ${header}); is it a crop set of \`make crops\`?`);
+    const i = names!.indexOf(name);
+    if (i < 0) throw new Error(`${opts.data}/crops.csv has no column '${name}' (its header: ${names!.join(',')}); is it a crop set of \`make crops\`?`);
     return i;
   };
-  const col = Object.fromEntries(['page', 'x', 'y', 'w', 'h', 'column', 'row', 'label', 'confidence'].map((n) => [n, at(n)]));
-  const rows: UncheckedCrops['rows'] = lines.map((line) => {
-    const f = line.split(',');
+  const col = Object.fromEntries(RECHECKED_COLUMNS.map((n) => [n, at(n)]));
+  const rows: UncheckedCrops['rows'] = lines.map((f) => {
     const num = (name: string) => Number(f[col[name]!]);
     return {
       page: f[col.page!]!,
@@ -178,10 +182,10 @@ async function writeCheckedCrops(
   });
   await fs.mkdir(data, { recursive: true });
   await saveSplit(data, 'train', { images, labels: Uint8Array.from(kept, (r) => r.label), count: kept.length });
-  const csv = ['index,page,x,y,w,h,column,row,label,char,confidence,test_correlation,test_cover'];
+  const csv = [csvLine(CROP_COLUMNS)];
   kept.forEach((r, i) => {
     csv.push(
-      [
+      csvLine([
         i,
         r.page,
         ...r.box,
@@ -192,7 +196,7 @@ async function writeCheckedCrops(
         r.confidence.toFixed(4),
         r.test_correlation.toFixed(4),
         r.test_cover.toFixed(2),
-      ].join(','),
+      ]),
     );
   });
   await fs.writeFile(path.join(data, 'crops.csv'), `${csv.join('\n')}\n`);

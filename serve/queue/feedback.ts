@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJson } from '../../pipeline/core/artifacts';
 import { classById, NUM_CLASSES } from '../../pipeline/core/classes';
+import { csvLine } from '../../pipeline/core/csv';
 import { PIXELS, saveSplit } from '../../pipeline/core/dataset';
 import { LEAK_CORRELATION, type LeakReference, maxCorrelations } from '../../pipeline/data/leak';
 import type { FeedbackRecord } from './store';
@@ -65,8 +66,6 @@ export function feedbackStats(records: FeedbackRecord[]): FeedbackStats {
   };
 }
 
-const csvCell = (v: string | number | null) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-
 export interface FeedbackExport {
   /** Images written (distinct images, less those dropped). */
   images: number;
@@ -109,7 +108,7 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string, 
   const times = new Map<string, number>();
   for (const r of records) times.set(r.image_sha1, (times.get(r.image_sha1) ?? 0) + 1);
   const rows = latest.map((r, i) =>
-    [
+    csvLine([
       i,
       r.image_sha1,
       r.class_id,
@@ -123,9 +122,7 @@ export async function exportFeedback(records: FeedbackRecord[], outDir: string, 
       new Date(r.created_at).toISOString(),
       times.get(r.image_sha1)!,
       r.test_correlation.toFixed(4),
-    ]
-      .map(csvCell)
-      .join(','),
+    ]),
   );
   await fs.writeFile(path.join(outDir, 'corrections.csv'), `${[header, ...rows].join('\n')}\n`);
   const summary: FeedbackExport = {

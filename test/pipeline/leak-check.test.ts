@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { csvLine, parseCsv } from '../../pipeline/core/csv';
 import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
 import { bestMatches, LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../../pipeline/data/leak';
 import { cutCrops, recheckCrops } from '../../pipeline/page/crops';
@@ -54,10 +55,9 @@ describe('leak check: crops that may be K49 test images', function () {
     assert.equal(summary.dropped_by_correlation + summary.dropped_by_place, summary.dropped_as_possible_test_images);
     assert.ok(summary.dropped_by_correlation > 0, 'the book is a K49 source: some of its crops are test images');
     assert.ok(summary.dropped_by_place > 0, "and some hold a test image's character cut with more or less around it");
-    const rows = readFileSync(path.join(CROPS, 'crops.csv'), 'utf8').trim().split('\n').slice(1);
+    const rows = parseCsv(readFileSync(path.join(CROPS, 'crops.csv'), 'utf8')).slice(1);
     assert.equal(rows.length, crops.count);
-    rows.forEach((row, i) => {
-      const cells = row.split(',');
+    rows.forEach((cells, i) => {
       assert.equal(Number(cells[8]), crops.labels[i], `row ${i}: the label`);
       assert.ok(Number(cells[11]) < LEAK_CORRELATION);
       assert.ok(Number(cells[12]) < LEAK_COVER, `row ${i} covers ${cells[12]} of where a test image lies`);
@@ -69,24 +69,24 @@ describe('leak check: crops that may be K49 test images', function () {
     // inside a crop of the committed set that correlated 0.60 with it and was pseudo-labelled for training).
     const page = '200010454_00002_2.jpg';
     const pages = tempDir('k49-one-page-');
-    symlinkSync(path.join(REAL_PAGES_DIR, page), path.join(pages, page));
+    // Under a name a CSV must quote (a comma and quotes): crops.csv keeps it as one cell, and the recheck reads it back.
+    const name = 'page 2, "copy".jpg';
+    symlinkSync(path.join(REAL_PAGES_DIR, page), path.join(pages, name));
     const out = tempDir('k49-crops-');
     const summary = await cutCrops({ pages, data: out, log: () => {} });
     assert.ok(summary.real_sample_images_found_on_the_pages >= 3, `${summary.real_sample_images_found_on_the_pages} real-sample images found on the page`);
     assert.ok(summary.dropped_by_place >= 1, JSON.stringify(summary));
     const csv = readFileSync(path.join(out, 'crops.csv'), 'utf8');
-    const rows = csv.trim().split('\n').slice(1);
+    const [header, ...rows] = parseCsv(csv);
     assert.equal(rows.length, summary.kept);
-    for (const row of rows) {
-      const cells = row.split(',');
-      assert.ok(Number(cells[11]) < LEAK_CORRELATION && Number(cells[12]) < LEAK_COVER, row);
+    for (const cells of rows) {
+      assert.equal(cells.length, header!.length);
+      assert.equal(cells[1], name);
+      assert.ok(Number(cells[11]) < LEAK_CORRELATION && Number(cells[12]) < LEAK_COVER, csvLine(cells));
     }
     // Checked again (scripts/recheck-page-crops.ts), its CSV's columns in another order: nothing more to drop,
     // the same rows and counts written back.
-    const reversed = csv
-      .trim()
-      .split('\n')
-      .map((line) => line.split(',').reverse().join(','));
+    const reversed = parseCsv(csv).map((cells) => csvLine(cells.reverse()));
     writeFileSync(path.join(out, 'crops.csv'), `${reversed.join('\n')}\n`);
     const again = await recheckCrops({ pages, data: out, log: () => {} });
     assert.equal(readFileSync(path.join(out, 'crops.csv'), 'utf8'), csv);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseCsv } from '../../pipeline/core/csv';
 import { PAGE_CROPS_DIR, PROJECT_ROOT } from '../../pipeline/core/paths';
 import { pageScans } from '../../pipeline/page/crops';
 import { bookText, comparePageNames, pageText } from '../../pipeline/page/text';
@@ -30,8 +31,8 @@ describe('page and book text', () => {
     ]);
     // The committed crop set lists its pages in the order they were cut: `k49 crops` still reads them so.
     const { pages } = JSON.parse(readFileSync(path.join(PAGE_CROPS_DIR, 'crops.json'), 'utf8')) as { pages: string };
-    const rows = readFileSync(path.join(PAGE_CROPS_DIR, 'crops.csv'), 'utf8').trim().split('\n').slice(1);
-    const cut = [...new Set(rows.map((r) => r.split(',')[1]!))];
+    const rows = parseCsv(readFileSync(path.join(PAGE_CROPS_DIR, 'crops.csv'), 'utf8')).slice(1);
+    const cut = [...new Set(rows.map((cells) => cells[1]!))];
     assert.equal(cut.length, 71);
     assert.deepEqual(await pageScans(path.resolve(PROJECT_ROOT, pages)), cut);
   });
