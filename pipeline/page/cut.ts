@@ -202,12 +202,14 @@ export function inkBoxes(cols: PageColumns, k: number, rowRanges: readonly (read
   return boxes.map((b) => (b.x1 < 0 ? null : [b.x0, b.y0, b.x1, b.y1]));
 }
 
+/** A coordinate or length in work pixels (the page shrunk by `scale`) in page pixels. */
+const toPage = (v: number, scale: number) => Math.round(v / scale);
+
 /** A work-pixel box [x0, y0, x1, y1] (inclusive) as [x, y, w, h] in page pixels. */
 export function toPageBox(b: readonly [number, number, number, number], scale: number): [number, number, number, number] {
-  const toPage = (v: number) => Math.round(v / scale);
-  const bx = toPage(b[0]),
-    by = toPage(b[1]);
-  return [bx, by, Math.max(1, toPage(b[2] + 1) - bx), Math.max(1, toPage(b[3] + 1) - by)];
+  const bx = toPage(b[0], scale),
+    by = toPage(b[1], scale);
+  return [bx, by, Math.max(1, toPage(b[2] + 1, scale) - bx), Math.max(1, toPage(b[3] + 1, scale) - by)];
 }
 
 /**
@@ -219,7 +221,6 @@ export function assembleCut(
   rowsOfColumn: readonly (readonly [number, number])[][],
   isCharacter: (box: [number, number, number, number]) => boolean = () => true,
 ): CutPage {
-  const toPage = (v: number) => Math.round(v / cols.scale);
   const columns: Column[] = [];
   const characters: FoundCharacter[] = [];
   cols.members.forEach((ps, k) => {
@@ -227,13 +228,13 @@ export function assembleCut(
     const boxes = inkBoxes(cols, k, rowsOfColumn[k]!).filter((b): b is [number, number, number, number] => b !== null && isCharacter(b));
     if (boxes.length === 0) return;
     const column = columns.length;
-    const left = toPage(Math.min(...ps.map((p) => p.x0)));
-    columns.push({ x: left, width: toPage(Math.max(...ps.map((p) => p.x1))) - left });
+    const left = toPage(Math.min(...ps.map((p) => p.x0)), cols.scale);
+    columns.push({ x: left, width: toPage(Math.max(...ps.map((p) => p.x1)), cols.scale) - left });
     boxes.forEach((b, index) => {
       characters.push({ box: toPageBox(b, cols.scale), column, index });
     });
   });
-  return { columns, characters, characterSize: toPage(cols.height) };
+  return { columns, characters, characterSize: toPage(cols.height, cols.scale) };
 }
 
 /** The characters of a page by the rules alone: columns right to left, characters top to bottom, boxes in page pixels. */
