@@ -77,10 +77,9 @@ export function rgbaToK49(rgba: Uint8Array, width: number, height: number): Uint
   const k49Sized = width === PREPROCESS.size && height === PREPROCESS.size;
   const lightBackground = isLightBackground(selectInPlace(border, 0.5), rgba, n, k49Sized);
   if (k49Sized && !lightBackground) {
-    // Already a K49 image: keep it exactly. A float32 luma plus 0.5 is exact in double precision, so the
-    // truncation rounds as Math.round does, at half its cost.
+    // Already a K49 image: keep it exactly.
     const image = new Uint8Array(n);
-    for (let i = 0; i < n; i++) image[i] = (lumaAt(rgba, i) + 0.5) | 0;
+    for (let i = 0; i < n; i++) image[i] = Math.round(lumaAt(rgba, i));
     return image;
   }
   const ink = new Float32Array(n);
