@@ -121,11 +121,11 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
   const log = opts.log ?? ((l: string) => console.log(l));
   const test = await loadLeakReference();
   const split = await loadSplit(opts.data, 'train');
-  const [names, ...lines] = parseCsv(await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8'));
+  const [names = [], ...lines] = parseCsv(await fs.readFile(path.join(opts.data, 'crops.csv'), 'utf8'));
   // By the header's names, so that a set written with its columns in another order is read right, or one without them refused.
   const at = (name: string) => {
-    const i = names!.indexOf(name);
-    if (i < 0) throw new Error(`${opts.data}/crops.csv has no column '${name}' (its header: ${names!.join(',')}); is it a crop set of \`make crops\`?`);
+    const i = names.indexOf(name);
+    if (i < 0) throw new Error(`${opts.data}/crops.csv has no column '${name}' (its header: ${names.join(',')}); is it a crop set of \`make crops\`?`);
     return i;
   };
   const col = Object.fromEntries(RECHECKED_COLUMNS.map((n) => [n, at(n)]));
