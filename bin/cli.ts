@@ -293,8 +293,14 @@ export function buildProgram(): Command {
     .description("export users' corrections (POST /feedback) as K49-format training data + corrections.csv")
     .addOption(dataOption('where the exported data set goes').makeOptionMandatory())
     .addOption(new Option('--queue-url <url>', 'the task store holding them (default as the service: sqlite:var/tasks.db)').env('QUEUE_URL'))
+    .addOption(
+      new Option(
+        '--pages <dir>',
+        'folder of the page scans people corrected characters of in the Page tab, as they were read: those characters are checked by place',
+      ).env('PAGES'),
+    )
     .action(
-      action(async (opts: { data: string; queueUrl?: string }) => {
+      action(async (opts: { data: string; queueUrl?: string; pages?: string }) => {
         const { loadConfig, storeOptions } = require('../serve/config') as typeof import('../serve/config');
         const { openStore } = require('../serve/queue/open') as typeof import('../serve/queue/open');
         const { exportFeedback } = require('../serve/queue/feedback') as typeof import('../serve/queue/feedback');
@@ -303,13 +309,20 @@ export function buildProgram(): Command {
         const config = loadConfig(opts.queueUrl ? { queueUrl: opts.queueUrl } : {});
         const store = await openStore(config.queueUrl, storeOptions(config));
         try {
-          const done = await exportFeedback(await store.listFeedback(), opts.data, reference);
+          const done = await exportFeedback(await store.listFeedback(), opts.data, reference, opts.pages);
           console.log(
             `${done.images} images with people's labels (${done.feedback} answers, ${done.corrections} of them corrections of the model) in ${opts.data}: k49-train-imgs.npz, k49-train-labels.npz, corrections.csv, feedback.json`,
           );
           console.log(
-            `${done.dropped_as_possible_test_images} more left out as possible K49 test images (correlation >= ${done.leak_correlation} with one of the ${done.leak_reference.images} images of ${done.leak_reference.dir}): a model must never train on a test image`,
+            `${done.dropped_as_possible_test_images} more left out as possible K49 test images (${done.dropped_by_correlation} by correlation >= ${done.leak_correlation} with one of the ${done.leak_reference.images} images of ${done.leak_reference.dir}, ` +
+              `${done.dropped_by_place} covering ${done.leak_cover} or more of where one lies on its page${done.pages ? `: ${done.pages.checked} page${done.pages.checked === 1 ? '' : 's'} of ${done.pages.dir} searched, ${done.pages.real_sample_images_found} found there` : ''}): a model must never train on a test image`,
           );
+          if (done.left_out_pages_not_given > 0) {
+            console.log(
+              `${done.left_out_pages_not_given} more left out: characters corrected on pages whose scans ${opts.pages ? `are not in ${opts.pages}` : 'were not given'}, so they could not be checked by place; ` +
+                'PAGES=dir, the folder of those scans as they were read (the same files), checks them and exports those that pass',
+            );
+          }
           console.log(
             'Mix them into the data the model learnt from; never train on them alone (a few images of a few classes would unlearn the rest). ' +
               'The bundled recipe with them added (make synth ... once: docs/data-and-training.md):\n' +

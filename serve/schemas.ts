@@ -125,6 +125,18 @@ export const FeedbackFields = z
     label: z.string().optional().openapi({ description: 'the right character, one of the 49 (or give class_id)', example: 'す' }),
     task_id: TaskId.optional().openapi({ description: 'when correcting a batch result: its task' }),
     filename: z.string().max(255).optional().openapi({ description: 'when correcting a batch result: the file name as in the task results' }),
+    page_sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'the page_sha256 that POST /pages answered (64 hexadecimal digits)')
+      .transform((v) => v.toLowerCase())
+      .optional()
+      .openapi({ description: "when correcting a character of a page: the page's page_sha256 from POST /pages (give page_box too)" }),
+    page_box: z
+      .string()
+      .regex(/^\d{1,6},\d{1,6},\d{1,6},\d{1,6}$/, "the character's box on its page as 'x,y,w,h' (whole pixels, as POST /pages gave it)")
+      .transform((v) => v.split(',').map(Number) as [number, number, number, number])
+      .optional()
+      .openapi({ description: "when correcting a character of a page: its box as 'x,y,w,h', as POST /pages gave it", example: '1492,579,137,140' }),
   })
   .strict();
 
@@ -250,6 +262,10 @@ export const PageResponse = z
     text: z.string().openapi({
       description: 'the hiragana in reading order, a column per line, 〓 for a character not read as hiragana',
       example: 'かくまつりしの〓\nやよひ',
+    }),
+    page_sha256: z.string().openapi({
+      description:
+        "SHA-256 of the file as sent: a correction of one of its characters (POST /feedback) gives it with the character's box, so that the export of corrections can check the character against the page scan",
     }),
     model_version: z.string(),
     time_ms: z.number(),

@@ -60,7 +60,7 @@ export async function readPageFiles(named: string[], opts: ReadOptions): Promise
       const picture = opts.picture && picturePath(opts.picture, file, several);
       if (picture) writeFileSync(picture, await pagePicture(scan, result.characters, 900, /\.jpe?g$/i.test(picture) ? 'jpeg' : 'png'));
       if (opts.json) {
-        const answer = { ...pageAnswer(result), model_version: model.info.version };
+        const answer = { ...pageAnswer(result, scan), model_version: model.info.version };
         answers.push(several ? { file, ...answer } : answer);
         continue;
       }

@@ -18,7 +18,7 @@ import { loadSplit, PIXELS, saveSplit } from '../core/dataset';
 import { K49Classifier } from '../core/inference';
 import { projectRelative } from '../core/paths';
 import { LEAK_CORRELATION, type LeakReference, loadLeakReference, maxCorrelations } from '../data/leak';
-import { coveredShare, LEAK_COVER, type Located, locateOnPage } from './locate';
+import { LEAK_COVER, locateOnPage, testCover } from './locate';
 import { type DecodedPage, decodePage, findCharacters } from './read';
 import { comparePageNames } from './text';
 
@@ -94,7 +94,7 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
         index: ch.index,
         label: classes[k]!,
         confidence: confidences[k]!,
-        test_cover: cover(ch.box, tests),
+        test_cover: testCover(ch.box, tests),
       });
       parts.push(images.slice(k * PIXELS, (k + 1) * PIXELS));
     });
@@ -107,9 +107,6 @@ export async function cutCrops(opts: { pages: string; data: string; model?: stri
   const source = { pages: projectRelative(opts.pages), page_files: files.length, model_version: model.info.version };
   return writeCheckedCrops(opts.data, { rows, images, located }, test, source, log);
 }
-
-/** The largest share of a located test image's box that `box` covers. */
-const cover = (box: readonly [number, number, number, number], tests: readonly Located[]) => Math.max(0, ...tests.map((t) => coveredShare(box, t.box)));
 
 /**
  * The leak check of a crop set made before crops were also checked by place (`make crops` until 2026-12-07):
@@ -146,7 +143,7 @@ export async function recheckCrops(opts: { data: string; pages: string; log?: (l
     const page = await readPageScan(opts.pages, file);
     const tests = locateOnPage(page, test.images, LEAK_CORRELATION);
     located += tests.length;
-    for (const r of rows) if (r.page === file) r.test_cover = cover(r.box, tests);
+    for (const r of rows) if (r.page === file) r.test_cover = testCover(r.box, tests);
     log(`${file}: ${tests.length} real-sample images found on it`);
   }
   const before = JSON.parse(await fs.readFile(path.join(opts.data, 'crops.json'), 'utf8')) as CropSource & {

@@ -95,7 +95,12 @@ export function locateOnPage(page: DecodedPage, reference: Uint8Array, min: numb
  */
 export const LEAK_COVER = 0.4;
 
+/** The largest share of a located test image's box that `box` covers (0 where none was found). */
+export function testCover(box: Readonly<Box>, located: readonly Located[]): number {
+  return Math.max(0, ...located.map((t) => coveredShare(box, t.box)));
+}
+
 /** The share of box `b` that box `a` covers (boxes [x, y, w, h]). */
-export function coveredShare(a: Readonly<Box>, b: Readonly<Box>): number {
+function coveredShare(a: Readonly<Box>, b: Readonly<Box>): number {
   return overlapArea(a, b) / Math.max(1, b[2] * b[3]);
 }

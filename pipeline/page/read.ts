@@ -5,6 +5,7 @@
  * classified in one model call, and the page's hiragana written out in
  * reading order. The API (POST /pages), `k49 read` and `k49 crops` use this.
  */
+import { createHash } from 'node:crypto';
 import { classById, NUM_CLASSES, topK } from '../core/classes';
 import { PIXELS } from '../core/dataset';
 import { type DecodeLimits, decodeRgba, PAGE_MAX_SIDE, uprightSize } from '../core/preprocess/decode';
@@ -59,10 +60,19 @@ export interface ReadPageResult {
 /** A box smaller than this share of the page's character size on both sides is a mark (a dot, a voicing mark), not a character. */
 const MARK = 0.3;
 
-/** What a reader of the page is told (the API's and `k49 read --json`'s answer): the result without the images. */
-export function pageAnswer(result: ReadPageResult): Omit<ReadPageResult, 'images'> {
+/**
+ * What a reader of the page is told (the API's and `k49 read --json`'s answer): the result without the images,
+ * and the SHA-256 of the scan as sent, by which a correction of one of its characters names the page (the
+ * export of corrections finds the scan by it, to check the character by place: serve/queue/feedback.ts).
+ */
+export function pageAnswer(result: ReadPageResult, scan: Buffer): Omit<ReadPageResult, 'images'> & { page_sha256: string } {
   const { images: _images, ...answer } = result;
-  return answer;
+  return { ...answer, page_sha256: pageSha256(scan) };
+}
+
+/** A page scan's identity: the SHA-256 of its bytes, in hexadecimal. */
+export function pageSha256(scan: Buffer): string {
+  return createHash('sha256').update(scan).digest('hex');
 }
 
 /** A decoded page: its pixels, at most PAGE_MAX_SIDE a side, and the size of the upright scan they were shrunk from. */

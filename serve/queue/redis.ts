@@ -20,6 +20,7 @@ import {
   type FileView,
   type ItemResult,
   type NewFeedback,
+  type PageBox,
   parseTaskView,
   type QueueStats,
   type StoredStatus,
@@ -412,10 +413,12 @@ export class RedisTaskStore implements TaskStore {
   async addFeedback(feedback: NewFeedback): Promise<FeedbackRecord> {
     const record: FeedbackRecord = { id: randomUUID(), created_at: Date.now(), ...feedback };
     await this.guard(async () => {
-      const { image, task_id, filename, ...rest } = record;
+      const { image, task_id, filename, page_sha256, page_box, ...rest } = record;
       const fields: Record<string, string | number | Buffer> = { ...rest, image: Buffer.from(image) };
       if (task_id !== null) fields.task_id = task_id;
       if (filename !== null) fields.filename = filename;
+      if (page_sha256 !== null) fields.page_sha256 = page_sha256;
+      if (page_box !== null) fields.page_box = JSON.stringify(page_box);
       await exec(this.redis.multi().hset(feedbackKey(record.id), fields).rpush(FEEDBACK_IDS, record.id), 2);
     });
     return record;
@@ -440,6 +443,8 @@ export class RedisTaskStore implements TaskStore {
           model_confidence: Number(text('model_confidence')),
           task_id: text('task_id'),
           filename: text('filename'),
+          page_sha256: text('page_sha256'),
+          page_box: h.page_box ? (JSON.parse(h.page_box.toString('utf8')) as PageBox) : null,
         };
       });
     });

@@ -14,6 +14,7 @@ import {
   type FileView,
   type ItemResult,
   type NewFeedback,
+  type PageBox,
   parseTaskView,
   type QueueStats,
   type StoredStatus,
@@ -69,10 +70,15 @@ CREATE TABLE IF NOT EXISTS feedback (
   model_class_id INTEGER NOT NULL,
   model_confidence REAL NOT NULL,
   task_id TEXT,
-  filename TEXT
+  filename TEXT,
+  page_sha256 TEXT,
+  page_box TEXT
 );
 `;
-/** Per-file ids came after the first schema: a database made before them gets the column (NULL for its old items). */
+/**
+ * Per-file ids came after the first schema, and the page of a correction after them: a database made before
+ * gets the columns (NULL for its old rows).
+ */
 const FILE_ID_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS items_file ON items(file_id)';
 
 export class SqliteTaskStore implements TaskStore {
@@ -98,6 +104,9 @@ export class SqliteTaskStore implements TaskStore {
       const columns = db.prepare('PRAGMA table_info(items)').all() as { name: string }[];
       if (!columns.some((c) => c.name === 'file_id')) db.exec('ALTER TABLE items ADD COLUMN file_id TEXT');
       db.exec(FILE_ID_INDEX);
+      const feedbackColumns = db.prepare('PRAGMA table_info(feedback)').all() as { name: string }[];
+      for (const column of ['page_sha256', 'page_box'])
+        if (!feedbackColumns.some((c) => c.name === column)) db.exec(`ALTER TABLE feedback ADD COLUMN ${column} TEXT`);
     } catch (e) {
       db.close();
       throw e;
@@ -332,19 +341,25 @@ export class SqliteTaskStore implements TaskStore {
     this.guard(() =>
       this.db
         .prepare(
-          `INSERT INTO feedback (id, created_at, image, image_sha1, class_id, model_version, model_class_id, model_confidence, task_id, filename)
-           VALUES (@id, @created_at, @image, @image_sha1, @class_id, @model_version, @model_class_id, @model_confidence, @task_id, @filename)`,
+          `INSERT INTO feedback (id, created_at, image, image_sha1, class_id, model_version, model_class_id, model_confidence, task_id, filename, page_sha256, page_box)
+           VALUES (@id, @created_at, @image, @image_sha1, @class_id, @model_version, @model_class_id, @model_confidence, @task_id, @filename, @page_sha256, @page_box)`,
         )
-        .run({ ...record, image: Buffer.from(record.image) }),
+        .run({ ...record, image: Buffer.from(record.image), page_box: record.page_box && JSON.stringify(record.page_box) }),
     );
     return record;
   }
 
   async listFeedback(): Promise<FeedbackRecord[]> {
     return this.guard(() =>
-      (this.db.prepare('SELECT * FROM feedback ORDER BY created_at, rowid').all() as (FeedbackRecord & { image: Buffer })[]).map((r) => ({
+      (
+        this.db.prepare('SELECT * FROM feedback ORDER BY created_at, rowid').all() as (Omit<FeedbackRecord, 'image' | 'page_box'> & {
+          image: Buffer;
+          page_box: string | null;
+        })[]
+      ).map((r) => ({
         ...r,
         image: new Uint8Array(r.image),
+        page_box: r.page_box === null ? null : (JSON.parse(r.page_box) as PageBox),
       })),
     );
   }

@@ -31,7 +31,15 @@ export interface FeedbackRecord {
   /** Set when the correction is of a batch result. */
   task_id: string | null;
   filename: string | null;
+  /**
+   * Set when the character was read on a page (POST /pages, the Page tab): the page file's SHA-256 and the
+   * character's box [x, y, w, h] on it, so that the export can check it by place against the page scan.
+   */
+  page_sha256: string | null;
+  page_box: PageBox | null;
 }
+/** A character's box on its page: [x, y, w, h] in pixels of the page as sent (EXIF orientation applied). */
+export type PageBox = [number, number, number, number];
 export type NewFeedback = Omit<FeedbackRecord, 'id' | 'created_at'>;
 
 /** A task as GET /tasks/{id} shows it. */

@@ -361,6 +361,8 @@ interface CorrectionTarget {
   name: string;
   /** When correcting a batch result. */
   taskId?: string;
+  /** When labelling a character of a page: the page's SHA-256 (as POST /pages gave it) and the character's box, for the export's check by place. */
+  page?: { sha256: string; box: [number, number, number, number] };
   done: (char: string) => void;
   /** Where the reason goes when it was not stored: the view the user is looking at. */
   failed: (message: string) => void;
@@ -408,6 +410,10 @@ async function postFeedback(target: CorrectionTarget, classId: number, char: str
   if (target.taskId) {
     form.append('task_id', target.taskId);
     form.append('filename', target.name);
+  }
+  if (target.page) {
+    form.append('page_sha256', target.page.sha256);
+    form.append('page_box', target.page.box.join(','));
   }
   try {
     const res = await fetch('/feedback', { method: 'POST', body: form });
@@ -1007,6 +1013,7 @@ function selectedPageTarget(): CorrectionTarget | null {
   return {
     image: pageModelInput(ch),
     name: `${p.file.name} #${ch.column + 1}-${ch.index + 1}`,
+    page: { sha256: p.answer.page_sha256, box: ch.box },
     done: (char) => {
       if (!pages.includes(p)) return; // other pages were chosen meanwhile
       p.checked.set(k, char);

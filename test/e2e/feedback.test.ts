@@ -30,6 +30,8 @@ async function correct(base: string, png: Buffer, fields: Record<string, string>
   return fetch(`${base}/feedback`, { method: 'POST', body: form });
 }
 const detail = async (r: Response) => ((await r.json()) as { detail: string }).detail;
+/** A page's SHA-256 as POST /pages gives it: here of no page that the export is given. */
+const PAGE_SHA = 'ab'.repeat(32);
 const feedbackStats = async (base: string) => FeedbackStatsResponse.parse(await (await fetch(`${base}/feedback/stats`)).json());
 
 for (const backend of STORE_BACKENDS) {
@@ -79,6 +81,11 @@ for (const backend of STORE_BACKENDS) {
         [{ class_id: '12', task_id: 'not-a-uuid', filename: 'a.png' }, 400, /task_id/],
         [{ class_id: '12', task_id: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d' }, 400, /filename/],
         [{ class_id: '12', task_id: '0f8fad5b-d9cb-4fa7-8b4c-2d3f5a6b7c8d', filename: 'a.png' }, 404, /no task/],
+        [{ class_id: '12', page_sha256: PAGE_SHA }, 400, /both form fields 'page_sha256' and 'page_box'/],
+        [{ class_id: '12', page_box: '1,2,3,4' }, 400, /both form fields 'page_sha256' and 'page_box'/],
+        [{ class_id: '12', page_sha256: 'abc', page_box: '1,2,3,4' }, 400, /page_sha256.*64 hexadecimal digits/],
+        [{ class_id: '12', page_sha256: PAGE_SHA, page_box: '1,2,3' }, 400, /page_box.*'x,y,w,h'/],
+        [{ class_id: '12', page_sha256: PAGE_SHA, page_box: '1,2,0,4' }, 400, /page_box 1,2,0,4 is empty/],
       ];
       for (const [fields, status, message] of cases) {
         const r = await correct(svc.url, png, fields);
@@ -153,6 +160,11 @@ for (const backend of STORE_BACKENDS) {
       // Three more training images, each with its own class.
       const more = await Promise.all([1, 2, 3].map(kmnistTrainPng));
       for (const m of more) assert.equal((await correct(svc.url, m.png, { class_id: String(m.classId) })).status, 201);
+      // One more, read on a page (the Page tab sends its page and box): without that page's scan the export cannot
+      // check it by place, so it is left out.
+      const onPage = await kmnistTrainPng(4);
+      const r0 = await correct(svc.url, onPage.png, { class_id: String(onPage.classId), page_sha256: PAGE_SHA.toUpperCase(), page_box: '10,20,30,40' });
+      assert.equal(r0.status, 201, await r0.clone().text());
       const answers = await feedbackStats(svc.url);
       const differing = answers.corrections;
 
@@ -163,11 +175,12 @@ for (const backend of STORE_BACKENDS) {
         env: { ...process.env, QUEUE_URL: queueUrl },
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`4 images with people's labels \\(8 answers, ${differing} of them corrections`));
+      assert.match(r.stdout, new RegExp(`4 images with people's labels \\(9 answers, ${differing} of them corrections`));
       assert.match(
         r.stdout,
-        /3 more left out as possible K49 test images \(correlation >= 0\.85 with one of the 2092 images of \.\.\/shared\/data\/real-sample\)/,
+        /3 more left out as possible K49 test images \(3 by correlation >= 0\.85 with one of the 2092 images of \.\.\/shared\/data\/real-sample, 0 covering 0\.4 or more of where one lies on its page\)/,
       );
+      assert.match(r.stdout, /1 more left out: characters corrected on pages whose scans were not given, so they could not be checked by place; PAGES=dir/);
       assert.match(
         r.stdout,
         /never train on them alone.*\n {2}make train evaluate DATA=data\/synth-npm,\.\.\/shared\/data\/kmnist-real:2,.*:2 CONFIG=configs\/finetune-real\.json/s,
@@ -180,13 +193,17 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual([...split.images.subarray(0, PIXELS)], [...expected]);
       const csv = readFileSync(path.join(out, 'corrections.csv'), 'utf8').trim().split('\n');
       assert.equal(csv.length, 5);
-      assert.match(csv[0]!, /,filename,corrected_at,times_corrected,test_correlation$/);
-      assert.match(csv[1]!, /,い,.*,2,0\.\d{4}$/, 'the twice-corrected image, its latest label, corrected 2 times, its nearest test image');
-      for (const row of csv.slice(1)) assert.ok(Number(row.split(',').at(-1)) < 0.85, row);
+      assert.match(csv[0]!, /,filename,page_sha256,page_x,page_y,page_w,page_h,corrected_at,times_corrected,test_correlation,test_cover$/);
+      assert.match(
+        csv[1]!,
+        /,い,.*,,,,,,.*,2,0\.\d{4},0\.00$/,
+        'the twice-corrected image, its latest label, no page, corrected 2 times, its nearest test image',
+      );
+      for (const row of csv.slice(1)) assert.ok(Number(row.split(',').at(-2)) < 0.85, row);
       const summary = JSON.parse(readFileSync(path.join(out, 'feedback.json'), 'utf8'));
       assert.deepEqual(
-        [summary.images, summary.feedback, summary.dropped_as_possible_test_images, summary.leak_reference],
-        [4, 8, 3, { dir: '../shared/data/real-sample', images: 2092 }],
+        [summary.images, summary.feedback, summary.dropped_as_possible_test_images, summary.left_out_pages_not_given, summary.leak_reference, summary.pages],
+        [4, 9, 3, 1, { dir: '../shared/data/real-sample', images: 2092 }, null],
       );
 
       const trained = await train({

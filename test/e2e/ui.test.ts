@@ -5,6 +5,7 @@
  * leaving localhost. Screenshots go to test-output/.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
@@ -381,19 +382,25 @@ describe('web UI in a browser', function () {
     await page.waitForSelector('#page-view:not([hidden])');
     const n = answer.characters.length;
     const stats = async () => (await (await fetch(`${svc.url}/feedback/stats`)).json()) as { feedback: number; corrections: number; confirmations: number };
-    // What each answer sends as its image (base64): the character's model input, as the page reader made it.
-    type Watched = { sentImages: string[]; unwatched: typeof fetch };
+    // What each answer sends as its image (base64): the character's model input, as the page reader made it;
+    // and its page: the file's SHA-256 as POST /pages gave it, and the character's box (the export's check by place).
+    assert.equal(answer.page_sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
+    type Watched = { sentImages: string[]; sentPages: string[]; unwatched: typeof fetch };
     await page.evaluate(() => {
       const w = window as unknown as Watched;
       w.sentImages = [];
+      w.sentPages = [];
       w.unwatched = window.fetch;
       window.fetch = async (input, init) => {
-        const file = String(input) === '/feedback' && init?.body instanceof FormData ? init.body.get('file') : null;
+        const form = String(input) === '/feedback' && init?.body instanceof FormData ? init.body : null;
+        const file = form?.get('file');
         if (file instanceof Blob) w.sentImages.push(btoa(String.fromCharCode(...new Uint8Array(await file.arrayBuffer()))));
+        if (form) w.sentPages.push(`${form.get('page_sha256')} ${form.get('page_box')}`);
         return w.unwatched(input, init);
       };
     });
     const sent = (k: number) => page.evaluate((i) => (window as unknown as Watched).sentImages[i], k);
+    const sentPage = (k: number) => page.evaluate((i) => (window as unknown as Watched).sentPages[i], k);
     const modelInput = (k: number) => answer.characters[k]!.model_input_png!.split(',')[1]!;
     const focused = () => page.evaluate(() => Number(document.activeElement?.getAttribute('data-index')));
     const progress = (k: number) =>
@@ -412,6 +419,7 @@ describe('web UI in a browser', function () {
     const confirmed = await stats();
     assert.deepEqual([confirmed.feedback, confirmed.confirmations], [before.feedback + 1, before.confirmations + 1]);
     assert.equal(await sent(0), modelInput(h));
+    assert.equal(await sentPage(0), `${answer.page_sha256} ${answer.characters[h]!.box.join(',')}`);
     assert.equal(await page.getAttribute(`#page-boxes rect[data-index="${h}"]`, 'stroke'), CHECKED_COLOUR);
     assert.equal(await focused(), h + 1);
     // 2: the second candidate is what it is.
@@ -421,6 +429,7 @@ describe('web UI in a browser', function () {
     const corrected = await stats();
     assert.deepEqual([corrected.feedback, corrected.corrections], [before.feedback + 2, before.corrections + 1]);
     assert.equal(await sent(1), modelInput(h + 1));
+    assert.equal(await sentPage(1), `${answer.page_sha256} ${answer.characters[h + 1]!.box.join(',')}`);
     const checked = answer.characters.map((ch, k) => (k === h + 1 ? { ...ch, character: second.prediction, kind: 'hiragana' as const } : ch));
     assert.equal(await page.textContent('#page-text'), pageText(answer.columns.length, checked));
     // Up: back to it; it shows what the user said and what the model read, and nothing to confirm.

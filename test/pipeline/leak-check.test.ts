@@ -10,14 +10,31 @@ import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { csvLine, parseCsv } from '../../pipeline/core/csv';
 import { loadSplit, PIXELS, shiftImages } from '../../pipeline/core/dataset';
+import { projectRelative } from '../../pipeline/core/paths';
 import { bestMatches, LEAK_CORRELATION, loadLeakReference, maxCorrelations } from '../../pipeline/data/leak';
-import { cutCrops, recheckCrops } from '../../pipeline/page/crops';
-import { LEAK_COVER } from '../../pipeline/page/locate';
+import { cutCrops, readPageScan, recheckCrops } from '../../pipeline/page/crops';
+import { LEAK_COVER, locateOnPage, testCover } from '../../pipeline/page/locate';
 import { exportFeedback } from '../../serve/queue/feedback';
 import type { FeedbackRecord } from '../../serve/queue/store';
 import { KMNIST_REAL_DIR, REAL_PAGES_DIR, REAL_SAMPLE_DIR, ROOT, tempDir } from '../helpers/paths';
 
 const CROPS = path.join(ROOT, 'data', 'page-crops-200010454');
+
+/** A correction of `image` as the task store lists it; `page`: read on a page (its SHA-256 and the character's box). */
+const record = (image: Uint8Array, at: number, page?: { sha256: string; box: [number, number, number, number] }): FeedbackRecord => ({
+  id: String(at),
+  created_at: at,
+  image: image.slice(),
+  image_sha1: createHash('sha1').update(image).digest('hex'),
+  class_id: 7,
+  model_version: 'v',
+  model_class_id: 7,
+  model_confidence: 0.9,
+  task_id: null,
+  filename: null,
+  page_sha256: page?.sha256 ?? null,
+  page_box: page?.box ?? null,
+});
 
 describe('leak check: crops that may be K49 test images', function () {
   this.timeout(120000);
@@ -97,18 +114,7 @@ describe('leak check: crops that may be K49 test images', function () {
     const reference = await loadLeakReference();
     const test = await loadSplit(REAL_SAMPLE_DIR, 'test');
     const train = await loadSplit(KMNIST_REAL_DIR, 'train');
-    const record = (image: Uint8Array, at: number): FeedbackRecord => ({
-      id: String(at),
-      created_at: at,
-      image: image.slice(),
-      image_sha1: createHash('sha1').update(image).digest('hex'),
-      class_id: 7,
-      model_version: 'v',
-      model_class_id: 7,
-      model_confidence: 0.9,
-      task_id: null,
-      filename: null,
-    });
+
     // A user corrected a test image (tried in the web page), a training image, and a test image cut again from its page.
     const recut = shiftImages(test.images.slice(9 * PIXELS, 10 * PIXELS), 1, 0);
     const records = [record(test.images.subarray(0, PIXELS), 1), record(train.images.subarray(0, PIXELS), 2), record(recut, 3)];
@@ -120,8 +126,55 @@ describe('leak check: crops that may be K49 test images', function () {
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'feedback.json'), 'utf8')), done);
     // Nothing left to export: refused, and nothing written.
     const none = tempDir('k49-feedback-leak-');
-    await assert.rejects(exportFeedback([records[0]!, records[2]!], none, reference), /every one of the 2 images .* may be a K49 test image/);
+    await assert.rejects(
+      exportFeedback([records[0]!, records[2]!], none, reference),
+      /none of the 2 images people labelled can be exported: 2 may be K49 test images/,
+    );
     assert.deepEqual(readdirSync(none), []);
+  });
+
+  it("people's labels of characters read on a page are checked by place against the page scan, and left out when it is not given", async () => {
+    const reference = await loadLeakReference();
+    const train = await loadSplit(KMNIST_REAL_DIR, 'train');
+    const page = '200010454_00002_2.jpg';
+    const bytes = readFileSync(path.join(REAL_PAGES_DIR, page));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // Where real-sample images lie on the page: the first is where a user's box holds a test image's character.
+    const located = locateOnPage(await readPageScan(REAL_PAGES_DIR, page), reference.images, LEAK_CORRELATION);
+    assert.ok(located.length >= 3, `${located.length} real-sample images found on the page`);
+    const [x, y, w, h] = located[0]!.box;
+    // Its image is a training image here, as a character cut with a neighbour's stroke correlates under 0.85 with
+    // the test image: only its place tells. A second character lies in the page's top-left margin, away from them all.
+    const image = (k: number) => train.images.subarray(k * PIXELS, (k + 1) * PIXELS);
+    const records = [
+      record(image(0), 1, { sha256, box: [x - 5, y + 4, w + 8, h - 6] }),
+      record(image(1), 2, { sha256, box: [5, 5, 40, 40] }),
+      record(image(2), 3, { sha256: 'cd'.repeat(32), box: [5, 5, 40, 40] }),
+      record(image(3), 4),
+    ];
+    assert.ok(located.every((t) => testCover([5, 5, 40, 40], [t]) === 0));
+    // The page scan under another name: it is found by its contents.
+    const pages = tempDir('k49-feedback-pages-');
+    symlinkSync(path.join(REAL_PAGES_DIR, page), path.join(pages, 'scan.jpg'));
+    const out = tempDir('k49-feedback-place-');
+    const done = await exportFeedback(records, out, reference, pages);
+    assert.deepEqual(
+      [done.images, done.dropped_by_correlation, done.dropped_by_place, done.left_out_pages_not_given, done.pages],
+      [2, 0, 1, 1, { dir: projectRelative(pages), checked: 1, real_sample_images_found: located.length }],
+    );
+    const split = await loadSplit(out, 'train');
+    assert.deepEqual([...split.images], [...image(1), ...image(3)]);
+    const csv = parseCsv(readFileSync(path.join(out, 'corrections.csv'), 'utf8'));
+    assert.deepEqual(
+      csv.slice(1).map((cells) => cells.slice(10, 15)),
+      [
+        [sha256, '5', '5', '40', '40'],
+        ['', '', '', '', ''],
+      ],
+    );
+    // Without the scans, no page character can be checked: only the correction made outside a page is exported.
+    const unchecked = await exportFeedback(records, tempDir('k49-feedback-place-'), reference);
+    assert.deepEqual([unchecked.images, unchecked.dropped_by_place, unchecked.left_out_pages_not_given, unchecked.pages], [1, 0, 3, null]);
   });
 
   it('without the real K49 test images the leak check refuses, saying where they belong', async () => {

@@ -27,6 +27,10 @@ export function feedbackRoutes(router: Router, s: Services): void {
     const file = requireFile(ctx.file as { buffer?: Buffer } | undefined, 'file');
     const fields = parseOr400(FeedbackFields, (ctx.request as { body?: unknown }).body ?? {}, 'form field');
     const classId = correctedClass(fields);
+    if ((fields.page_sha256 === undefined) !== (fields.page_box === undefined))
+      throw new ApiError(400, "a character of a page is named by both form fields 'page_sha256' and 'page_box' (as POST /pages gave them), or by neither");
+    if (fields.page_box && (fields.page_box[2] === 0 || fields.page_box[3] === 0))
+      throw new ApiError(400, `page_box ${fields.page_box.join(',')} is empty: its width and height must be at least 1 pixel`);
     const image = await modelInput(s, file.buffer);
 
     // The model's own answer: the batch result being corrected, or what the served model says now.
@@ -56,6 +60,8 @@ export function feedbackRoutes(router: Router, s: Services): void {
       model_confidence: answer.confidence,
       task_id: fields.task_id?.toLowerCase() ?? null,
       filename: fields.filename ?? null,
+      page_sha256: fields.page_sha256 ?? null,
+      page_box: fields.page_box ?? null,
     };
     const stored = await s.store().addFeedback(feedback);
     s.metrics.feedback.inc({ model_was: answer.class_id === classId ? 'right' : 'wrong' });

@@ -18,7 +18,7 @@ export function pageRoutes(router: Router, s: Services): void {
       // questions about candidate pieces come back to this model.
       const cut = await s.pages.cut(file.buffer, { maxPixels: s.config.maxPixels, maxCharacters: s.config.maxPageCharacters }, model);
       const result = await readCharacters(cut, model);
-      const answer = pageAnswer(result);
+      const answer = pageAnswer(result, file.buffer);
       if (query.include_images) {
         await Promise.all(
           answer.characters.map(async (ch, k) => {
@@ -31,7 +31,11 @@ export function pageRoutes(router: Router, s: Services): void {
           }),
         );
       }
-      return { ...answer, model_version: classifier.info.version, time_ms: Number((performance.now() - started).toFixed(2)) };
+      return {
+        ...answer,
+        model_version: classifier.info.version,
+        time_ms: Number((performance.now() - started).toFixed(2)),
+      };
     });
     ctx.body = body;
   });
