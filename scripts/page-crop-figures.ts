@@ -3,14 +3,21 @@
  * character cropped from a rendered page (pipeline/synth/page-crops.ts) as it
  * reads the clean character. Real ink: kmnist-real training images set in a
  * column, agreement with the 28x28 image. Fonts: the held-out Debian fonts,
- * top-1 against the class. Run: npx tsx scripts/page-crop-figures.ts [N]
+ * top-1 against the class. Real pages: the committed crops' boxes cut again
+ * from their scans with more or less paper around them, agreement with the
+ * committed crop. Run: npx tsx scripts/page-crop-figures.ts [N]
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseCsv } from '../pipeline/core/csv';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
-import { KMNIST_REAL_DIR, LATEST } from '../pipeline/core/paths';
+import { KMNIST_REAL_DIR, LATEST, PAGE_CROPS_DIR, PROJECT_ROOT } from '../pipeline/core/paths';
 import { decodeForModel, decodeToK49 } from '../pipeline/core/preprocess';
+import { characterImage } from '../pipeline/page/character-image';
 import { type GlyphSource, glyphSources, scanFonts } from '../pipeline/synth/fonts';
 import { HARD_PAGE, inkOnPaper, MODERATE_PAGE, PAGE_CROP_LIMITS, type PageOptions, pageCrop, realInkPageCrops, TIGHT_PAGE } from '../pipeline/synth/page-crops';
+import { fullPage, USER_MARGINS } from './user-crops';
 
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,
@@ -74,8 +81,41 @@ async function greyPaper(model: K49Classifier, n: number): Promise<void> {
   }
 }
 
+/**
+ * Every second crop of the committed set that its model read at 0.5 or more (its crops.csv), cut again from
+ * its page scan with each of USER_MARGINS (and a pixel or so either side of the reader's 0.06): how often the
+ * answer is the committed crop's (the page reader's crop, margin 0.06).
+ */
+async function realPages(model: K49Classifier): Promise<void> {
+  const dir = PAGE_CROPS_DIR;
+  const pages = path.resolve(PROJECT_ROOT, (JSON.parse(readFileSync(path.join(dir, 'crops.json'), 'utf8')) as { pages: string }).pages);
+  const [header, ...rows] = parseCsv(readFileSync(path.join(dir, 'crops.csv'), 'utf8'));
+  const cell = (row: string[], name: string) => row[header!.indexOf(name)]!;
+  const picked = rows.map((row, k) => ({ row, k })).filter(({ row, k }) => k % 2 === 0 && Number(cell(row, 'confidence')) >= 0.5);
+  const { images } = await loadSplit(dir, 'train');
+  const committed = new Uint8Array(picked.length * PIXELS);
+  for (const [i, { k }] of picked.entries()) committed.set(images.subarray(k * PIXELS, (k + 1) * PIXELS), i * PIXELS);
+  const reference = (await model.classify(committed)).classes;
+  const margins = [...USER_MARGINS, 0.03, 0.05, 0.07, 0.09, 0.15].sort((a, b) => a - b);
+  const cut = margins.map(() => new Uint8Array(picked.length * PIXELS));
+  for (const page of new Set(picked.map(({ row }) => cell(row, 'page')))) {
+    const scan = await fullPage(path.join(pages, page));
+    picked.forEach(({ row }, i) => {
+      if (cell(row, 'page') !== page) return;
+      const box = (['x', 'y', 'w', 'h'] as const).map((c) => Number(cell(row, c))) as [number, number, number, number];
+      for (const [j, m] of margins.entries()) cut[j]!.set(characterImage(scan, box, m), i * PIXELS);
+    });
+  }
+  for (const [j, m] of margins.entries()) {
+    const classes = (await model.classify(cut[j]!)).classes;
+    const same = classes.filter((c, i) => c === reference[i]).length;
+    console.log(`real pages, margin ${m}: the same answer as the committed crop for ${same} of ${picked.length} (${(same / picked.length).toFixed(3)})`);
+  }
+}
+
 (async () => {
   const model = await K49Classifier.load(LATEST);
+  await realPages(model);
   const n = Number(process.argv[2] ?? 1000);
   await greyPaper(model, Math.min(n, 200));
   await realInk(model, n);

@@ -10,18 +10,23 @@
  * found and read right (the model's top-1). Characters the dense search cannot box (one beside another
  * in a column's rows; a K49 crop holding much of a neighbour) are not counted. Anchors of `kmnist-real`
  * are training images of the bundled model; those of `real-sample` are not.
- * The figures in docs/page-reading.md.
+ * Then each anchor is cut from its scan as a user would cut it for POST /predict, with more or less paper
+ * around it (scripts/user-crops.ts), and read.
+ * The figures in docs/page-reading.md and docs/preprocessing.md.
  * Run: npx tsx scripts/real-page-anchors.ts [pages dir] [model dir]
  */
+import path from 'node:path';
 import { resolveModelDir } from '../pipeline/core/artifacts';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { bestMatches } from '../pipeline/data/leak';
+import { characterImage } from '../pipeline/page/character-image';
 import { pageScans, readPageScan } from '../pipeline/page/crops';
 import { locateOnPage } from '../pipeline/page/locate';
 import { findCharacters } from '../pipeline/page/read';
 import { scorePage } from '../pipeline/page/score';
+import { fullPage, USER_MARGINS } from './user-crops';
 
 type Box = [number, number, number, number];
 
@@ -80,7 +85,7 @@ async function main() {
     }
     console.error(`${file}: ${anchors.size} anchors so far (${Math.round((Date.now() - started) / 1000)} s)`);
   }
-  const all = [...anchors.entries()].map(([index, a]) => ({ ...a, label: labels[index]!, source: sources[index]! }));
+  const all = [...anchors.entries()].map(([index, a]) => ({ ...a, index, label: labels[index]!, source: sources[index]! }));
   const groups: [string, (a: (typeof all)[number]) => boolean][] = [
     ['all', () => true],
     ['no cutter crop matched', (a) => !a.byCutter],
@@ -114,6 +119,35 @@ async function main() {
     });
     const boxes = [...found[name]!.values()].reduce((n, b) => n + b.length, 0);
     console.log(`${name} (${boxes} boxes): ${parts.join('; ')}`);
+  }
+  await readAsUserCrops(all, images, pagesDir, model);
+}
+
+/** Each anchor cut from its scan with each of USER_MARGINS around its box, read right, beside K49's own image of it read right. */
+async function readAsUserCrops(
+  all: { page: string; box: Box; index: number; label: number; source: string }[],
+  images: Uint8Array,
+  pagesDir: string,
+  model: K49Classifier,
+): Promise<void> {
+  const own = new Uint8Array(all.length * PIXELS);
+  const cuts = USER_MARGINS.map(() => new Uint8Array(all.length * PIXELS));
+  for (const file of new Set(all.map((a) => a.page))) {
+    const scan = await fullPage(path.join(pagesDir, file));
+    for (const [i, a] of all.entries()) {
+      if (a.page !== file) continue;
+      own.set(images.subarray(a.index * PIXELS, (a.index + 1) * PIXELS), i * PIXELS);
+      for (const [j, m] of USER_MARGINS.entries()) cuts[j]!.set(characterImage(scan, a.box, m), i * PIXELS);
+    }
+  }
+  const right = async (batch: Uint8Array, source: string) => {
+    const { classes } = await model.classify(batch);
+    return all.filter((a, i) => a.source === source && classes[i] === a.label).length;
+  };
+  for (const source of ['kmnist-real', 'real-sample']) {
+    const parts = [`K49's own image ${await right(own, source)}`];
+    for (const [j, m] of USER_MARGINS.entries()) parts.push(`margin ${m} ${await right(cuts[j]!, source)}`);
+    console.log(`${source} anchors cut as a user would (${all.filter((a) => a.source === source).length}), read right: ${parts.join(', ')}`);
   }
 }
 

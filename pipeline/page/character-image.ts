@@ -5,10 +5,13 @@ import type { PagePixels } from './ink';
 /** Margin around each character's box when it is cropped, as a share of the box's longer side (as the real crops users make). */
 const CROP_MARGIN = 0.06;
 
-/** The K49 image (784 bytes) of the box [x, y, w, h] of `page`, cropped with CROP_MARGIN as a user would crop it. */
-export function characterImage(page: PagePixels, box: readonly [number, number, number, number]): Uint8Array {
+/**
+ * The K49 image (784 bytes) of the box [x, y, w, h] of `page`, cropped with `margin` (CROP_MARGIN unless told;
+ * the scripts measure others) as a user would crop it.
+ */
+export function characterImage(page: PagePixels, box: readonly [number, number, number, number], margin = CROP_MARGIN): Uint8Array {
   const [x, y, w, h] = box;
-  const m = Math.round(CROP_MARGIN * Math.max(w, h));
+  const m = Math.round(margin * Math.max(w, h));
   const x0 = Math.max(0, x - m),
     y0 = Math.max(0, y - m);
   const x1 = Math.min(page.width, x + w + m),
