@@ -1,4 +1,7 @@
-/** Every figure the README and docs/ take from a results file is what that file says now (bench/report.ts writes them). */
+/**
+ * Every figure the README and docs/ take from a results file is what that file says now (bench/report.ts writes
+ * them); and the README stays a user's manual, its details in docs/.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { GENERATED_BLOCKS, renderModelFigures, staleBlocks } from '../bench/report';
@@ -26,5 +29,10 @@ describe('generated figures in the README and docs/', () => {
     const edited = original.replace(block.render(), block.render().replace(/\d\.\d{3}/, '0.999'));
     assert.notEqual(edited, original);
     assert.ok(staleBlocks((file) => (file === block.file ? edited : readFileSync(file, 'utf8'))).some((s) => s.endsWith(`: ${block.name}`)));
+  });
+
+  it('the README stays a manual of at most 320 lines: what a feature does in detail goes to docs/', () => {
+    const lines = readFileSync(README, 'utf8').trimEnd().split('\n').length;
+    assert.ok(lines <= 320, `README.md has ${lines} lines: move detail to docs/ and link it`);
   });
 });
