@@ -75,11 +75,16 @@ CREATE TABLE IF NOT EXISTS feedback (
   page_box TEXT
 );
 `;
-/**
- * Per-file ids came after the first schema, and the page of a correction after them: a database made before
- * gets the columns (NULL for its old rows).
- */
 const FILE_ID_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS items_file ON items(file_id)';
+
+/**
+ * Columns that came after the first schema (per-file ids; then the page of a correction): a database made
+ * before gets them, NULL for its old rows.
+ */
+function addMissingColumns(db: Database.Database, table: string, columns: readonly string[]): void {
+  const present = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  for (const column of columns) if (!present.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`);
+}
 
 export class SqliteTaskStore implements TaskStore {
   private connection: Database.Database | null = null;
@@ -101,12 +106,9 @@ export class SqliteTaskStore implements TaskStore {
       db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
       db.pragma('foreign_keys = ON');
       db.exec(SCHEMA);
-      const columns = db.prepare('PRAGMA table_info(items)').all() as { name: string }[];
-      if (!columns.some((c) => c.name === 'file_id')) db.exec('ALTER TABLE items ADD COLUMN file_id TEXT');
+      addMissingColumns(db, 'items', ['file_id']);
       db.exec(FILE_ID_INDEX);
-      const feedbackColumns = db.prepare('PRAGMA table_info(feedback)').all() as { name: string }[];
-      for (const column of ['page_sha256', 'page_box'])
-        if (!feedbackColumns.some((c) => c.name === column)) db.exec(`ALTER TABLE feedback ADD COLUMN ${column} TEXT`);
+      addMissingColumns(db, 'feedback', ['page_sha256', 'page_box']);
     } catch (e) {
       db.close();
       throw e;

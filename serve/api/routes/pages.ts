@@ -31,11 +31,7 @@ export function pageRoutes(router: Router, s: Services): void {
           }),
         );
       }
-      return {
-        ...answer,
-        model_version: classifier.info.version,
-        time_ms: Number((performance.now() - started).toFixed(2)),
-      };
+      return { ...answer, model_version: classifier.info.version, time_ms: Number((performance.now() - started).toFixed(2)) };
     });
     ctx.body = body;
   });
