@@ -1,7 +1,7 @@
 /**
  * The page cutter with the model's judgement: where the rules alone (cut.ts) must guess from the ink's row
  * profile whether two touching pieces are one character or two, this asks the model. Each column's
- * candidate cuts (its gaps, the dips of its ink, and the rules' own cuts) give candidate pieces; every piece is cropped
+ * candidate cuts (its gaps, the dips of its ink, the rows where touching pieces meet, and the rules' own cuts) give candidate pieces; every piece is cropped
  * and classified; a dynamic programme picks the pieces that read most surely as characters of a likely
  * size, across cuts through little ink. A hand's characters vary in size (a small し beside a large な),
  * which the rules' one character height cannot follow. The page reader (read.ts) cuts with this; datasets
@@ -25,6 +25,7 @@ import {
   splitColumn,
   toPageBox,
 } from './cut';
+import type { InkPiece } from './ink';
 
 /** The model, as the cutter uses it: N K49 images in, N*49 class probabilities out. */
 export type Judge = (images: Uint8Array) => Promise<Float32Array>;
@@ -89,12 +90,30 @@ function sizeCost(len: number): number {
 }
 
 interface ColumnPlan {
-  /** Candidate cut rows, top to bottom: the first ink row, the middle of each gap, the dips, the rules' cuts, the row after the last ink. */
+  /** Candidate cut rows, top to bottom: the first ink row, the middle of each gap, the dips, the rules' cuts, where touching pieces meet, the row after the last ink. */
   cuts: number[];
   /** Candidate pieces: between cuts i and j, the ink's box (work pixels, inclusive) and its height in character heights. */
   pieces: { i: number; j: number; box: [number, number, number, number]; len: number }[];
   /** Ink crossed by a cut at each candidate (0 for a gap), against the thickest row. */
   cutInk: number[];
+}
+
+/**
+ * The rows of a column where two characters touch without joining: one piece of ink (at least FRAGMENT of a
+ * character tall) ends on the row where the next begins, so the row profile shows no gap there and often no dip.
+ * No piece spans such a row, so a cut there crosses no stroke, as in a gap. Rows of a gap are left out (the gap
+ * has its own cut). `pieces` in work-pixel rows (y1 exclusive), `rows` the column's ink per row, `height` the characters'.
+ */
+export function touchingRows(pieces: readonly Pick<InkPiece, 'y0' | 'y1'>[], rows: ArrayLike<number>, height: number): number[] {
+  const found = new Set<number>();
+  for (const piece of pieces) {
+    if (piece.y1 - piece.y0 < FRAGMENT * height) continue;
+    for (const y of [piece.y0, piece.y1]) {
+      if (!rows[y - 1] || !rows[y] || pieces.some((q) => q.y0 < y && q.y1 > y)) continue;
+      found.add(y);
+    }
+  }
+  return [...found];
 }
 
 /** A column's candidate cuts and pieces (none for a column without ink, or a page without a character height). */
@@ -141,6 +160,12 @@ function planColumn(cols: PageColumns, k: number): ColumnPlan {
     if (y0 > first && rows[y0 - 1] && rows[y0] && !cuts.includes(y0)) {
       cuts.push(y0);
       cutInk.push(s[y0]! / thickest);
+    }
+  }
+  for (const y of touchingRows(cols.members[k]!, rows, H)) {
+    if (y > first && y <= last && !cuts.includes(y)) {
+      cuts.push(y);
+      cutInk.push(0);
     }
   }
   cuts.push(last + 1);
