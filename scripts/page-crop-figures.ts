@@ -14,10 +14,9 @@ import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, LATEST, PAGE_CROPS_DIR, PROJECT_ROOT } from '../pipeline/core/paths';
 import { decodeForModel, decodeToK49 } from '../pipeline/core/preprocess';
-import { characterImage } from '../pipeline/page/character-image';
 import { type GlyphSource, glyphSources, scanFonts } from '../pipeline/synth/fonts';
 import { HARD_PAGE, inkOnPaper, MODERATE_PAGE, PAGE_CROP_LIMITS, type PageOptions, pageCrop, realInkPageCrops, TIGHT_PAGE } from '../pipeline/synth/page-crops';
-import { fullPage, USER_MARGINS } from './user-crops';
+import { cutAsUser, USER_MARGINS } from './user-crops';
 
 const VARIANTS: Record<string, PageOptions> = {
   moderate: MODERATE_PAGE,
@@ -97,15 +96,11 @@ async function realPages(model: K49Classifier): Promise<void> {
   for (const [i, { k }] of picked.entries()) committed.set(images.subarray(k * PIXELS, (k + 1) * PIXELS), i * PIXELS);
   const reference = (await model.classify(committed)).classes;
   const margins = [...USER_MARGINS, 0.03, 0.05, 0.07, 0.09, 0.15].sort((a, b) => a - b);
-  const cut = margins.map(() => new Uint8Array(picked.length * PIXELS));
-  for (const page of new Set(picked.map(({ row }) => cell(row, 'page')))) {
-    const scan = await fullPage(path.join(pages, page));
-    picked.forEach(({ row }, i) => {
-      if (cell(row, 'page') !== page) return;
-      const box = (['x', 'y', 'w', 'h'] as const).map((c) => Number(cell(row, c))) as [number, number, number, number];
-      for (const [j, m] of margins.entries()) cut[j]!.set(characterImage(scan, box, m), i * PIXELS);
-    });
-  }
+  const boxes = picked.map(({ row }) => ({
+    page: cell(row, 'page'),
+    box: (['x', 'y', 'w', 'h'] as const).map((c) => Number(cell(row, c))) as [number, number, number, number],
+  }));
+  const cut = await cutAsUser(boxes, pages, margins);
   for (const [j, m] of margins.entries()) {
     const classes = (await model.classify(cut[j]!)).classes;
     const same = classes.filter((c, i) => c === reference[i]).length;

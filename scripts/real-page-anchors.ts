@@ -15,18 +15,16 @@
  * The figures in docs/page-reading.md and docs/preprocessing.md.
  * Run: npx tsx scripts/real-page-anchors.ts [pages dir] [model dir]
  */
-import path from 'node:path';
 import { resolveModelDir } from '../pipeline/core/artifacts';
 import { loadSplit, PIXELS } from '../pipeline/core/dataset';
 import { K49Classifier } from '../pipeline/core/inference';
 import { KMNIST_REAL_DIR, REAL_SAMPLE_DIR } from '../pipeline/core/paths';
 import { bestMatches } from '../pipeline/data/leak';
-import { characterImage } from '../pipeline/page/character-image';
 import { pageScans, readPageScan } from '../pipeline/page/crops';
 import { locateOnPage } from '../pipeline/page/locate';
 import { findCharacters } from '../pipeline/page/read';
 import { scorePage } from '../pipeline/page/score';
-import { fullPage, USER_MARGINS } from './user-crops';
+import { cutAsUser, USER_MARGINS } from './user-crops';
 
 type Box = [number, number, number, number];
 
@@ -131,15 +129,8 @@ async function readAsUserCrops(
   model: K49Classifier,
 ): Promise<void> {
   const own = new Uint8Array(all.length * PIXELS);
-  const cuts = USER_MARGINS.map(() => new Uint8Array(all.length * PIXELS));
-  for (const file of new Set(all.map((a) => a.page))) {
-    const scan = await fullPage(path.join(pagesDir, file));
-    for (const [i, a] of all.entries()) {
-      if (a.page !== file) continue;
-      own.set(images.subarray(a.index * PIXELS, (a.index + 1) * PIXELS), i * PIXELS);
-      for (const [j, m] of USER_MARGINS.entries()) cuts[j]!.set(characterImage(scan, a.box, m), i * PIXELS);
-    }
-  }
+  for (const [i, a] of all.entries()) own.set(images.subarray(a.index * PIXELS, (a.index + 1) * PIXELS), i * PIXELS);
+  const cuts = await cutAsUser(all, pagesDir, USER_MARGINS);
   const right = async (batch: Uint8Array, source: string) => {
     const { classes } = await model.classify(batch);
     return all.filter((a, i) => a.source === source && classes[i] === a.label).length;
